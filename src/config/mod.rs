@@ -1,0 +1,544 @@
+//! The workflow configuration: one struct per YAML object, mirroring OpenMetadata's
+//! `OpenMetadataWorkflowConfig` (reference §1), plus our own `s3meta:` key.
+//!
+//! This module owns parsing (YAML or JSON, with the key path and line of every error) and the
+//! pure validation step that turns the raw [`Workflow`] into a [`Validated`] one. It never does
+//! I/O beyond reading the file it is given, and never reads the environment.
+
+mod load;
+mod secret;
+mod validate;
+
+pub use load::{load_file, parse_str, ConfigError};
+pub use secret::Secret;
+pub use validate::{ManifestSource, SinkKind, Validated, ValidationError, ValidationErrors};
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Name of the manifest every bucket may hold at its root.
+pub const MANIFEST_FILE: &str = "openmetadata.json";
+/// Name of the global manifest read from S3 under `prefixConfig.objectPrefix`.
+pub const GLOBAL_MANIFEST_FILE: &str = "openmetadata_storage_manifest.json";
+/// Default `assumeRoleSessionName`, as in the reference.
+pub const DEFAULT_SESSION_NAME: &str = "OpenMetadataSession";
+
+/// The top-level workflow file (`OpenMetadataWorkflowConfig`, extra keys forbidden).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Workflow {
+    /// What to read: the S3 service and its pipeline options.
+    pub source: Source,
+    /// Where to write. Absent means `metadata-rest`, as in the reference.
+    #[serde(default)]
+    pub sink: Option<SinkConfig>,
+    /// Logging, thresholds and the OpenMetadata server.
+    pub workflow_config: WorkflowConfig,
+    /// Accepted for compatibility, unused by a storage workflow.
+    #[serde(default)]
+    pub processor: Option<serde_json::Value>,
+    /// Accepted for compatibility, unused by a storage workflow.
+    #[serde(default)]
+    pub stage: Option<serde_json::Value>,
+    /// Accepted for compatibility, unused by a storage workflow.
+    #[serde(default)]
+    pub bulk_sink: Option<serde_json::Value>,
+    /// FQN of the IngestionPipeline this run reports its status to.
+    #[serde(default, rename = "ingestionPipelineFQN")]
+    pub ingestion_pipeline_fqn: Option<String>,
+    /// Run id (a UUID) of this pipeline run.
+    #[serde(default)]
+    pub pipeline_run_id: Option<String>,
+    /// Accepted for compatibility; s3meta does not stream logs to the server.
+    #[serde(default)]
+    pub enable_streamable_logs: bool,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub ingestion_runner_name: Option<String>,
+    /// Our own options; the reference never sees this key.
+    #[serde(default)]
+    pub s3meta: S3metaOptions,
+}
+
+/// `source`: the connector type, the service and its connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Source {
+    /// Must name the S3 storage connector (`s3`, matched as the reference matches it).
+    #[serde(rename = "type")]
+    pub source_type: String,
+    /// Name of the StorageService entity; the first part of every FQN.
+    #[serde(default)]
+    pub service_name: Option<String>,
+    /// The connection. Required by s3meta (fetching it from the server is not built yet).
+    #[serde(default)]
+    pub service_connection: Option<ServiceConnection>,
+    /// The pipeline options.
+    pub source_config: SourceConfig,
+}
+
+/// `source.serviceConnection`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConnection {
+    /// The S3 connection.
+    pub config: S3Connection,
+}
+
+/// `S3Connection` (extra keys forbidden).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Connection {
+    /// Always `S3`.
+    #[serde(rename = "type", default = "default_s3_type")]
+    pub connection_type: S3Type,
+    /// Credentials, region and endpoint.
+    pub aws_config: AwsCredentials,
+    /// When non-empty: exactly these buckets, no ListBuckets, no filter.
+    #[serde(default)]
+    pub bucket_names: Option<Vec<String>>,
+    /// Stored on the service only.
+    #[serde(default)]
+    pub connection_options: Option<BTreeMap<String, String>>,
+    /// Stored on the service only.
+    #[serde(default)]
+    pub connection_arguments: Option<BTreeMap<String, serde_json::Value>>,
+    /// Stored on the service only; ingestion uses `sourceConfig.config.containerFilterPattern`.
+    #[serde(default = "default_connection_filter")]
+    pub container_filter_pattern: FilterPattern,
+    /// Stored on the service only.
+    #[serde(default = "yes")]
+    pub supports_metadata_extraction: bool,
+    /// Stored on the service only.
+    #[serde(default = "yes")]
+    pub supports_profiler: bool,
+    /// Base URL of an S3 console (MinIO, …): changes `sourceUrl` and skips GetBucketLocation.
+    #[serde(default, rename = "consoleEndpointURL")]
+    pub console_endpoint_url: Option<String>,
+}
+
+/// The only connection type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub enum S3Type {
+    /// Amazon S3 or a compatible store.
+    S3,
+}
+
+fn default_s3_type() -> S3Type {
+    S3Type::S3
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_connection_filter() -> FilterPattern {
+    FilterPattern {
+        includes: vec![],
+        excludes: vec!["_SUCCESS".to_string()],
+    }
+}
+
+/// `AWSCredentials` (extra keys forbidden).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwsCredentials {
+    /// Required. A real AWS region, or any name when `endPointURL` is set.
+    pub aws_region: String,
+    /// Access key id.
+    #[serde(default)]
+    pub aws_access_key_id: Option<String>,
+    /// Secret access key.
+    #[serde(default)]
+    pub aws_secret_access_key: Option<Secret>,
+    /// Session token of temporary credentials.
+    #[serde(default)]
+    pub aws_session_token: Option<Secret>,
+    /// S3-compatible endpoint, also used for CloudWatch (not STS).
+    #[serde(default, rename = "endPointURL")]
+    pub end_point_url: Option<String>,
+    /// Named profile from the shared config and credentials files.
+    #[serde(default)]
+    pub profile_name: Option<String>,
+    /// Role to assume through STS.
+    #[serde(default)]
+    pub assume_role_arn: Option<String>,
+    /// `RoleSessionName` of the AssumeRole call.
+    #[serde(default = "default_session_name")]
+    pub assume_role_session_name: String,
+    /// `SourceIdentity` of the AssumeRole call, sent only when set.
+    #[serde(default)]
+    pub assume_role_source_identity: Option<String>,
+    /// Accepted and ignored, as in the reference.
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+fn default_session_name() -> String {
+    DEFAULT_SESSION_NAME.to_string()
+}
+
+/// `{includes: [regex], excludes: [regex]}`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterPattern {
+    /// A name must match one of these (when any are given).
+    #[serde(default)]
+    pub includes: Vec<String>,
+    /// A name matching any of these is filtered out; excludes win.
+    #[serde(default)]
+    pub excludes: Vec<String>,
+}
+
+/// `source.sourceConfig`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// The storage metadata pipeline options.
+    pub config: StorageMetadataPipeline,
+}
+
+/// `StorageServiceMetadataPipeline` (extra keys forbidden).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StorageMetadataPipeline {
+    /// Always `StorageMetadata`.
+    #[serde(rename = "type", default = "default_pipeline_type")]
+    pub pipeline_type: PipelineType,
+    /// Applied to discovered bucket names and to every manifest entry's `dataPath`.
+    #[serde(default)]
+    pub container_filter_pattern: Option<FilterPattern>,
+    /// The global manifest, if any.
+    #[serde(default)]
+    pub storage_metadata_config_source: Option<MetadataConfigSource>,
+    /// Soft-delete containers of the service not seen in this run.
+    #[serde(default = "yes")]
+    pub mark_deleted_containers: bool,
+    /// Accepted; no effect on this connector.
+    #[serde(default)]
+    pub override_metadata: bool,
+    /// Bucket and object tags become classifications and tags.
+    #[serde(default)]
+    pub include_tags: bool,
+    /// Fallback manifest (JSON text; each entry needs `containerName`).
+    #[serde(default)]
+    pub default_manifest: Option<String>,
+}
+
+/// The only pipeline type s3meta runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PipelineType {
+    /// Storage metadata ingestion.
+    StorageMetadata,
+}
+
+fn default_pipeline_type() -> PipelineType {
+    PipelineType::StorageMetadata
+}
+
+/// `storageMetadataConfigSource`, all variants in one struct: the variant is chosen in
+/// validation by the keys present, so that an error inside a variant keeps its key path and
+/// line instead of becoming "did not match any variant".
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MetadataConfigSource {
+    /// Local variant: path of the manifest file.
+    #[serde(default)]
+    pub manifest_file_path: Option<String>,
+    /// HTTP variant: URL of the manifest.
+    #[serde(default)]
+    pub manifest_http_path: Option<String>,
+    /// S3 variant: credentials for the manifest bucket (ambient chain when absent).
+    #[serde(default)]
+    pub security_config: Option<AwsCredentials>,
+    /// S3 variant: where the manifest is.
+    #[serde(default)]
+    pub prefix_config: Option<PrefixConfig>,
+}
+
+/// `prefixConfig` of the S3 global manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrefixConfig {
+    /// Bucket holding the manifest.
+    pub container_name: String,
+    /// Folder inside it (used verbatim).
+    #[serde(default)]
+    pub object_prefix: Option<String>,
+}
+
+/// `sink`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// `metadata-rest` or `file`.
+    #[serde(rename = "type")]
+    pub sink_type: String,
+    /// Options of that sink.
+    #[serde(default)]
+    pub config: SinkOptions,
+}
+
+/// The union of the options of our sinks; validation checks which belong to the chosen one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkOptions {
+    /// `file`: path of the catalog file, relative to the current directory.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// `metadata-rest`: accepted for compatibility.
+    #[serde(default)]
+    pub api_endpoint: Option<String>,
+    /// `metadata-rest`: accepted for compatibility.
+    #[serde(default)]
+    pub bulk_sink_batch_size: Option<u32>,
+    /// `metadata-rest`: accepted for compatibility.
+    #[serde(default)]
+    pub enable_async_pipeline: Option<bool>,
+    /// `metadata-rest`: accepted for compatibility.
+    #[serde(default)]
+    pub async_pipeline_workers: Option<u32>,
+    /// `metadata-rest`: accepted for compatibility.
+    #[serde(default)]
+    pub override_metadata: Option<bool>,
+}
+
+/// `workflowConfig`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkflowConfig {
+    /// Log level; `RUST_LOG` overrides it.
+    #[serde(default)]
+    pub logger_level: LogLevel,
+    /// Exit non-zero when a step's success % is under `successThreshold`.
+    #[serde(default = "yes")]
+    pub raise_on_error: bool,
+    /// Percentage (0..=100) a step must reach.
+    #[serde(default = "default_threshold")]
+    pub success_threshold: u32,
+    /// The OpenMetadata server. Required by the `metadata-rest` sink only.
+    #[serde(default)]
+    pub open_metadata_server_config: Option<OpenMetadataServerConfig>,
+    /// Free-form, unused.
+    #[serde(default)]
+    pub config: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+fn default_threshold() -> u32 {
+    90
+}
+
+/// `loggerLevel`: the reference's enum (`WARNING` is rejected there too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum LogLevel {
+    /// Everything.
+    #[serde(rename = "DEBUG")]
+    Debug,
+    /// The default.
+    #[default]
+    #[serde(rename = "INFO")]
+    Info,
+    /// Warnings and errors.
+    #[serde(rename = "WARN")]
+    Warn,
+    /// Errors only.
+    #[serde(rename = "ERROR")]
+    Error,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive for this level.
+    pub fn directive(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// `openMetadataServerConfig` (`OpenMetadataConnection`, extra keys forbidden).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenMetadataServerConfig {
+    /// `http(s)://host:port/api`.
+    pub host_port: String,
+    /// Accepted; the JWT is used whatever the value, as in the reference.
+    #[serde(default)]
+    pub auth_provider: Option<String>,
+    /// The bot's JWT.
+    #[serde(default)]
+    pub security_config: Option<OmSecurityConfig>,
+    /// `v1`.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// `no-ssl`, `ignore` or `validate`.
+    #[serde(default, rename = "verifySSL")]
+    pub verify_ssl: Option<String>,
+    /// CA certificate for `validate`.
+    #[serde(default)]
+    pub ssl_config: Option<SslConfig>,
+    /// Server major.minor must match ours.
+    #[serde(default = "yes")]
+    pub enable_version_validation: bool,
+    /// Send the connection in CreateStorageServiceRequest.
+    #[serde(default = "yes")]
+    pub store_service_connection: bool,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub force_entity_overwriting: bool,
+    /// Extra HTTP headers.
+    #[serde(default)]
+    pub extra_headers: Option<BTreeMap<String, String>>,
+    /// Accepted for compatibility.
+    #[serde(rename = "type", default)]
+    pub connection_type: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub secrets_manager_provider: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub secrets_manager_loader: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub limit_records: Option<u64>,
+    /// Accepted for compatibility (the reference's `include*`/`supports*` flags).
+    #[serde(default)]
+    pub include_topics: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_tables: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_dashboards: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_pipelines: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_ml_models: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_users: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_teams: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_glossary_terms: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_tags: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_policy: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_messaging_services: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_database_services: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub include_pipeline_services: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub supports_data_insight_extraction: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub supports_elastic_search_reindexing_extraction: Option<bool>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub elasticsearch: Option<serde_json::Value>,
+}
+
+/// `securityConfig` of the OpenMetadata connection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OmSecurityConfig {
+    /// The token, or the path of a file holding it.
+    #[serde(default)]
+    pub jwt_token: Option<Secret>,
+}
+
+/// `sslConfig`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SslConfig {
+    /// Path of a PEM CA certificate.
+    #[serde(default)]
+    pub ca_certificate: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub ssl_certificate: Option<String>,
+    /// Accepted for compatibility.
+    #[serde(default)]
+    pub ssl_key: Option<String>,
+}
+
+/// Our own options, under the top-level `s3meta:` key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3metaOptions {
+    /// Buckets processed at once.
+    #[serde(default = "default_bucket_concurrency")]
+    pub bucket_concurrency: usize,
+    /// Entries (sample reads, listings) processed at once inside one bucket.
+    #[serde(default = "default_entry_concurrency")]
+    pub entry_concurrency: usize,
+    /// Keys scanned at most when choosing a sample file for one container.
+    #[serde(default = "default_sample_scan_limit")]
+    pub sample_scan_limit: usize,
+    /// Keys scanned at most by one glob expansion (the reference stops at 100,000).
+    #[serde(default = "default_glob_scan_limit")]
+    pub glob_scan_limit: usize,
+    /// Timeout of the HTTP global manifest fetch, in seconds.
+    #[serde(default = "default_http_timeout")]
+    pub http_timeout_secs: u64,
+    /// Largest manifest read, in bytes.
+    #[serde(default = "default_max_manifest_bytes")]
+    pub max_manifest_bytes: u64,
+    /// Attempts per AWS request (the SDK's standard retry mode).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+}
+
+impl Default for S3metaOptions {
+    fn default() -> Self {
+        S3metaOptions {
+            bucket_concurrency: default_bucket_concurrency(),
+            entry_concurrency: default_entry_concurrency(),
+            sample_scan_limit: default_sample_scan_limit(),
+            glob_scan_limit: default_glob_scan_limit(),
+            http_timeout_secs: default_http_timeout(),
+            max_manifest_bytes: default_max_manifest_bytes(),
+            max_attempts: default_max_attempts(),
+        }
+    }
+}
+
+fn default_bucket_concurrency() -> usize {
+    4
+}
+fn default_entry_concurrency() -> usize {
+    8
+}
+fn default_sample_scan_limit() -> usize {
+    10_000
+}
+fn default_glob_scan_limit() -> usize {
+    100_000
+}
+fn default_http_timeout() -> u64 {
+    30
+}
+fn default_max_manifest_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_max_attempts() -> u32 {
+    5
+}

@@ -1,0 +1,383 @@
+//! The pure validation step: raw [`Workflow`] → [`Validated`]. Regexes compiled, variants
+//! chosen, cross-field rules checked, every problem gathered into one list. No I/O.
+
+use super::{AwsCredentials, OpenMetadataServerConfig, PrefixConfig, Workflow};
+use crate::filter::Filter;
+use regex::Regex;
+use std::fmt;
+use std::sync::LazyLock;
+
+/// One semantic problem, with the key path it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// Dotted key path.
+    pub key_path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+/// Every semantic problem of a config.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "invalid config at `{}`: {}", e.key_path, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// The global manifest variant in use.
+#[derive(Debug, Clone)]
+pub enum ManifestSource {
+    /// `{}` or absent.
+    None,
+    /// `manifestFilePath`.
+    Local(String),
+    /// `manifestHttpPath`.
+    Http(String),
+    /// `prefixConfig` (+ optional `securityConfig`).
+    S3 {
+        /// Credentials for the manifest bucket; the ambient chain when absent.
+        security_config: Option<AwsCredentials>,
+        /// Bucket and folder.
+        prefix: PrefixConfig,
+    },
+}
+
+/// Which sink the run writes to.
+#[derive(Debug, Clone)]
+pub enum SinkKind {
+    /// `metadata-rest`: the OpenMetadata server.
+    MetadataRest(OpenMetadataServerConfig),
+    /// `file`: a local JSON-lines catalog.
+    File {
+        /// Path, relative to the current directory.
+        path: String,
+    },
+}
+
+/// A workflow that passed validation: everything the run needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// The raw workflow, for the parts used as written (service connection body, options).
+    pub raw: Workflow,
+    /// `source.serviceName`.
+    pub service_name: String,
+    /// `source.serviceConnection.config.awsConfig`.
+    pub aws: AwsCredentials,
+    /// The compiled `sourceConfig.config.containerFilterPattern`.
+    pub filter: Filter,
+    /// The global manifest variant.
+    pub manifest_source: ManifestSource,
+    /// The sink.
+    pub sink: SinkKind,
+    /// Whether `storeServiceConnection` allows sending the connection.
+    pub store_service_connection: bool,
+}
+
+const PIPELINE: &str = "source.sourceConfig.config";
+const AWS: &str = "source.serviceConnection.config.awsConfig";
+
+impl Workflow {
+    /// Validates the parsed workflow. Pure: no I/O, no environment.
+    pub fn validate(self) -> Result<Validated, ValidationErrors> {
+        let mut errors = Vec::new();
+        let mut err = |key_path: &str, message: String| {
+            errors.push(ValidationError {
+                key_path: key_path.to_string(),
+                message,
+            })
+        };
+
+        if !is_s3_source_type(&self.source.source_type) {
+            err(
+                "source.type",
+                format!(
+                    "expected `s3` (the S3 storage connector), found `{}`",
+                    self.source.source_type
+                ),
+            );
+        }
+        let service_name = match &self.source.service_name {
+            Some(n) if !n.trim().is_empty() => n.clone(),
+            _ => {
+                err("source.serviceName", "required: the name of the StorageService".into());
+                String::new()
+            }
+        };
+        if service_name.contains('"') || service_name.contains("::") {
+            err(
+                "source.serviceName",
+                "must not contain `\"` or `::` (OpenMetadata entity name rules)".into(),
+            );
+        }
+        let aws = match &self.source.service_connection {
+            Some(c) => {
+                check_region(&c.config.aws_config, AWS, &mut err);
+                check_endpoint(&c.config.aws_config, AWS, &mut err);
+                if let Some(url) = &c.config.console_endpoint_url {
+                    if url::Url::parse(url).is_err() {
+                        err(
+                            "source.serviceConnection.config.consoleEndpointURL",
+                            format!("expected a URL, found `{url}`"),
+                        );
+                    }
+                }
+                Some(c.config.aws_config.clone())
+            }
+            None => {
+                err(
+                    "source.serviceConnection",
+                    "required by s3meta: reading the connection from the server by \
+                     serviceName is not built yet"
+                        .into(),
+                );
+                None
+            }
+        };
+
+        let pipeline = &self.source.source_config.config;
+        let filter = match &pipeline.container_filter_pattern {
+            Some(p) => match Filter::compile(p) {
+                Ok(f) => f,
+                Err(e) => {
+                    err(&format!("{PIPELINE}.containerFilterPattern"), e.to_string());
+                    Filter::default()
+                }
+            },
+            None => Filter::default(),
+        };
+
+        let manifest_source = match &pipeline.storage_metadata_config_source {
+            None => ManifestSource::None,
+            Some(s) => {
+                let key = format!("{PIPELINE}.storageMetadataConfigSource");
+                let set = [
+                    s.manifest_file_path.is_some(),
+                    s.manifest_http_path.is_some(),
+                    s.prefix_config.is_some() || s.security_config.is_some(),
+                ]
+                .iter()
+                .filter(|b| **b)
+                .count();
+                if set > 1 {
+                    err(
+                        &key,
+                        "expected one variant: `manifestFilePath`, `manifestHttpPath`, or \
+                         `prefixConfig` (with optional `securityConfig`)"
+                            .into(),
+                    );
+                    ManifestSource::None
+                } else if let Some(p) = &s.manifest_file_path {
+                    ManifestSource::Local(p.clone())
+                } else if let Some(u) = &s.manifest_http_path {
+                    if url::Url::parse(u).is_err() {
+                        err(&format!("{key}.manifestHttpPath"), format!("expected a URL, found `{u}`"));
+                    }
+                    ManifestSource::Http(u.clone())
+                } else if let Some(prefix) = &s.prefix_config {
+                    if let Some(sc) = &s.security_config {
+                        check_region(sc, &format!("{key}.securityConfig"), &mut err);
+                    }
+                    ManifestSource::S3 {
+                        security_config: s.security_config.clone(),
+                        prefix: prefix.clone(),
+                    }
+                } else if s.security_config.is_some() {
+                    err(
+                        &format!("{key}.prefixConfig"),
+                        "required with `securityConfig`: `{containerName, objectPrefix}`".into(),
+                    );
+                    ManifestSource::None
+                } else {
+                    ManifestSource::None
+                }
+            }
+        };
+
+        let wc = &self.workflow_config;
+        if wc.success_threshold > 100 {
+            err(
+                "workflowConfig.successThreshold",
+                format!("expected an integer from 0 to 100, found {}", wc.success_threshold),
+            );
+        }
+
+        let sink_type = self
+            .sink
+            .as_ref()
+            .map(|s| s.sink_type.as_str())
+            .unwrap_or("metadata-rest");
+        let sink = match sink_type {
+            "file" => {
+                let path = self.sink.as_ref().and_then(|s| s.config.path.clone());
+                match path {
+                    Some(p) if !p.is_empty() => SinkKind::File { path: p },
+                    _ => {
+                        err("sink.config.path", "required by the `file` sink: the catalog file to write".into());
+                        SinkKind::File { path: String::new() }
+                    }
+                }
+            }
+            "metadata-rest" => {
+                if self.sink.as_ref().is_some_and(|s| s.config.path.is_some()) {
+                    err("sink.config.path", "only the `file` sink takes `path`".into());
+                }
+                match &wc.open_metadata_server_config {
+                    Some(om) => {
+                        check_om(om, &mut err);
+                        SinkKind::MetadataRest(om.clone())
+                    }
+                    None => {
+                        err(
+                            "workflowConfig.openMetadataServerConfig",
+                            "required by the `metadata-rest` sink".into(),
+                        );
+                        SinkKind::File { path: String::new() }
+                    }
+                }
+            }
+            other => {
+                err(
+                    "sink.type",
+                    format!("expected `metadata-rest` or `file`, found `{other}`"),
+                );
+                SinkKind::File { path: String::new() }
+            }
+        };
+
+        let opts = &self.s3meta;
+        for (name, v) in [
+            ("bucketConcurrency", opts.bucket_concurrency),
+            ("entryConcurrency", opts.entry_concurrency),
+            ("sampleScanLimit", opts.sample_scan_limit),
+            ("globScanLimit", opts.glob_scan_limit),
+        ] {
+            if v == 0 {
+                err(&format!("s3meta.{name}"), "expected a number of at least 1".into());
+            }
+        }
+        if opts.max_attempts == 0 {
+            err("s3meta.maxAttempts", "expected a number of at least 1".into());
+        }
+
+        if !errors.is_empty() {
+            return Err(ValidationErrors(errors));
+        }
+        let store_service_connection = wc
+            .open_metadata_server_config
+            .as_ref()
+            .is_none_or(|om| om.store_service_connection);
+        let aws = aws.ok_or_else(|| ValidationErrors(vec![]))?;
+        Ok(Validated {
+            raw: self,
+            service_name,
+            aws,
+            filter,
+            manifest_source,
+            sink,
+            store_service_connection,
+        })
+    }
+}
+
+/// The reference strips `-`/`_` and matches case-insensitively; `s3` is the only storage
+/// service type we run.
+fn is_s3_source_type(t: &str) -> bool {
+    let norm: String = t.chars().filter(|c| *c != '-' && *c != '_').collect();
+    norm.eq_ignore_ascii_case("s3")
+}
+
+static REGION: LazyLock<Regex> = LazyLock::new(|| {
+    // Every AWS partition's region names: `us-east-1`, `us-gov-west-1`, `cn-north-1`,
+    // `us-isob-east-1`, `eu-isoe-west-1`, `ap-southeast-7`, `mx-central-1`, …
+    #[allow(clippy::unwrap_used)] // a literal pattern, checked by the tests
+    Regex::new(r"^[a-z]{2}(-(gov|iso[a-z]?))?-[a-z]+-\d{1,2}$").unwrap()
+});
+
+fn check_region(aws: &AwsCredentials, base: &str, err: &mut impl FnMut(&str, String)) {
+    let r = &aws.aws_region;
+    // DIFF(spec §13 #23): with `endPointURL` (MinIO, Ceph, …) any non-empty region name is
+    // accepted; the reference rejects names botocore does not know.
+    if aws.end_point_url.is_some() {
+        if r.trim().is_empty() {
+            err(&format!("{base}.awsRegion"), "expected a region name, found an empty string".into());
+        }
+        return;
+    }
+    if !REGION.is_match(r) {
+        let hint = if r.len() > 1 && r.ends_with(|c: char| c.is_ascii_lowercase()) && REGION.is_match(&r[..r.len() - 1]) {
+            format!(" (`{r}` looks like an availability zone; the region is `{}`)", &r[..r.len() - 1])
+        } else {
+            String::new()
+        };
+        err(
+            &format!("{base}.awsRegion"),
+            format!("Invalid AWS Region `{r}`: expected an AWS region such as `us-east-1`{hint}"),
+        );
+    }
+}
+
+fn check_endpoint(aws: &AwsCredentials, base: &str, err: &mut impl FnMut(&str, String)) {
+    if let Some(u) = &aws.end_point_url {
+        match url::Url::parse(u) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+            _ => err(
+                &format!("{base}.endPointURL"),
+                format!("expected an http(s) URL, found `{u}`"),
+            ),
+        }
+    }
+}
+
+fn check_om(om: &OpenMetadataServerConfig, err: &mut impl FnMut(&str, String)) {
+    let base = "workflowConfig.openMetadataServerConfig";
+    let hp = om.host_port.trim_end_matches('/');
+    if url::Url::parse(hp).is_err() || !hp.ends_with("/api") {
+        err(
+            &format!("{base}.hostPort"),
+            format!(
+                "expected the server's API URL ending in `/api`, e.g. `http://localhost:8585/api`, found `{}`",
+                om.host_port
+            ),
+        );
+    }
+    if let Some(v) = &om.verify_ssl {
+        if !matches!(v.as_str(), "no-ssl" | "ignore" | "validate") {
+            err(&format!("{base}.verifySSL"), format!("expected `no-ssl`, `ignore` or `validate`, found `{v}`"));
+        } else if v == "validate"
+            && om.ssl_config.as_ref().and_then(|s| s.ca_certificate.as_ref()).is_none()
+        {
+            err(&format!("{base}.sslConfig.caCertificate"), "required when `verifySSL: validate`".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_pattern_accepts_every_partition() {
+        for r in ["us-east-1", "eu-west-3", "us-gov-west-1", "cn-north-1", "us-isob-east-1", "ap-southeast-7"] {
+            assert!(REGION.is_match(r), "{r}");
+        }
+        for r in ["us-east-1a", "local", "US-EAST-1", ""] {
+            assert!(!REGION.is_match(r), "{r}");
+        }
+    }
+
+    #[test]
+    fn source_type_is_matched_like_the_reference() {
+        assert!(is_s3_source_type("s3"));
+        assert!(is_s3_source_type("S3"));
+        assert!(is_s3_source_type("s-3"));
+        assert!(!is_s3_source_type("s3datalake"));
+    }
+}

@@ -1,0 +1,38 @@
+//! s3meta: a fast drop-in replacement for OpenMetadata's S3 storage connector.
+//!
+//! Data flows one way, and the modules say so:
+//!
+//! ```text
+//! config → discover → manifest → plan → infer → entity → sink
+//!                 workflow: drives the flow, owns concurrency and status
+//! ```
+//!
+//! - [`config`]: the workflow YAML, parsed with key paths and lines, validated purely.
+//! - [`aws`]: one `SdkConfig` from `awsConfig` (keys, token, profile, assume-role, endpoint).
+//! - [`store`]: the object-store seam (list, ranged get, head, buckets, region); S3 behind it.
+//! - [`filter`]: `containerFilterPattern` semantics.
+//! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`.
+//! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
+//! - [`infer`]: columns from sample files, by bounded reads.
+//! - [`entity`]: request bodies, FQNs, URLs, FileFormat mapping.
+//! - [`sink`]: the sink seam (file; OpenMetadata REST to come).
+//! - [`workflow`]: orchestration; [`status`]: counts, summary, exit decision.
+//! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
+
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+pub mod aws;
+pub mod config;
+#[cfg(feature = "quickstart")]
+pub mod embedded;
+pub mod entity;
+pub mod filter;
+pub mod infer;
+pub mod manifest;
+pub mod plan;
+#[cfg(feature = "quickstart")]
+pub mod quickstart;
+pub mod sink;
+pub mod status;
+pub mod store;
+pub mod workflow;

@@ -1,0 +1,129 @@
+//! The `s3meta` command line: parse, call the library, map the outcome to an exit code.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use s3meta::config::{self, LogLevel};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A fast drop-in replacement for OpenMetadata's S3 storage connector.
+#[derive(Debug, Parser)]
+#[command(name = "s3meta", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest S3 buckets into Container entities, as `metadata ingest -c FILE` does.
+    Ingest {
+        /// The workflow file (YAML, or JSON when it ends in .json).
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+    /// Check a workflow file without touching AWS or OpenMetadata.
+    Validate {
+        /// The workflow file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+    /// Serve a sample lake on an embedded S3 server and ingest it into a local catalog.
+    Quickstart,
+    /// Check each permission a run needs, one step at a time (not built yet).
+    TestConnection {
+        /// The workflow file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// Print the result as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a pipeline configured in the OpenMetadata UI (not built yet).
+    Run {
+        /// The IngestionPipeline's fully qualified name.
+        #[arg(long)]
+        pipeline: String,
+    },
+    /// Schedule and run pipelines (not built yet).
+    Serve,
+}
+
+/// Exit code of a failed run or an initialisation error (reference §10).
+const EXIT_FAILED: u8 = 1;
+/// Exit code of a command that is not built yet.
+const EXIT_NOT_BUILT: u8 = 2;
+
+fn init_logging(level: LogLevel) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,s3meta={}", level.directive())));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn load(path: &std::path::Path) -> anyhow::Result<config::Validated> {
+    let raw = config::load_file(path)?;
+    Ok(raw.validate().map_err(config::ConfigError::from)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate { config } => {
+            load(&config)?;
+            println!("{}: valid", config.display());
+            Ok(0)
+        }
+        Command::Ingest { config } => {
+            let v = load(&config)?;
+            init_logging(v.raw.workflow_config.logger_level);
+            let raise = v.raw.workflow_config.raise_on_error;
+            let threshold = v.raw.workflow_config.success_threshold;
+            let status = runtime()?.block_on(s3meta::workflow::run_ingest(v))?;
+            print!("{}", status.summary());
+            Ok(if status.should_fail(raise, threshold) { EXIT_FAILED } else { 0 })
+        }
+        Command::Quickstart => {
+            init_logging(LogLevel::Warn);
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let q = runtime()?.block_on(s3meta::quickstart::run(&cwd))?;
+            let rel = q.catalog.strip_prefix(&cwd).unwrap_or(&q.catalog);
+            print!("{}", q.status.summary());
+            println!("Catalog written to {}", rel.display());
+            Ok(if q.status.should_fail(true, 90) { EXIT_FAILED } else { 0 })
+        }
+        Command::TestConnection { .. } => not_built("test-connection"),
+        Command::Run { .. } => not_built("run"),
+        Command::Serve => not_built("serve"),
+    }
+}
+
+fn not_built(what: &str) -> anyhow::Result<u8> {
+    eprintln!("s3meta {what}: not built yet");
+    Ok(EXIT_NOT_BUILT)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}

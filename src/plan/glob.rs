@@ -1,0 +1,240 @@
+//! Glob `dataPath` expansion rules (reference §5.7): glob → regex, the static listing prefix,
+//! table roots, Hive partition columns, and the format guessed from a file's extension.
+
+use crate::entity::Column;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// True when `data_path` is a glob (`*` or `?`; `[...]` is literal).
+pub fn is_glob(data_path: &str) -> bool {
+    data_path.contains('*') || data_path.contains('?')
+}
+
+/// The leading segments without wildcards, plus `/` when the pattern continues:
+/// `data/*/events/*.parquet` → `data/`, `*/x.csv` → ``.
+pub fn static_prefix(pattern: &str) -> String {
+    let segs: Vec<&str> = pattern.split('/').collect();
+    let fixed: Vec<&str> = segs.iter().take_while(|s| !is_glob(s)).copied().collect();
+    if fixed.len() == segs.len() {
+        return pattern.to_string();
+    }
+    if fixed.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", fixed.join("/"))
+    }
+}
+
+/// The anchored regex of a glob: `*` → `[^/]*`, `?` → `[^/]`, `/**/` → `/` or `/any/path/`,
+/// a leading `**/` → empty or `any/path/`, a trailing `/**` → empty or `/any/path`, any other
+/// `**` → `.*`; everything else literal.
+pub fn glob_regex(pattern: &str) -> Regex {
+    let mut out = String::from("^");
+    let mut rest = pattern;
+    let mut at_start = true;
+    while !rest.is_empty() {
+        if rest.starts_with("/**/") {
+            out.push_str("(?:/|/.*/)");
+            rest = &rest[4..];
+        } else if at_start && rest.starts_with("**/") {
+            out.push_str("(?:|.*/)");
+            rest = &rest[3..];
+        } else if rest == "/**" {
+            out.push_str("(?:|/.*)");
+            rest = "";
+        } else if rest.starts_with("**") {
+            out.push_str(".*");
+            rest = &rest[2..];
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            match c {
+                '*' => out.push_str("[^/]*"),
+                '?' => out.push_str("[^/]"),
+                _ => out.push_str(&regex::escape(&c.to_string())),
+            }
+            rest = &rest[c.len_utf8()..];
+        }
+        at_start = false;
+    }
+    out.push('$');
+    // Every piece above is escaped or a fixed fragment, so the pattern always compiles.
+    #[allow(clippy::unwrap_used)]
+    Regex::new(&out).unwrap()
+}
+
+static HIVE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // literal pattern
+    Regex::new(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$").unwrap()
+});
+static DATE_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // literal pattern
+    Regex::new(r"^(\d{4}-\d{2}-\d{2}|\d{8})(T\d{6}Z?)?$|^\d{8,}$").unwrap()
+});
+static ISO_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    #[allow(clippy::unwrap_used)] // literal pattern
+    Regex::new(r"^\d{4}-\d{2}-\d{2}$").unwrap()
+});
+
+/// A folder name that looks like a partition: `k=v`, a date, or 8+ digits.
+pub fn is_partition_segment(seg: &str) -> bool {
+    HIVE.is_match(seg) || DATE_LIKE.is_match(seg)
+}
+
+/// The table root of a key: its folders before the first partition-like segment (all its
+/// folders when there is none). Empty for a key at the bucket root.
+pub fn table_root(key: &str) -> String {
+    let segs: Vec<&str> = key.split('/').collect();
+    let folders = &segs[..segs.len().saturating_sub(1)];
+    let end = folders.iter().position(|s| is_partition_segment(s)).unwrap_or(folders.len());
+    folders[..end].join("/")
+}
+
+/// Hive partition columns shared by every key under `root`: only when each key has the same
+/// ordered `k=v` folders and none sits flat under the root. Types: all integers → INT, all
+/// `YYYY-MM-DD` → DATE, otherwise VARCHAR.
+pub fn hive_columns<'a>(root: &str, keys: impl IntoIterator<Item = &'a str>) -> Vec<Column> {
+    let mut names: Option<Vec<String>> = None;
+    let mut values: Vec<Vec<String>> = Vec::new();
+    for key in keys {
+        let rel = key.strip_prefix(root).unwrap_or(key).trim_start_matches('/');
+        let segs: Vec<&str> = rel.split('/').collect();
+        let folders = &segs[..segs.len().saturating_sub(1)];
+        let kv: Vec<(String, String)> = folders
+            .iter()
+            .filter_map(|s| HIVE.captures(s).map(|c| (c[1].to_string(), c[2].to_string())))
+            .collect();
+        if kv.is_empty() {
+            return vec![];
+        }
+        let these: Vec<String> = kv.iter().map(|(k, _)| k.clone()).collect();
+        match &names {
+            None => {
+                values = vec![Vec::new(); these.len()];
+                names = Some(these);
+            }
+            Some(n) if *n != these => return vec![],
+            Some(_) => {}
+        }
+        for (i, (_, v)) in kv.into_iter().enumerate() {
+            values[i].push(v);
+        }
+    }
+    let Some(names) = names else { return vec![] };
+    names
+        .iter()
+        .zip(values)
+        .map(|(name, vals)| {
+            let t = if vals.iter().all(|v| !v.is_empty() && v.parse::<i64>().is_ok()) {
+                "INT"
+            } else if vals.iter().all(|v| ISO_DATE.is_match(v)) {
+                "DATE"
+            } else {
+                "VARCHAR"
+            };
+            let mut c = Column::new(name, t);
+            c.data_type_display = Some(t.to_string());
+            c
+        })
+        .collect()
+}
+
+/// How many folders below `root` a key sits.
+pub fn folders_below(root: &str, key: &str) -> usize {
+    let rel = key.strip_prefix(root).unwrap_or(key).trim_start_matches('/');
+    rel.split('/').count().saturating_sub(1)
+}
+
+/// The `structureFormat` implied by a file name, through `.gz`/`.zip`/`.snappy` suffixes.
+pub fn format_from_extension(key: &str) -> Option<&'static str> {
+    let name = key.rsplit('/').next().unwrap_or(key).to_ascii_lowercase();
+    let mut stem = name.as_str();
+    for suffix in [".gz", ".zip", ".snappy"] {
+        if let Some(s) = stem.strip_suffix(suffix) {
+            stem = s;
+            break;
+        }
+    }
+    let ext = stem.rsplit_once('.').map(|(_, e)| e)?;
+    Some(match ext {
+        "parquet" | "pq" | "pqt" | "parq" => "parquet",
+        "csv" => "csv",
+        "tsv" => "tsv",
+        "json" | "jsonl" => "json",
+        "avro" => "avro",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_prefix_stops_at_the_first_wildcard() {
+        assert_eq!(static_prefix("data/*/events/*.parquet"), "data/");
+        assert_eq!(static_prefix("*/x.csv"), "");
+        assert_eq!(static_prefix("lake/**/*.parquet"), "lake/");
+        assert_eq!(static_prefix("a/b/c?.csv"), "a/b/");
+    }
+
+    #[test]
+    fn glob_regex_follows_the_reference_rules() {
+        let r = glob_regex("lake/**/*.parquet");
+        assert!(r.is_match("lake/a.parquet"));
+        assert!(r.is_match("lake/events/year=2024/a.parquet"));
+        assert!(!r.is_match("lake/a.parquet.crc"));
+        assert!(!r.is_match("lakes/a.parquet"));
+        let r = glob_regex("exports/*/daily/*.csv");
+        assert!(r.is_match("exports/x/daily/1.csv"));
+        assert!(!r.is_match("exports/x/y/daily/1.csv"));
+        let r = glob_regex("**/*.json");
+        assert!(r.is_match("a.json"));
+        assert!(r.is_match("a/b/c.json"));
+        let r = glob_regex("logs/**");
+        assert!(r.is_match("logs"));
+        assert!(r.is_match("logs/a/b"));
+        let r = glob_regex("a?c/[x].csv");
+        assert!(r.is_match("abc/[x].csv"));
+        assert!(!r.is_match("abc/x.csv"));
+        let r = glob_regex("a/**b");
+        assert!(r.is_match("a/x/yb"));
+    }
+
+    #[test]
+    fn table_root_is_the_folder_before_partitions() {
+        assert_eq!(table_root("lake/events/year=2024/month=01/a.parquet"), "lake/events");
+        assert_eq!(table_root("lake/users/a.parquet"), "lake/users");
+        assert_eq!(table_root("logs/2024-01-02/a.json"), "logs");
+        assert_eq!(table_root("logs/20240102T101010Z/a.json"), "logs");
+        assert_eq!(table_root("a.parquet"), "");
+    }
+
+    #[test]
+    fn hive_columns_are_typed() {
+        let keys = [
+            "t/year=2024/day=2024-01-02/r=eu/a.parquet",
+            "t/year=2023/day=2023-05-06/r=us/b.parquet",
+        ];
+        let cols = hive_columns("t", keys);
+        let got: Vec<(&str, &str)> = cols.iter().map(|c| (c.name.as_str(), c.data_type.as_str())).collect();
+        assert_eq!(got, vec![("year", "INT"), ("day", "DATE"), ("r", "VARCHAR")]);
+        assert_eq!(cols[0].data_type_display.as_deref(), Some("INT"));
+        assert!(cols[0].display_name.is_none());
+    }
+
+    #[test]
+    fn hive_columns_need_the_same_run_everywhere() {
+        assert!(hive_columns("t", ["t/year=1/a.parquet", "t/b.parquet"]).is_empty());
+        assert!(hive_columns("t", ["t/year=1/a.parquet", "t/month=1/b.parquet"]).is_empty());
+    }
+
+    #[test]
+    fn formats_from_extensions() {
+        assert_eq!(format_from_extension("a/b.parquet"), Some("parquet"));
+        assert_eq!(format_from_extension("a/b.snappy.parquet"), Some("parquet"));
+        assert_eq!(format_from_extension("a/b.parquet.snappy"), Some("parquet"));
+        assert_eq!(format_from_extension("a/b.csv.gz"), Some("csv"));
+        assert_eq!(format_from_extension("a/b.jsonl"), Some("json"));
+        assert_eq!(format_from_extension("a/b.txt"), None);
+    }
+}

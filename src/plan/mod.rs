@@ -1,0 +1,552 @@
+//! From manifest entries to the containers to build (reference §4.4, §5.1, §5.2, §5.6,
+//! §5.7): glob expansion, artifact and filter checks, the structured pass (literal paths,
+//! `depth` discovery, archives) then the unstructured pass (literal paths,
+//! `unstructuredFormats` folders and files), each in manifest order.
+//!
+//! The planner lists the bucket and chooses sample files; it reads no object's content and
+//! builds no request body.
+
+pub mod artifact;
+pub mod glob;
+
+use crate::config::S3metaOptions;
+use crate::entity::{file_formats, is_archive_format, Column};
+use crate::filter::Filter;
+use crate::manifest::Entry;
+use crate::status::StepStatus;
+use crate::store::{ObjectMeta, ObjectStore};
+use artifact::{is_artifact, is_cold, DEFAULT_EXCLUDE_PATHS};
+use futures::stream::{self, StreamExt};
+use std::collections::{BTreeMap, HashSet};
+
+/// Everything the planner needs for one bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanContext<'a> {
+    /// The store.
+    pub store: &'a dyn ObjectStore,
+    /// The bucket.
+    pub bucket: &'a str,
+    /// `sourceConfig.config.containerFilterPattern`, applied to each entry's `dataPath`.
+    pub filter: &'a Filter,
+    /// Limits and concurrency.
+    pub opts: &'a S3metaOptions,
+}
+
+/// A structured container to build, with its sample files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StructuredPlan {
+    /// Container name: the path with `/` trimmed at both ends.
+    pub name: String,
+    /// `structureFormat`.
+    pub format: String,
+    /// `separator`.
+    pub separator: Option<String>,
+    /// `dataModel.isPartitioned`.
+    pub is_partitioned: bool,
+    /// Columns placed before the inferred ones.
+    pub partition_columns: Vec<Column>,
+    /// Sample files, best first: newest, ties by key.
+    pub samples: Vec<ObjectMeta>,
+}
+
+/// One container the bucket will get, in emission order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Planned {
+    /// A structured container (literal, depth-discovered or glob-derived).
+    Structured(StructuredPlan),
+    /// An archive object (its members are not read yet).
+    Archive {
+        /// The archive key, trimmed.
+        name: String,
+        /// Its size, when HEAD answered.
+        size: Option<u64>,
+    },
+    /// A literal unstructured path or a glob `unstructuredData` file.
+    Unstructured {
+        /// The path, trimmed.
+        name: String,
+        /// Its size, when known.
+        size: Option<u64>,
+    },
+    /// A folder of an `unstructuredFormats` entry.
+    Folder {
+        /// Full path of the folder inside the bucket.
+        path: String,
+        /// Its last segment.
+        name: String,
+        /// Path of the parent folder; `None` under the bucket.
+        parent: Option<String>,
+    },
+    /// A file of an `unstructuredFormats` entry.
+    File {
+        /// Its key.
+        key: String,
+        /// Its last segment.
+        name: String,
+        /// Path of its folder; `None` at the bucket root.
+        parent: Option<String>,
+        /// Its size from the listing.
+        size: u64,
+    },
+}
+
+/// An entry after glob expansion, with the objects already listed for it, if any.
+#[derive(Debug, Clone)]
+struct Expanded {
+    entry: Entry,
+    listed: Option<Vec<ObjectMeta>>,
+}
+
+fn trimmed(p: &str) -> &str {
+    p.trim_matches('/')
+}
+
+fn folder_prefix(path: &str) -> String {
+    let t = trimmed(path);
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!("{t}/")
+    }
+}
+
+/// Plans every container of a bucket from its resolved manifest entries.
+pub async fn plan_bucket(ctx: PlanContext<'_>, entries: Vec<Entry>, status: &mut StepStatus) -> Vec<Planned> {
+    let n = ctx.opts.entry_concurrency;
+
+    // 1. Glob expansion, each entry on its own (a failure only skips that entry).
+    let expanded: Vec<(Vec<Expanded>, StepStatus)> = stream::iter(entries)
+        .map(|e| async move {
+            let mut st = StepStatus::default();
+            let out = if glob::is_glob(&e.data_path) {
+                expand_glob(ctx, e, &mut st).await
+            } else {
+                vec![Expanded { entry: e, listed: None }]
+            };
+            (out, st)
+        })
+        .buffered(n)
+        .collect()
+        .await;
+    let mut kept = Vec::new();
+    for (list, st) in expanded {
+        status.absorb(st);
+        // 2. Artifacts, then containerFilterPattern, on every expanded dataPath.
+        for x in list {
+            let scope = format!("{}/{}", ctx.bucket, x.entry.data_path);
+            if is_artifact(trimmed(&x.entry.data_path)) {
+                status.filter(scope, "Default exclude (Spark artifact)");
+            } else if ctx.filter.excludes(&x.entry.data_path) {
+                status.filter(scope, "containerFilterPattern excluded");
+            } else {
+                kept.push(x);
+            }
+        }
+    }
+
+    // 3. Structured pass, in manifest order (concurrent listings, ordered results).
+    let structured: Vec<(Vec<Planned>, StepStatus)> = stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_some()))
+        .map(|x| async move {
+            let mut st = StepStatus::default();
+            let out = plan_structured(ctx, x, &mut st).await;
+            (out, st)
+        })
+        .buffered(n)
+        .collect()
+        .await;
+    let mut planned = Vec::new();
+    for (p, st) in structured {
+        planned.extend(p);
+        status.absorb(st);
+    }
+
+    // 4. Unstructured pass, in manifest order.
+    let unstructured: Vec<(Vec<Planned>, StepStatus)> = stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_none()))
+        .map(|x| async move {
+            let mut st = StepStatus::default();
+            let out = plan_unstructured(ctx, x, &mut st).await;
+            (out, st)
+        })
+        .buffered(n)
+        .collect()
+        .await;
+    // Folders are created once per bucket, however many entries share them.
+    let mut folders = HashSet::new();
+    for (p, st) in unstructured {
+        status.absorb(st);
+        for item in p {
+            if let Planned::Folder { path, .. } = &item {
+                if !folders.insert(path.clone()) {
+                    continue;
+                }
+            }
+            planned.push(item);
+        }
+    }
+    planned
+}
+
+async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+    let e = &x.entry;
+    let fmt = e.structure_format.clone().unwrap_or_default();
+    let path = trimmed(&e.data_path).to_string();
+    let scope = format!("{}/{}", ctx.bucket, path);
+    if is_archive_format(&fmt) {
+        let size = ctx.store.head(ctx.bucket, &path).await.ok().map(|m| m.size);
+        st.warn(&scope, format!("archive members of `{fmt}` archives are not read yet; only the archive container is built"));
+        return vec![Planned::Archive { name: path, size }];
+    }
+    if file_formats(&fmt).is_none() {
+        st.fail(
+            &scope,
+            format!("Error extracting columns from [{scope}] due to: ['{fmt}' is not a valid SupportedTypes]"),
+        );
+        return vec![];
+    }
+    if e.depth == 0 {
+        return structured_literal(ctx, e, &path, x.listed.clone(), st).await.into_iter().map(Planned::Structured).collect();
+    }
+    // Depth discovery: every folder `depth` levels below dataPath becomes its own entry.
+    let listing = match ctx.store.list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit).await {
+        Ok(l) => l,
+        Err(err) => {
+            st.fail(&scope, format!("depth discovery failed: {err}"));
+            return vec![];
+        }
+    };
+    if listing.truncated {
+        st.warn(&scope, format!("depth discovery stopped after {} keys", ctx.opts.glob_scan_limit));
+    }
+    let base = if path.is_empty() { 0 } else { path.split('/').count() };
+    let keep = base + e.depth as usize;
+    let mut by_folder: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
+    for o in listing.objects {
+        if o.key.ends_with('/') || is_artifact(&o.key) {
+            continue;
+        }
+        let segs: Vec<&str> = o.key.split('/').collect();
+        if segs.len() > keep {
+            by_folder.entry(segs[..keep].join("/")).or_default().push(o);
+        }
+    }
+    if by_folder.is_empty() {
+        st.warn(&scope, format!("No folders found {} levels below {path}/", e.depth));
+    }
+    let mut out = Vec::new();
+    for (folder, objects) in by_folder {
+        // DIFF(spec §5.1): folders in key order; the reference uses set order (arbitrary).
+        if let Some(p) = structured_literal(ctx, e, &folder, Some(objects), st).await {
+            out.push(Planned::Structured(p));
+        }
+    }
+    out
+}
+
+/// A literal structured entry: list `path/` (unless already listed) and choose samples.
+async fn structured_literal(
+    ctx: PlanContext<'_>,
+    e: &Entry,
+    path: &str,
+    listed: Option<Vec<ObjectMeta>>,
+    st: &mut StepStatus,
+) -> Option<StructuredPlan> {
+    let fmt = e.structure_format.clone().unwrap_or_default();
+    let scope = format!("{}/{}", ctx.bucket, path);
+    let objects = match listed {
+        Some(o) => o,
+        None => match ctx.store.list_all(ctx.bucket, &folder_prefix(path), ctx.opts.sample_scan_limit).await {
+            Ok(l) => l.objects,
+            Err(err) => {
+                st.fail(&scope, format!("cannot list sample files: {err}"));
+                return None;
+            }
+        },
+    };
+    let samples = choose_samples(objects, &fmt, 1);
+    if samples.is_empty() {
+        st.warn(&scope, format!("No sample files found in {path}/ with {fmt} extension"));
+        return None;
+    }
+    let partition_columns = e
+        .partition_columns
+        .as_ref()
+        .map(|cols| {
+            cols.iter()
+                .map(|p| {
+                    let mut c = Column::new(&p.name, &p.data_type.0);
+                    c.data_type_display = p.data_type_display.clone();
+                    c.description = p.description.clone();
+                    c
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(StructuredPlan {
+        name: path.to_string(),
+        format: fmt,
+        separator: e.separator.clone(),
+        is_partitioned: e.is_partitioned,
+        partition_columns,
+        samples,
+    })
+}
+
+/// Chooses up to `n` sample files, best first.
+///
+/// Candidates are the non-folder, non-artifact keys; those ending in `.<format>` are preferred
+/// when there are any (so `.pq` or `.csv.gz` files are still used otherwise), and non-empty
+/// files before empty ones. DIFF(spec §13 #2): the reference picks at random from the first
+/// listing page; we take the newest file, ties broken by key, from every page up to
+/// `sampleScanLimit`, so that two runs over the same lake infer the same schema.
+pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<ObjectMeta> {
+    let suffix = format!(".{}", format.to_ascii_lowercase());
+    let mut candidates: Vec<ObjectMeta> = objects
+        .into_iter()
+        .filter(|o| !o.key.ends_with('/') && !is_artifact(&o.key))
+        .collect();
+    if candidates.iter().any(|o| o.key.to_ascii_lowercase().ends_with(&suffix)) {
+        candidates.retain(|o| o.key.to_ascii_lowercase().ends_with(&suffix));
+    }
+    candidates.sort_by(|a, b| {
+        (b.size > 0)
+            .cmp(&(a.size > 0))
+            .then(b.last_modified.cmp(&a.last_modified))
+            .then(a.key.cmp(&b.key))
+    });
+    candidates.truncate(n);
+    candidates
+}
+
+async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded> {
+    // DIFF(spec §13 #28): a leading `/` is ignored, as for literal paths; the reference
+    // matches nothing.
+    let pattern = e.data_path.trim_start_matches('/').to_string();
+    let scope = format!("{}/{}", ctx.bucket, pattern);
+    let listing = match ctx.store.list_all(ctx.bucket, &glob::static_prefix(&pattern), ctx.opts.glob_scan_limit).await {
+        Ok(l) => l,
+        Err(err) => {
+            st.warn(&scope, format!("glob expansion failed: {err}"));
+            return vec![];
+        }
+    };
+    if listing.truncated {
+        st.warn(&scope, format!("glob expansion stopped after {} keys", ctx.opts.glob_scan_limit));
+    }
+    let re = glob::glob_regex(&pattern);
+    let exclude_paths: Vec<String> = match &e.exclude_paths {
+        Some(p) => p.clone(),
+        None => DEFAULT_EXCLUDE_PATHS.iter().map(|s| s.to_string()).collect(),
+    };
+    let exclude_patterns: Vec<regex::Regex> = e
+        .exclude_patterns
+        .iter()
+        .flatten()
+        .map(|p| glob::glob_regex(p.trim_start_matches('/')))
+        .collect();
+    let matched: Vec<ObjectMeta> = listing
+        .objects
+        .into_iter()
+        .filter(|o| {
+            !o.key.ends_with('/')
+                && !is_cold(o.storage_class.as_deref())
+                && !is_artifact(&o.key)
+                && !o.key.split('/').any(|s| exclude_paths.iter().any(|x| x == s))
+                && !exclude_patterns.iter().any(|r| r.is_match(&o.key))
+                && re.is_match(&o.key)
+        })
+        .collect();
+    if matched.is_empty() {
+        tracing::info!(bucket = ctx.bucket, pattern = %pattern, "No files matched the glob.");
+        return vec![];
+    }
+    if e.unstructured_data {
+        return matched
+            .into_iter()
+            .map(|o| Expanded {
+                entry: Entry {
+                    data_path: o.key.clone(),
+                    structure_format: None,
+                    separator: None,
+                    is_partitioned: false,
+                    partition_columns: None,
+                    depth: 0,
+                    unstructured_formats: None,
+                    unstructured_data: true,
+                    auto_partition_detection: false,
+                    exclude_paths: None,
+                    exclude_patterns: None,
+                },
+                listed: Some(vec![o]),
+            })
+            .collect();
+    }
+    // Group by table root, in first-seen (key) order.
+    let mut roots: Vec<(String, Vec<ObjectMeta>)> = Vec::new();
+    for o in matched {
+        let root = glob::table_root(&o.key);
+        if root.is_empty() {
+            continue;
+        }
+        match roots.iter_mut().find(|(r, _)| *r == root) {
+            Some((_, v)) => v.push(o),
+            None => roots.push((root, vec![o])),
+        }
+    }
+    let mut out = Vec::new();
+    for (root, files) in roots {
+        let format = match &e.structure_format {
+            Some(f) => f.clone(),
+            None => match glob::format_from_extension(&files[0].key) {
+                Some(f) => f.to_string(),
+                None => {
+                    st.warn(
+                        format!("{}/{}", ctx.bucket, root),
+                        format!("cannot tell the format of {} from its extension; table skipped", files[0].key),
+                    );
+                    continue;
+                }
+            },
+        };
+        let (is_partitioned, partition_columns) = if let Some(cols) = &e.partition_columns {
+            (true, Some(cols.clone()))
+        } else if e.auto_partition_detection {
+            let cols = glob::hive_columns(&root, files.iter().map(|f| f.key.as_str()));
+            let deep = files.iter().any(|f| glob::folders_below(&root, &f.key) >= 2);
+            let detected = (!cols.is_empty()).then(|| as_partition_columns(cols));
+            (detected.is_some() || deep, detected)
+        } else {
+            (e.is_partitioned, None)
+        };
+        out.push(Expanded {
+            entry: Entry {
+                data_path: root,
+                structure_format: Some(format),
+                separator: e.separator.clone(),
+                is_partitioned,
+                partition_columns,
+                depth: 0,
+                unstructured_formats: None,
+                unstructured_data: false,
+                auto_partition_detection: false,
+                exclude_paths: None,
+                exclude_patterns: None,
+            },
+            listed: Some(files),
+        });
+    }
+    out
+}
+
+/// Detected Hive columns travel as manifest partition columns, so that one code path turns
+/// both into table columns.
+fn as_partition_columns(cols: Vec<Column>) -> Vec<crate::manifest::PartitionColumn> {
+    cols.into_iter()
+        .map(|c| crate::manifest::PartitionColumn {
+            name: c.name,
+            data_type: crate::manifest::DataTypeName(c.data_type),
+            data_type_display: c.data_type_display,
+            description: None,
+        })
+        .collect()
+}
+
+async fn plan_unstructured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+    let e = &x.entry;
+    let path = trimmed(&e.data_path).to_string();
+    let scope = format!("{}/{}", ctx.bucket, path);
+    let Some(formats) = &e.unstructured_formats else {
+        if path.is_empty() {
+            st.warn(&scope, "an unstructured entry needs a non-empty dataPath; skipped");
+            return vec![];
+        }
+        let size = match &x.listed {
+            Some(l) => l.first().map(|o| o.size),
+            None => ctx.store.head(ctx.bucket, &path).await.ok().map(|m| m.size),
+        };
+        return vec![Planned::Unstructured { name: path, size }];
+    };
+    // DIFF(spec §13 #13, #29, #30): the listing prefix is the trimmed dataPath plus `/`
+    // (the reference lists `images` as written, so it also catalogues `images_old/…`, and a
+    // leading `/` finds nothing), and every artifact rule applies (the reference keeps `.crc`
+    // and `_committed_*` files).
+    let listing = match ctx.store.list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit).await {
+        Ok(l) => l,
+        Err(err) => {
+            st.fail(&scope, format!("cannot list unstructured files: {err}"));
+            return vec![];
+        }
+    };
+    if listing.truncated {
+        st.warn(&scope, format!("listing stopped after {} keys", ctx.opts.glob_scan_limit));
+    }
+    let all = formats.iter().any(|f| f == "*");
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for o in listing.objects {
+        if o.key.ends_with('/') || is_artifact(&o.key) {
+            continue;
+        }
+        if !all && !formats.iter().any(|f| o.key.ends_with(f.as_str())) {
+            continue;
+        }
+        let segs: Vec<&str> = o.key.split('/').collect();
+        let folders = &segs[..segs.len() - 1];
+        for i in 0..folders.len() {
+            let fpath = folders[..=i].join("/");
+            if seen.insert(fpath.clone()) {
+                out.push(Planned::Folder {
+                    path: fpath,
+                    name: folders[i].to_string(),
+                    parent: (i > 0).then(|| folders[..i].join("/")),
+                });
+            }
+        }
+        out.push(Planned::File {
+            name: segs[segs.len() - 1].to_string(),
+            parent: (!folders.is_empty()).then(|| folders.join("/")),
+            size: o.size,
+            key: o.key,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(key: &str, size: u64, t: i64) -> ObjectMeta {
+        ObjectMeta {
+            key: key.into(),
+            size,
+            last_modified: Some(t),
+            storage_class: None,
+        }
+    }
+
+    #[test]
+    fn sample_is_the_newest_preferred_file_ties_by_key() {
+        let objs = vec![
+            meta("t/b.csv", 10, 5),
+            meta("t/a.csv", 10, 5),
+            meta("t/old.csv", 10, 1),
+            meta("t/newer.txt", 10, 9),
+            meta("t/_SUCCESS", 0, 10),
+            meta("t/", 0, 10),
+        ];
+        let s = choose_samples(objs, "csv", 1);
+        assert_eq!(s[0].key, "t/a.csv");
+    }
+
+    #[test]
+    fn any_file_is_a_candidate_when_none_has_the_extension() {
+        let s = choose_samples(vec![meta("t/a.csv.gz", 10, 1), meta("t/b.csv.gz", 10, 2)], "csv", 1);
+        assert_eq!(s[0].key, "t/b.csv.gz");
+    }
+
+    #[test]
+    fn empty_files_come_last() {
+        let s = choose_samples(vec![meta("t/a.csv", 0, 9), meta("t/b.csv", 5, 1)], "csv", 1);
+        assert_eq!(s[0].key, "t/b.csv");
+    }
+}

@@ -1,0 +1,105 @@
+//! The `file` sink: one JSON object per line,
+//! `{"entity": "storageService" | "container", "fqn": …, "request": {…}}`, where `request`
+//! is the exact body `metadata-rest` would send, except that a parent is named by FQN (no
+//! server id exists) and secrets are written as `"***"`.
+//!
+//! The file is written to a temporary name beside the target and renamed at the end, so a
+//! failed run never leaves a half catalog behind a good one.
+
+use super::{Error, Seen, ServiceInfo, Sink};
+use crate::entity::{quote_name, service_request, Container, ParentRef};
+use crate::status::StepStatus;
+use async_trait::async_trait;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Writes the catalog file.
+#[derive(Debug)]
+pub struct FileSink {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    status: StepStatus,
+}
+
+impl FileSink {
+    /// A sink writing to `path` (relative to the current directory).
+    pub fn new(path: impl Into<PathBuf>) -> FileSink {
+        let path = path.into();
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".partial");
+        FileSink {
+            path,
+            tmp: tmp.into(),
+            out: None,
+            status: StepStatus::new("File"),
+        }
+    }
+
+    fn line(&mut self, entity: &str, value: serde_json::Value) -> Result<(), Error> {
+        let out = self.out.as_mut().ok_or_else(|| Error {
+            entity: entity.to_string(),
+            message: "the sink was not started".into(),
+        })?;
+        serde_json::to_writer(&mut *out, &value)
+            .map_err(std::io::Error::from)
+            .and_then(|_| out.write_all(b"\n"))
+            .map_err(|e| Error {
+                entity: entity.to_string(),
+                message: format!("cannot write {}: {e}", self.tmp.display()),
+            })
+    }
+}
+
+#[async_trait]
+impl Sink for FileSink {
+    fn name(&self) -> &'static str {
+        "File"
+    }
+
+    async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error {
+                entity: service.name.clone(),
+                message: format!("cannot create {}: {e}", dir.display()),
+            })?;
+        }
+        let f = std::fs::File::create(&self.tmp).map_err(|e| Error {
+            entity: service.name.clone(),
+            message: format!("cannot create {}: {e}", self.tmp.display()),
+        })?;
+        self.out = Some(std::io::BufWriter::new(f));
+        let request = service_request(&service.name, &service.connection, service.store_connection, true);
+        self.line(
+            &service.name,
+            json!({"entity": "storageService", "fqn": quote_name(&service.name), "request": request}),
+        )?;
+        self.status.records += 1;
+        Ok(())
+    }
+
+    async fn put(&mut self, service: &str, c: &Container, parent: Option<&ParentRef>) -> Result<ParentRef, Error> {
+        let request = c.request(service, parent);
+        self.line(&c.fqn, json!({"entity": "container", "fqn": c.fqn, "request": request}))?;
+        self.status.records += 1;
+        Ok(ParentRef::Fqn(c.fqn.clone()))
+    }
+
+    async fn finish(&mut self, _seen: &Seen) -> Result<(), Error> {
+        let fail = |e: std::io::Error| Error {
+            entity: self.path.display().to_string(),
+            message: e.to_string(),
+        };
+        if let Some(mut out) = self.out.take() {
+            out.flush().map_err(fail)?;
+            drop(out);
+            std::fs::rename(&self.tmp, &self.path).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> StepStatus {
+        self.status.clone()
+    }
+}

@@ -1,0 +1,64 @@
+//! The sink seam: where the service and its containers go.
+//!
+//! A sink receives the service once ([`Sink::begin`]), then every container in order, each
+//! parent before its children ([`Sink::put`], which returns how children should refer to it),
+//! then [`Sink::finish`] with what the run saw, for stale-marking. Implementations: `file`
+//! (a JSON-lines catalog). The OpenMetadata REST sink slots in beside it.
+
+pub mod file;
+
+use crate::config::S3Connection;
+use crate::entity::{Container, ParentRef};
+use crate::status::StepStatus;
+use async_trait::async_trait;
+use std::collections::BTreeSet;
+
+/// What a sink needs to create the storage service.
+#[derive(Debug, Clone)]
+pub struct ServiceInfo {
+    /// `serviceName`.
+    pub name: String,
+    /// The connection, as configured.
+    pub connection: S3Connection,
+    /// `storeServiceConnection`.
+    pub store_connection: bool,
+}
+
+/// What the run saw, for stale-marking: the FQNs it produced and the buckets whose view was
+/// incomplete (a failed listing or manifest), under which nothing may be marked deleted.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// FQNs of every container put this run.
+    pub fqns: BTreeSet<String>,
+    /// FQNs of buckets whose contents could not be fully seen.
+    pub incomplete: BTreeSet<String>,
+}
+
+/// A sink failure, naming the entity.
+#[derive(Debug, thiserror::Error)]
+#[error("{entity}: {message}")]
+pub struct Error {
+    /// FQN or name of the entity concerned.
+    pub entity: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Where entities are written.
+#[async_trait]
+pub trait Sink: Send {
+    /// Step name in the summary.
+    fn name(&self) -> &'static str;
+
+    /// Creates (or finds) the storage service. An error here stops the run.
+    async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error>;
+
+    /// Writes one container; returns how its children refer to it.
+    async fn put(&mut self, service: &str, container: &Container, parent: Option<&ParentRef>) -> Result<ParentRef, Error>;
+
+    /// Ends the run (flush, stale-marking).
+    async fn finish(&mut self, seen: &Seen) -> Result<(), Error>;
+
+    /// The sink's own status.
+    fn status(&self) -> StepStatus;
+}

@@ -1,0 +1,217 @@
+//! Run status (reference §10): per-step counts, every warning, filtered item and failure
+//! with the object it concerns, success %, the summary table, and the exit decision.
+//!
+//! A value, not a global flag: each stage fills its own [`StepStatus`] and the workflow
+//! merges them in a deterministic order.
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Something that happened to one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// What it concerns: `bucket`, `bucket/key`, an FQN, or a config key.
+    pub scope: String,
+    /// What happened.
+    pub message: String,
+}
+
+impl Event {
+    /// An event about `scope`.
+    pub fn new(scope: impl Into<String>, message: impl Into<String>) -> Event {
+        Event {
+            scope: scope.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The status of one step (the source `S3`, or a sink).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StepStatus {
+    /// Step name.
+    pub name: String,
+    /// Records produced (source) or written (sink).
+    pub records: u64,
+    /// Records the server reported as updates.
+    pub updated: u64,
+    /// Nothing lost, but worth knowing.
+    pub warnings: Vec<Event>,
+    /// Deliberately skipped (filters, artifacts).
+    pub filtered: Vec<Event>,
+    /// Something could not be done.
+    pub failures: Vec<Event>,
+}
+
+impl StepStatus {
+    /// An empty status for a step.
+    pub fn new(name: &str) -> StepStatus {
+        StepStatus {
+            name: name.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Records a warning.
+    pub fn warn(&mut self, scope: impl Into<String>, message: impl Into<String>) {
+        let e = Event::new(scope, message);
+        tracing::warn!(scope = %e.scope, "{}", e.message);
+        self.warnings.push(e);
+    }
+
+    /// Records a filtered item.
+    pub fn filter(&mut self, scope: impl Into<String>, reason: impl Into<String>) {
+        let e = Event::new(scope, reason);
+        tracing::debug!(scope = %e.scope, "Filtered: {}", e.message);
+        self.filtered.push(e);
+    }
+
+    /// Records a failure.
+    pub fn fail(&mut self, scope: impl Into<String>, message: impl Into<String>) {
+        let e = Event::new(scope, message);
+        tracing::error!(scope = %e.scope, "{}", e.message);
+        self.failures.push(e);
+    }
+
+    /// Appends another status of the same step.
+    pub fn absorb(&mut self, other: StepStatus) {
+        self.records += other.records;
+        self.updated += other.updated;
+        self.warnings.extend(other.warnings);
+        self.filtered.extend(other.filtered);
+        self.failures.extend(other.failures);
+    }
+
+    /// `max(records + updated, 1) × 100 / (that + failures)`, to 2 decimals.
+    pub fn success_pct(&self) -> f64 {
+        let ok = (self.records + self.updated).max(1) as f64;
+        let pct = ok * 100.0 / (ok + self.failures.len() as f64);
+        (pct * 100.0).round() / 100.0
+    }
+}
+
+/// The status of a whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStatus {
+    /// Source then sink.
+    pub steps: Vec<StepStatus>,
+    /// Wall time in seconds.
+    pub elapsed_secs: f64,
+}
+
+/// The final state of a run, as the reference names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PipelineState {
+    /// Every step at 100 %.
+    Success,
+    /// Some failures, but every step at or above the threshold.
+    PartialSuccess,
+    /// A step with failures below the threshold.
+    Failed,
+}
+
+impl RunStatus {
+    /// Mean of the steps' success %.
+    pub fn workflow_pct(&self) -> f64 {
+        if self.steps.is_empty() {
+            return 100.0;
+        }
+        let sum: f64 = self.steps.iter().map(StepStatus::success_pct).sum();
+        ((sum / self.steps.len() as f64) * 100.0).round() / 100.0
+    }
+
+    /// The pipeline state for `threshold`.
+    pub fn state(&self, threshold: u32) -> PipelineState {
+        let failed = self
+            .steps
+            .iter()
+            .any(|s| !s.failures.is_empty() && s.success_pct() < threshold as f64);
+        if failed {
+            PipelineState::Failed
+        } else if self.steps.iter().any(|s| !s.failures.is_empty()) {
+            PipelineState::PartialSuccess
+        } else {
+            PipelineState::Success
+        }
+    }
+
+    /// Whether the CLI exits non-zero: `raiseOnError` and a step under the threshold.
+    pub fn should_fail(&self, raise_on_error: bool, threshold: u32) -> bool {
+        raise_on_error && self.state(threshold) == PipelineState::Failed
+    }
+
+    /// The end-of-run summary: a table of counts, then every failure, warning and filtered
+    /// item with the object it concerns.
+    pub fn summary(&self) -> String {
+        let mut table = Table::new();
+        table.load_style(UTF8_FULL_CONDENSED);
+        table.set_header(vec!["Step", "Processed", "Updated", "Warnings", "Filtered", "Errors", "Success %"]);
+        for s in &self.steps {
+            table.add_row(vec![
+                s.name.clone(),
+                s.records.to_string(),
+                s.updated.to_string(),
+                s.warnings.len().to_string(),
+                s.filtered.len().to_string(),
+                s.failures.len().to_string(),
+                format!("{:.2}", s.success_pct()),
+            ]);
+        }
+        let mut out = format!("{table}\n");
+        for s in &self.steps {
+            for (title, list) in [("Failures", &s.failures), ("Warnings", &s.warnings), ("Filtered", &s.filtered)] {
+                if list.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "{title} ({}):", s.name);
+                for e in list {
+                    let _ = writeln!(out, "  - [{}] {}", e.scope, e.message);
+                }
+            }
+        }
+        let _ = writeln!(out, "Workflow Success %: {:.2}", self.workflow_pct());
+        let _ = writeln!(out, "Workflow finished in time: {:.2}s", self.elapsed_secs);
+        if self.steps.first().is_some_and(|s| !s.failures.is_empty()) {
+            let _ = writeln!(out, "Workflow finished with failures");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(records: u64, failures: usize) -> StepStatus {
+        let mut s = StepStatus::new("S3");
+        s.records = records;
+        for i in 0..failures {
+            s.failures.push(Event::new(format!("x{i}"), "boom"));
+        }
+        s
+    }
+
+    #[test]
+    fn success_pct_matches_the_reference_examples() {
+        // run1: 13 records, 2 failures → 86.67 %; run2: 14 and 1 → 93.33 %.
+        assert_eq!(step(13, 2).success_pct(), 86.67);
+        assert_eq!(step(14, 1).success_pct(), 93.33);
+        assert_eq!(step(0, 0).success_pct(), 100.0);
+        assert_eq!(step(0, 1).success_pct(), 50.0);
+    }
+
+    #[test]
+    fn exit_follows_threshold_and_raise_on_error() {
+        let run = |s: StepStatus| RunStatus {
+            steps: vec![s],
+            elapsed_secs: 0.0,
+        };
+        assert!(run(step(13, 2)).should_fail(true, 90));
+        assert!(!run(step(13, 2)).should_fail(false, 90));
+        assert!(!run(step(14, 1)).should_fail(true, 90));
+        assert_eq!(run(step(14, 1)).state(90), PipelineState::PartialSuccess);
+        assert_eq!(run(step(3, 0)).state(90), PipelineState::Success);
+    }
+}

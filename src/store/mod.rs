@@ -1,0 +1,169 @@
+//! The object-store seam: what s3meta needs from S3, and nothing else.
+//!
+//! A small trait in the style of arrow-rs `object_store`: listing (page by page), ranged
+//! reads, HEAD, bucket listing and region. Keys are raw strings and never normalised (a key
+//! with `//` or a trailing `/` is a different object). Errors are semantic ([`ErrorKind`]) and
+//! carry the bucket and key they concern, so that callers can tell "not there" from
+//! "not allowed" from "unreachable" without knowing the backend.
+
+pub mod s3;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::fmt;
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The key, as stored.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, milliseconds since the epoch.
+    pub last_modified: Option<i64>,
+    /// `STANDARD`, `GLACIER`, … when the listing says.
+    pub storage_class: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct ListPage {
+    /// The objects, in key order.
+    pub objects: Vec<ObjectMeta>,
+    /// Continuation token of the next page, if any.
+    pub next: Option<String>,
+}
+
+/// A full listing, possibly cut at a limit.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// The objects, in key order.
+    pub objects: Vec<ObjectMeta>,
+    /// True when the limit stopped the listing before its last page.
+    pub truncated: bool,
+}
+
+/// Which bytes of an object to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetRange {
+    /// Bytes `start..end` (end exclusive; clamped to the object's size by the server).
+    Bounded(u64, u64),
+    /// The last `n` bytes.
+    Suffix(u64),
+}
+
+/// What a ranged read returned.
+#[derive(Debug, Clone)]
+pub struct GetResult {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The object's total size, when the server said.
+    pub object_size: Option<u64>,
+}
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No such bucket or key.
+    NotFound,
+    /// The credentials may not do this (AccessDenied).
+    PermissionDenied,
+    /// The credentials are not valid (bad key, signature, expired token).
+    Unauthenticated,
+    /// The server asked us to slow down and retries did not help.
+    Throttled,
+    /// The endpoint could not be reached (DNS, connect, TLS, timeout).
+    Unreachable,
+    /// The object or response is not what it should be.
+    Corrupt,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::PermissionDenied => "access denied",
+            ErrorKind::Unauthenticated => "not authenticated",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Unreachable => "endpoint unreachable",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Other => "error",
+        })
+    }
+}
+
+/// A store error with the bucket and key it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} s3://{bucket}{}: {kind}: {message}", key.as_deref().map(|k| format!("/{k}")).unwrap_or_default())]
+pub struct Error {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The operation (`ListObjectsV2`, `GetObject`, …).
+    pub op: &'static str,
+    /// The bucket.
+    pub bucket: String,
+    /// The key, when the call had one.
+    pub key: Option<String>,
+    /// The server's or client's message.
+    pub message: String,
+}
+
+/// Result of a store call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What s3meta needs from an object store.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + fmt::Debug {
+    /// Every bucket the credentials can see, all pages.
+    async fn list_buckets(&self) -> Result<Vec<String>>;
+
+    /// One page of `ListObjectsV2(bucket, prefix)`.
+    async fn list_page(&self, bucket: &str, prefix: &str, continuation: Option<String>) -> Result<ListPage>;
+
+    /// A range of an object's bytes.
+    async fn get_range(&self, bucket: &str, key: &str, range: GetRange) -> Result<GetResult>;
+
+    /// An object's size and date, without its bytes.
+    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectMeta>;
+
+    /// The bucket's region (`LocationConstraint`); `None` for `us-east-1`'s empty answer.
+    async fn bucket_region(&self, bucket: &str) -> Result<Option<String>>;
+
+    /// Lists every page under `prefix`, stopping after `limit` objects.
+    async fn list_all(&self, bucket: &str, prefix: &str, limit: usize) -> Result<Listing> {
+        let mut out = Listing::default();
+        let mut next = None;
+        loop {
+            let page = self.list_page(bucket, prefix, next).await?;
+            for o in page.objects {
+                if out.objects.len() >= limit {
+                    out.truncated = true;
+                    return Ok(out);
+                }
+                out.objects.push(o);
+            }
+            match page.next {
+                Some(n) => next = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Reads a whole small object, refusing one larger than `max_bytes`.
+    async fn get_small(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<Bytes> {
+        let got = self.get_range(bucket, key, GetRange::Bounded(0, max_bytes + 1)).await?;
+        if got.bytes.len() as u64 > max_bytes {
+            return Err(Error {
+                kind: ErrorKind::Corrupt,
+                op: "GetObject",
+                bucket: bucket.to_string(),
+                key: Some(key.to_string()),
+                message: format!("object is larger than the {max_bytes}-byte limit"),
+            });
+        }
+        Ok(got.bytes)
+    }
+}

@@ -1,0 +1,201 @@
+//! The S3 backend of the store seam, on the official AWS SDK. Retries and timeouts live in
+//! the client's configuration (see `aws`), not here.
+
+use super::{Error, ErrorKind, GetRange, GetResult, ListPage, ObjectMeta, ObjectStore, Result};
+use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::Client;
+
+/// Amazon S3 or an S3-compatible server.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+}
+
+impl S3Store {
+    /// Wraps a configured client.
+    pub fn new(client: Client) -> Self {
+        S3Store { client }
+    }
+}
+
+fn err<E, R>(op: &'static str, bucket: &str, key: Option<&str>, e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HttpStatus,
+{
+    let (kind, message) = match &e {
+        SdkError::DispatchFailure(d) => (ErrorKind::Unreachable, format!("{:?}", d).chars().take(300).collect()),
+        SdkError::TimeoutError(_) => (ErrorKind::Unreachable, "timed out".to_string()),
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or_default().to_string();
+            let status = se.raw().status();
+            let kind = match code.as_str() {
+                "NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchTagSet" => ErrorKind::NotFound,
+                "AccessDenied" | "AllAccessDisabled" | "Forbidden" | "AccountProblem" => ErrorKind::PermissionDenied,
+                "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" | "TokenRefreshRequired" => {
+                    ErrorKind::Unauthenticated
+                }
+                "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => ErrorKind::Throttled,
+                _ => match status {
+                    404 => ErrorKind::NotFound,
+                    403 => ErrorKind::PermissionDenied,
+                    401 => ErrorKind::Unauthenticated,
+                    429 | 503 => ErrorKind::Throttled,
+                    _ => ErrorKind::Other,
+                },
+            };
+            let msg = se.err().message().map(str::to_string).unwrap_or_default();
+            let code = if code.is_empty() { format!("HTTP {status}") } else { code };
+            (kind, if msg.is_empty() { code } else { format!("{code}: {msg}") })
+        }
+        other => (
+            ErrorKind::Other,
+            aws_sdk_s3::error::DisplayErrorContext(other).to_string(),
+        ),
+    };
+    Error {
+        kind,
+        op,
+        bucket: bucket.to_string(),
+        key: key.map(str::to_string),
+        message,
+    }
+}
+
+/// The HTTP status of a raw response, whatever the SDK's response type.
+trait HttpStatus {
+    fn status(&self) -> u16;
+}
+
+impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+fn millis(d: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<i64> {
+    d.and_then(|d| d.to_millis().ok())
+}
+
+#[async_trait]
+impl ObjectStore for S3Store {
+    async fn list_buckets(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_buckets()
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| err("ListBuckets", "", None, e))?;
+            names.extend(out.buckets().iter().filter_map(|b| b.name().map(str::to_string)));
+            match out.continuation_token() {
+                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_string()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    async fn list_page(&self, bucket: &str, prefix: &str, continuation: Option<String>) -> Result<ListPage> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(continuation)
+            .send()
+            .await
+            .map_err(|e| err("ListObjectsV2", bucket, Some(prefix), e))?;
+        let objects = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ObjectMeta {
+                    key: o.key()?.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified: millis(o.last_modified()),
+                    storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+                })
+            })
+            .collect();
+        let next = if out.is_truncated().unwrap_or(false) {
+            out.next_continuation_token().map(str::to_string)
+        } else {
+            None
+        };
+        Ok(ListPage { objects, next })
+    }
+
+    async fn get_range(&self, bucket: &str, key: &str, range: GetRange) -> Result<GetResult> {
+        let header = match range {
+            GetRange::Bounded(start, end) => format!("bytes={start}-{}", end.saturating_sub(1)),
+            GetRange::Suffix(n) => format!("bytes=-{n}"),
+        };
+        let resp = self.client.get_object().bucket(bucket).key(key).range(header).send().await;
+        let out = match resp {
+            Ok(o) => o,
+            Err(e) => {
+                // A range on a 0-byte object is "not satisfiable": the object is empty.
+                if let SdkError::ServiceError(se) = &e {
+                    if se.err().code() == Some("InvalidRange") || se.raw().status().as_u16() == 416 {
+                        return Ok(GetResult {
+                            bytes: bytes::Bytes::new(),
+                            object_size: Some(0),
+                        });
+                    }
+                }
+                return Err(err("GetObject", bucket, Some(key), e));
+            }
+        };
+        let object_size = out
+            .content_range()
+            .and_then(|r| r.rsplit('/').next())
+            .and_then(|s| s.parse::<u64>().ok())
+            .or_else(|| out.content_length().map(|l| l.max(0) as u64));
+        let bytes = out.body.collect().await.map_err(|e| Error {
+            kind: ErrorKind::Unreachable,
+            op: "GetObject",
+            bucket: bucket.to_string(),
+            key: Some(key.to_string()),
+            message: e.to_string(),
+        })?;
+        Ok(GetResult {
+            bytes: bytes.into_bytes(),
+            object_size,
+        })
+    }
+
+    async fn head(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| err("HeadObject", bucket, Some(key), e))?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: out.content_length().unwrap_or(0).max(0) as u64,
+            last_modified: millis(out.last_modified()),
+            storage_class: out.storage_class().map(|s| s.as_str().to_string()),
+        })
+    }
+
+    async fn bucket_region(&self, bucket: &str) -> Result<Option<String>> {
+        let out = self
+            .client
+            .get_bucket_location()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| err("GetBucketLocation", bucket, None, e))?;
+        Ok(out
+            .location_constraint()
+            .map(|c| c.as_str().to_string())
+            .filter(|s| !s.is_empty()))
+    }
+}
