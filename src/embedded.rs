@@ -61,7 +61,9 @@ pub async fn serve(root: &Path, access_key: &str, secret_key: &str) -> Result<Se
         b.set_auth(SimpleAuth::from_single(access_key, secret_key));
         b.build()
     };
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| fail(e.to_string()))?;
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| fail(e.to_string()))?;
     let (tx, mut rx) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -74,11 +76,16 @@ pub async fn serve(root: &Path, access_key: &str, secret_key: &str) -> Result<Se
                 },
                 _ = &mut rx => break,
             };
-            let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service.clone())
+                .into_owned();
             tokio::spawn(async move {
                 let _ = conn.await;
             });
         }
     });
-    Ok(Server { addr, stop: Some(tx) })
+    Ok(Server {
+        addr,
+        stop: Some(tx),
+    })
 }

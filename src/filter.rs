@@ -37,8 +37,16 @@ impl Filter {
             })
         };
         Ok(Filter {
-            includes: pattern.includes.iter().map(compile).collect::<Result<_, _>>()?,
-            excludes: pattern.excludes.iter().map(compile).collect::<Result<_, _>>()?,
+            includes: pattern
+                .includes
+                .iter()
+                .map(compile)
+                .collect::<Result<_, _>>()?,
+            excludes: pattern
+                .excludes
+                .iter()
+                .map(compile)
+                .collect::<Result<_, _>>()?,
         })
     }
 

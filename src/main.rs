@@ -55,8 +55,9 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_NOT_BUILT: u8 = 2;
 
 fn init_logging(level: LogLevel) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,s3meta={}", level.directive())));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("warn,s3meta={}", level.directive()))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -90,7 +91,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let threshold = v.raw.workflow_config.success_threshold;
             let status = runtime()?.block_on(s3meta::workflow::run_ingest(v))?;
             print!("{}", status.summary());
-            Ok(if status.should_fail(raise, threshold) { EXIT_FAILED } else { 0 })
+            Ok(if status.should_fail(raise, threshold) {
+                EXIT_FAILED
+            } else {
+                0
+            })
         }
         Command::Quickstart => {
             init_logging(LogLevel::Warn);
@@ -99,7 +104,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let rel = q.catalog.strip_prefix(&cwd).unwrap_or(&q.catalog);
             print!("{}", q.status.summary());
             println!("Catalog written to {}", rel.display());
-            Ok(if q.status.should_fail(true, 90) { EXIT_FAILED } else { 0 })
+            Ok(if q.status.should_fail(true, 90) {
+                EXIT_FAILED
+            } else {
+                0
+            })
         }
         Command::TestConnection { .. } => not_built("test-connection"),
         Command::Run { .. } => not_built("run"),

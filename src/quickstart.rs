@@ -82,7 +82,9 @@ workflowConfig:
         endpoint = server.endpoint(),
         catalog = catalog.display(),
     );
-    let validated = config::parse_str(&yaml)?.validate().map_err(config::ConfigError::from)?;
+    let validated = config::parse_str(&yaml)?
+        .validate()
+        .map_err(config::ConfigError::from)?;
     let status = crate::workflow::run_ingest(validated).await?;
     drop(server);
     Ok(Quickstart { catalog, status })
@@ -99,7 +101,8 @@ fn put(root: &Path, bucket: &str, key: &str, bytes: &[u8]) -> std::io::Result<()
 fn parquet_bytes(columns: Vec<(&str, ArrayRef)>) -> std::io::Result<Vec<u8>> {
     let batch = RecordBatch::try_from_iter(columns).map_err(std::io::Error::other)?;
     let mut buf = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).map_err(std::io::Error::other)?;
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None)
+        .map_err(std::io::Error::other)?;
     w.write(&batch).map_err(std::io::Error::other)?;
     w.close().map_err(std::io::Error::other)?;
     Ok(buf)
@@ -139,22 +142,45 @@ fn write_lake(root: &Path) -> std::io::Result<()> {
         b"{\"event\":\"click\",\"user\":{\"id\":7,\"country\":\"PT\"},\"ts\":\"2024-01-01T10:00:00Z\"}\n{\"event\":\"view\",\"user\":{\"id\":8,\"country\":\"ES\"},\"ts\":\"2024-01-01T10:01:00Z\"}\n",
     )?;
     let cities = parquet_bytes(vec![
-        ("city", Arc::new(StringArray::from(vec!["Austin", "Fresno"])) as ArrayRef),
-        ("population", Arc::new(Int64Array::from(vec![961_855, 542_107])) as ArrayRef),
+        (
+            "city",
+            Arc::new(StringArray::from(vec!["Austin", "Fresno"])) as ArrayRef,
+        ),
+        (
+            "population",
+            Arc::new(Int64Array::from(vec![961_855, 542_107])) as ArrayRef,
+        ),
     ])?;
     put(root, b, "cities/State=TX/part-0.parquet", &cities)?;
     put(root, b, "cities/State=CA/part-0.parquet", &cities)?;
     let sales = parquet_bytes(vec![
-        ("order_id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
-        ("total", Arc::new(Float64Array::from(vec![9.99, 20.0, 5.5])) as ArrayRef),
+        (
+            "order_id",
+            Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+        ),
+        (
+            "total",
+            Arc::new(Float64Array::from(vec![9.99, 20.0, 5.5])) as ArrayRef,
+        ),
     ])?;
     for (y, m) in [(2024, 1), (2024, 2), (2025, 1)] {
-        put(root, b, &format!("sales/orders/year={y}/month={m}/part-0.parquet"), &sales)?;
+        put(
+            root,
+            b,
+            &format!("sales/orders/year={y}/month={m}/part-0.parquet"),
+            &sales,
+        )?;
     }
     put(root, b, "sales/orders/_SUCCESS", b"")?;
     let users = parquet_bytes(vec![
-        ("user_id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-        ("email", Arc::new(StringArray::from(vec!["a@example.com", "b@example.com"])) as ArrayRef),
+        (
+            "user_id",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        ),
+        (
+            "email",
+            Arc::new(StringArray::from(vec!["a@example.com", "b@example.com"])) as ArrayRef,
+        ),
     ])?;
     put(root, b, "warehouse/crm/users/part-0.parquet", &users)?;
     put(root, b, "warehouse/crm/accounts/part-0.parquet", &users)?;
@@ -163,6 +189,11 @@ fn write_lake(root: &Path) -> std::io::Result<()> {
     put(root, b, "images/logo.png", b"\x89PNG sample")?;
     put(root, b, "images/icons/search.png", b"\x89PNG sample")?;
     put(root, b, "images/icons/readme.txt", b"not an image")?;
-    put(root, "raw-landing", "incoming/drop-001.bin", b"raw bytes without a manifest")?;
+    put(
+        root,
+        "raw-landing",
+        "incoming/drop-001.bin",
+        b"raw bytes without a manifest",
+    )?;
     Ok(())
 }

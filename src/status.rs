@@ -147,7 +147,15 @@ impl RunStatus {
     pub fn summary(&self) -> String {
         let mut table = Table::new();
         table.load_style(UTF8_FULL_CONDENSED);
-        table.set_header(vec!["Step", "Processed", "Updated", "Warnings", "Filtered", "Errors", "Success %"]);
+        table.set_header(vec![
+            "Step",
+            "Processed",
+            "Updated",
+            "Warnings",
+            "Filtered",
+            "Errors",
+            "Success %",
+        ]);
         for s in &self.steps {
             table.add_row(vec![
                 s.name.clone(),
@@ -161,7 +169,11 @@ impl RunStatus {
         }
         let mut out = format!("{table}\n");
         for s in &self.steps {
-            for (title, list) in [("Failures", &s.failures), ("Warnings", &s.warnings), ("Filtered", &s.filtered)] {
+            for (title, list) in [
+                ("Failures", &s.failures),
+                ("Warnings", &s.warnings),
+                ("Filtered", &s.filtered),
+            ] {
                 if list.is_empty() {
                     continue;
                 }

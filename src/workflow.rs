@@ -7,7 +7,10 @@
 
 use crate::aws;
 use crate::config::{ManifestSource, SinkKind, Validated, MANIFEST_FILE};
-use crate::entity::{self, child_fqn, full_path, invalid_name, quote_name, Column, Console, Container, DataModel, ParentRef};
+use crate::entity::{
+    self, child_fqn, full_path, invalid_name, quote_name, Column, Console, Container, DataModel,
+    ParentRef,
+};
 use crate::infer::{self, Limits, Sample};
 use crate::manifest::{self, Entry, GlobalEntry, GlobalSource};
 use crate::plan::{self, PlanContext, Planned, StructuredPlan};
@@ -60,13 +63,20 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
         SinkKind::MetadataRest(_) => return Err(InitError::SinkNotBuilt("metadata-rest")),
     };
     let sdk = aws::sdk_config(&v.aws, &v.raw.s3meta).await;
-    let store: Arc<dyn ObjectStore> = Arc::new(S3Store::new(aws::s3_client(&sdk, v.aws.end_point_url.as_deref())));
+    let store: Arc<dyn ObjectStore> = Arc::new(S3Store::new(aws::s3_client(
+        &sdk,
+        v.aws.end_point_url.as_deref(),
+    )));
     run_with(v, store, sink).await
 }
 
 /// Runs an ingestion against a given store and sink (the seam the tests and quickstart use
 /// as well as `ingest`).
-pub async fn run_with(v: Validated, store: Arc<dyn ObjectStore>, mut sink: Box<dyn Sink>) -> Result<RunStatus, InitError> {
+pub async fn run_with(
+    v: Validated,
+    store: Arc<dyn ObjectStore>,
+    mut sink: Box<dyn Sink>,
+) -> Result<RunStatus, InitError> {
     let started = Instant::now();
     let mut source = StepStatus::new(SOURCE_STEP);
     let mut seen = Seen::default();
@@ -80,7 +90,10 @@ pub async fn run_with(v: Validated, store: Arc<dyn ObjectStore>, mut sink: Box<d
         Err(msg) => {
             // DIFF(spec §4.2): recorded in the status (the reference only logs it), and
             // nothing is marked deleted, since every bucket may now resolve differently.
-            source.warn("storageMetadataConfigSource", format!("Could not get global manifest due to [{msg}]"));
+            source.warn(
+                "storageMetadataConfigSource",
+                format!("Could not get global manifest due to [{msg}]"),
+            );
             everything_incomplete = true;
             vec![]
         }
@@ -96,7 +109,10 @@ pub async fn run_with(v: Validated, store: Arc<dyn ObjectStore>, mut sink: Box<d
         },
     };
     if pipeline.include_tags {
-        source.warn("includeTags", "includeTags is not built yet: no tags are read or attached");
+        source.warn(
+            "includeTags",
+            "includeTags is not built yet: no tags are read or attached",
+        );
     }
 
     // Buckets.
@@ -110,12 +126,16 @@ pub async fn run_with(v: Validated, store: Arc<dyn ObjectStore>, mut sink: Box<d
 
     let service = ServiceInfo {
         name: v.service_name.clone(),
-        connection: v.raw.source.service_connection.as_ref().map(|c| c.config.clone()).ok_or_else(|| {
-            sink::Error {
+        connection: v
+            .raw
+            .source
+            .service_connection
+            .as_ref()
+            .map(|c| c.config.clone())
+            .ok_or_else(|| sink::Error {
                 entity: v.service_name.clone(),
                 message: "no service connection".into(),
-            }
-        })?,
+            })?,
         store_connection: v.store_service_connection,
     };
     sink.begin(&service).await?;
@@ -158,7 +178,10 @@ pub async fn run_with(v: Validated, store: Arc<dyn ObjectStore>, mut sink: Box<d
                 Some(p) => match refs.get(p) {
                     Some(r) => Some(r.clone()),
                     None => {
-                        sink_failures.fail(&c.fqn, format!("not written: its parent {p} was not written"));
+                        sink_failures.fail(
+                            &c.fqn,
+                            format!("not written: its parent {p} was not written"),
+                        );
                         continue;
                     }
                 },
@@ -195,14 +218,23 @@ async fn load_global(v: &Validated, store: &dyn ObjectStore) -> Result<Vec<Globa
             url,
             timeout: Duration::from_secs(v.raw.s3meta.http_timeout_secs),
         },
-        ManifestSource::S3 { security_config, prefix } => {
+        ManifestSource::S3 {
+            security_config,
+            prefix,
+        } => {
             // The reference reads it with the variant's own credentials, or the ambient
             // default chain when none are given — never the connector's.
             let sdk = match security_config {
                 Some(sc) => aws::sdk_config(sc, &v.raw.s3meta).await,
-                None => aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await,
+                None => {
+                    aws_config::defaults(aws_config::BehaviorVersion::latest())
+                        .load()
+                        .await
+                }
             };
-            let endpoint = security_config.as_ref().and_then(|s| s.end_point_url.clone());
+            let endpoint = security_config
+                .as_ref()
+                .and_then(|s| s.end_point_url.clone());
             let own = S3Store::new(aws::s3_client(&sdk, endpoint.as_deref()));
             let _ = store;
             return manifest::load_global(
@@ -217,12 +249,18 @@ async fn load_global(v: &Validated, store: &dyn ObjectStore) -> Result<Vec<Globa
             .map_err(|e| e.to_string());
         }
     };
-    manifest::load_global(source, max).await.map_err(|e| e.to_string())
+    manifest::load_global(source, max)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The buckets to ingest: `bucketNames` as given (no filter), or every bucket ListBuckets
 /// returns that passes the filter. `None` when ListBuckets failed.
-async fn discover(v: &Validated, store: &dyn ObjectStore, source: &mut StepStatus) -> Option<Vec<String>> {
+async fn discover(
+    v: &Validated,
+    store: &dyn ObjectStore,
+    source: &mut StepStatus,
+) -> Option<Vec<String>> {
     let conn = v.raw.source.service_connection.as_ref()?;
     if let Some(names) = conn.config.bucket_names.as_ref().filter(|n| !n.is_empty()) {
         return Some(names.clone());
@@ -261,7 +299,10 @@ async fn resolve_entries(shared: &Shared, bucket: &str, st: &mut StepStatus) -> 
             Ok(entries) if !entries.is_empty() => return (entries, true),
             Ok(_) => tracing::info!("The bucket manifest has no entries."),
             Err(e) => {
-                st.warn(format!("{bucket}/{MANIFEST_FILE}"), format!("invalid manifest: {e}"));
+                st.warn(
+                    format!("{bucket}/{MANIFEST_FILE}"),
+                    format!("invalid manifest: {e}"),
+                );
                 complete = false;
             }
         },
@@ -272,11 +313,17 @@ async fn resolve_entries(shared: &Shared, bucket: &str, st: &mut StepStatus) -> 
             // DIFF(spec §4.1): the reference treats any read failure as "no manifest"
             // silently; a denied or failed read is a warning here, and protects the bucket's
             // containers from stale-marking.
-            st.warn(format!("{bucket}/{MANIFEST_FILE}"), format!("cannot read the manifest: {e}"));
+            st.warn(
+                format!("{bucket}/{MANIFEST_FILE}"),
+                format!("cannot read the manifest: {e}"),
+            );
             complete = false;
         }
     }
-    (manifest::entries_for(&shared.default_manifest, bucket), complete)
+    (
+        manifest::entries_for(&shared.default_manifest, bucket),
+        complete,
+    )
 }
 
 async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
@@ -285,7 +332,10 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
     let fqn = child_fqn(&service_fqn, bucket);
     let mut st = StepStatus::default();
     if let Some(why) = invalid_name(bucket) {
-        st.fail(bucket, format!("bucket name cannot be an entity name: {why}"));
+        st.fail(
+            bucket,
+            format!("bucket name cannot be an entity name: {why}"),
+        );
         return BucketResult {
             fqn,
             containers: vec![],
@@ -302,7 +352,10 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                 Ok(Some(r)) => r,
                 Ok(None) => v.aws.aws_region.clone(),
                 Err(e) => {
-                    st.warn(bucket, format!("GetBucketLocation failed, using awsRegion for sourceUrl: {e}"));
+                    st.warn(
+                        bucket,
+                        format!("GetBucketLocation failed, using awsRegion for sourceUrl: {e}"),
+                    );
                     v.aws.aws_region.clone()
                 }
             };
@@ -359,7 +412,15 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
     for (p, columns) in planned.into_iter().zip(inferred) {
         let c = match p {
             Planned::Structured(s) => {
-                match structured_container(bucket, &fqn, &console, s, columns, &mut st, &mut not_built) {
+                match structured_container(
+                    bucket,
+                    &fqn,
+                    &console,
+                    s,
+                    columns,
+                    &mut st,
+                    &mut not_built,
+                ) {
                     Some(c) => c,
                     None => continue,
                 }
@@ -382,7 +443,9 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                 name,
             },
             Planned::Folder { path, name, parent } => {
-                let parent_fqn = parent.and_then(|p| folder_fqns.get(&p).cloned()).unwrap_or_else(|| fqn.clone());
+                let parent_fqn = parent
+                    .and_then(|p| folder_fqns.get(&p).cloned())
+                    .unwrap_or_else(|| fqn.clone());
                 let my = child_fqn(&parent_fqn, &name);
                 folder_fqns.insert(path.clone(), my.clone());
                 // DIFF(spec §6.3, §13 #12): a `/`-path prefix and a well-formed sourceUrl;
@@ -401,8 +464,15 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     full_path: full_path(bucket, &path),
                 }
             }
-            Planned::File { key, name, parent, size } => {
-                let parent_fqn = parent.and_then(|p| folder_fqns.get(&p).cloned()).unwrap_or_else(|| fqn.clone());
+            Planned::File {
+                key,
+                name,
+                parent,
+                size,
+            } => {
+                let parent_fqn = parent
+                    .and_then(|p| folder_fqns.get(&p).cloned())
+                    .unwrap_or_else(|| fqn.clone());
                 Container {
                     fqn: child_fqn(&parent_fqn, &name),
                     name,
@@ -453,7 +523,10 @@ fn structured_container(
     match columns {
         Some(Ok(cols)) => {
             if cols.is_empty() && all.is_empty() {
-                st.warn(&scope, format!("no columns found in the sample of {}; no container", s.name));
+                st.warn(
+                    &scope,
+                    format!("no columns found in the sample of {}; no container", s.name),
+                );
                 return None;
             }
             all.extend(cols);
@@ -463,7 +536,10 @@ fn structured_container(
         }
         Some(Err(e)) => {
             // DIFF(spec §13 #21): a read or parse failure is counted, not only logged.
-            st.fail(&scope, format!("Error fetching the schema of {}: {e}", s.name));
+            st.fail(
+                &scope,
+                format!("Error fetching the schema of {}: {e}", s.name),
+            );
             if all.is_empty() {
                 return None;
             }

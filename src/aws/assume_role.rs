@@ -50,9 +50,9 @@ impl AssumeRoleProvider {
                     aws_sdk_sts::error::DisplayErrorContext(&e)
                 ))
             })?;
-        let c = out
-            .credentials
-            .ok_or_else(|| CredentialsError::provider_error("AssumeRole returned no credentials"))?;
+        let c = out.credentials.ok_or_else(|| {
+            CredentialsError::provider_error("AssumeRole returned no credentials")
+        })?;
         let expiry = SystemTime::try_from(c.expiration).ok();
         Ok(Credentials::new(
             c.access_key_id,

@@ -46,7 +46,10 @@ pub async fn sdk_config(creds: &AwsCredentials, opts: &S3metaOptions) -> SdkConf
         loader = loader.credentials_provider(Credentials::new(
             key,
             secret.expose(),
-            creds.aws_session_token.as_ref().map(|t| t.expose().to_string()),
+            creds
+                .aws_session_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
             None,
             "s3meta-config",
         ));

@@ -75,7 +75,11 @@ pub fn parse_str(text: &str) -> Result<Workflow, ConfigError> {
     result.map_err(|e| {
         let loc = e.location();
         ConfigError::Parse {
-            key_path: if key_path.is_empty() { "(root)".into() } else { key_path },
+            key_path: if key_path.is_empty() {
+                "(root)".into()
+            } else {
+                key_path
+            },
             line: loc.as_ref().map(|l| l.line() as usize),
             column: loc.as_ref().map(|l| l.column() as usize),
             message: first_line(&e.to_string()),

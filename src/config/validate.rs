@@ -44,7 +44,7 @@ pub enum ManifestSource {
     /// `prefixConfig` (+ optional `securityConfig`).
     S3 {
         /// Credentials for the manifest bucket; the ambient chain when absent.
-        security_config: Option<AwsCredentials>,
+        security_config: Option<Box<AwsCredentials>>,
         /// Bucket and folder.
         prefix: PrefixConfig,
     },
@@ -54,7 +54,7 @@ pub enum ManifestSource {
 #[derive(Debug, Clone)]
 pub enum SinkKind {
     /// `metadata-rest`: the OpenMetadata server.
-    MetadataRest(OpenMetadataServerConfig),
+    MetadataRest(Box<OpenMetadataServerConfig>),
     /// `file`: a local JSON-lines catalog.
     File {
         /// Path, relative to the current directory.
@@ -107,7 +107,10 @@ impl Workflow {
         let service_name = match &self.source.service_name {
             Some(n) if !n.trim().is_empty() => n.clone(),
             _ => {
-                err("source.serviceName", "required: the name of the StorageService".into());
+                err(
+                    "source.serviceName",
+                    "required: the name of the StorageService".into(),
+                );
                 String::new()
             }
         };
@@ -178,7 +181,10 @@ impl Workflow {
                     ManifestSource::Local(p.clone())
                 } else if let Some(u) = &s.manifest_http_path {
                     if url::Url::parse(u).is_err() {
-                        err(&format!("{key}.manifestHttpPath"), format!("expected a URL, found `{u}`"));
+                        err(
+                            &format!("{key}.manifestHttpPath"),
+                            format!("expected a URL, found `{u}`"),
+                        );
                     }
                     ManifestSource::Http(u.clone())
                 } else if let Some(prefix) = &s.prefix_config {
@@ -186,7 +192,7 @@ impl Workflow {
                         check_region(sc, &format!("{key}.securityConfig"), &mut err);
                     }
                     ManifestSource::S3 {
-                        security_config: s.security_config.clone(),
+                        security_config: s.security_config.clone().map(Box::new),
                         prefix: prefix.clone(),
                     }
                 } else if s.security_config.is_some() {
@@ -205,7 +211,10 @@ impl Workflow {
         if wc.success_threshold > 100 {
             err(
                 "workflowConfig.successThreshold",
-                format!("expected an integer from 0 to 100, found {}", wc.success_threshold),
+                format!(
+                    "expected an integer from 0 to 100, found {}",
+                    wc.success_threshold
+                ),
             );
         }
 
@@ -220,26 +229,36 @@ impl Workflow {
                 match path {
                     Some(p) if !p.is_empty() => SinkKind::File { path: p },
                     _ => {
-                        err("sink.config.path", "required by the `file` sink: the catalog file to write".into());
-                        SinkKind::File { path: String::new() }
+                        err(
+                            "sink.config.path",
+                            "required by the `file` sink: the catalog file to write".into(),
+                        );
+                        SinkKind::File {
+                            path: String::new(),
+                        }
                     }
                 }
             }
             "metadata-rest" => {
                 if self.sink.as_ref().is_some_and(|s| s.config.path.is_some()) {
-                    err("sink.config.path", "only the `file` sink takes `path`".into());
+                    err(
+                        "sink.config.path",
+                        "only the `file` sink takes `path`".into(),
+                    );
                 }
                 match &wc.open_metadata_server_config {
                     Some(om) => {
                         check_om(om, &mut err);
-                        SinkKind::MetadataRest(om.clone())
+                        SinkKind::MetadataRest(Box::new(om.clone()))
                     }
                     None => {
                         err(
                             "workflowConfig.openMetadataServerConfig",
                             "required by the `metadata-rest` sink".into(),
                         );
-                        SinkKind::File { path: String::new() }
+                        SinkKind::File {
+                            path: String::new(),
+                        }
                     }
                 }
             }
@@ -248,7 +267,9 @@ impl Workflow {
                     "sink.type",
                     format!("expected `metadata-rest` or `file`, found `{other}`"),
                 );
-                SinkKind::File { path: String::new() }
+                SinkKind::File {
+                    path: String::new(),
+                }
             }
         };
 
@@ -260,11 +281,17 @@ impl Workflow {
             ("globScanLimit", opts.glob_scan_limit),
         ] {
             if v == 0 {
-                err(&format!("s3meta.{name}"), "expected a number of at least 1".into());
+                err(
+                    &format!("s3meta.{name}"),
+                    "expected a number of at least 1".into(),
+                );
             }
         }
         if opts.max_attempts == 0 {
-            err("s3meta.maxAttempts", "expected a number of at least 1".into());
+            err(
+                "s3meta.maxAttempts",
+                "expected a number of at least 1".into(),
+            );
         }
 
         if !errors.is_empty() {
@@ -307,13 +334,22 @@ fn check_region(aws: &AwsCredentials, base: &str, err: &mut impl FnMut(&str, Str
     // accepted; the reference rejects names botocore does not know.
     if aws.end_point_url.is_some() {
         if r.trim().is_empty() {
-            err(&format!("{base}.awsRegion"), "expected a region name, found an empty string".into());
+            err(
+                &format!("{base}.awsRegion"),
+                "expected a region name, found an empty string".into(),
+            );
         }
         return;
     }
     if !REGION.is_match(r) {
-        let hint = if r.len() > 1 && r.ends_with(|c: char| c.is_ascii_lowercase()) && REGION.is_match(&r[..r.len() - 1]) {
-            format!(" (`{r}` looks like an availability zone; the region is `{}`)", &r[..r.len() - 1])
+        let hint = if r.len() > 1
+            && r.ends_with(|c: char| c.is_ascii_lowercase())
+            && REGION.is_match(&r[..r.len() - 1])
+        {
+            format!(
+                " (`{r}` looks like an availability zone; the region is `{}`)",
+                &r[..r.len() - 1]
+            )
         } else {
             String::new()
         };
@@ -350,11 +386,21 @@ fn check_om(om: &OpenMetadataServerConfig, err: &mut impl FnMut(&str, String)) {
     }
     if let Some(v) = &om.verify_ssl {
         if !matches!(v.as_str(), "no-ssl" | "ignore" | "validate") {
-            err(&format!("{base}.verifySSL"), format!("expected `no-ssl`, `ignore` or `validate`, found `{v}`"));
+            err(
+                &format!("{base}.verifySSL"),
+                format!("expected `no-ssl`, `ignore` or `validate`, found `{v}`"),
+            );
         } else if v == "validate"
-            && om.ssl_config.as_ref().and_then(|s| s.ca_certificate.as_ref()).is_none()
+            && om
+                .ssl_config
+                .as_ref()
+                .and_then(|s| s.ca_certificate.as_ref())
+                .is_none()
         {
-            err(&format!("{base}.sslConfig.caCertificate"), "required when `verifySSL: validate`".into());
+            err(
+                &format!("{base}.sslConfig.caCertificate"),
+                "required when `verifySSL: validate`".into(),
+            );
         }
     }
 }
@@ -365,7 +411,14 @@ mod tests {
 
     #[test]
     fn region_pattern_accepts_every_partition() {
-        for r in ["us-east-1", "eu-west-3", "us-gov-west-1", "cn-north-1", "us-isob-east-1", "ap-southeast-7"] {
+        for r in [
+            "us-east-1",
+            "eu-west-3",
+            "us-gov-west-1",
+            "cn-north-1",
+            "us-isob-east-1",
+            "ap-southeast-7",
+        ] {
             assert!(REGION.is_match(r), "{r}");
         }
         for r in ["us-east-1a", "local", "US-EAST-1", ""] {

@@ -165,7 +165,12 @@ struct ContainerBody<'a> {
 }
 
 impl Container {
-    fn body<'a>(&'a self, service: &'a str, parent: Option<&'a ParentRef>, hash: Option<&'a str>) -> ContainerBody<'a> {
+    fn body<'a>(
+        &'a self,
+        service: &'a str,
+        parent: Option<&'a ParentRef>,
+        hash: Option<&'a str>,
+    ) -> ContainerBody<'a> {
         ContainerBody {
             name: &self.name,
             service,
@@ -233,7 +238,9 @@ pub fn invalid_name(name: &str) -> Option<String> {
     if n == 0 {
         Some("the name is empty".into())
     } else if n > MAX_NAME_LEN {
-        Some(format!("the name has {n} characters; the server accepts at most {MAX_NAME_LEN}"))
+        Some(format!(
+            "the name has {n} characters; the server accepts at most {MAX_NAME_LEN}"
+        ))
     } else if name.contains("::") {
         Some("the name contains `::`".into())
     } else if name.contains('"') {
@@ -277,7 +284,10 @@ mod tests {
 
     #[test]
     fn names_with_dots_are_quoted() {
-        assert_eq!(child_fqn("svc.bucket", "docs/solution.pdf"), "svc.bucket.\"docs/solution.pdf\"");
+        assert_eq!(
+            child_fqn("svc.bucket", "docs/solution.pdf"),
+            "svc.bucket.\"docs/solution.pdf\""
+        );
         assert_eq!(child_fqn("svc", "lake"), "svc.lake");
         assert_eq!(child_fqn("svc", "my.bucket"), "svc.\"my.bucket\"");
     }

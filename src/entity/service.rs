@@ -8,7 +8,12 @@ use serde_json::{json, Map, Value};
 /// `connection` carries the S3 connection with the reference's defaults filled in, unless
 /// `storeServiceConnection` is false. With `redact`, secrets are written as `"***"` (the
 /// file sink is not a secret store); the REST sink sends them as the reference does.
-pub fn service_request(name: &str, conn: &S3Connection, store_connection: bool, redact: bool) -> Value {
+pub fn service_request(
+    name: &str,
+    conn: &S3Connection,
+    store_connection: bool,
+    redact: bool,
+) -> Value {
     let mut body = Map::new();
     body.insert("name".into(), json!(name));
     body.insert("serviceType".into(), json!("S3"));
@@ -25,8 +30,14 @@ pub fn service_request(name: &str, conn: &S3Connection, store_connection: bool, 
         if let Some(a) = &conn.connection_arguments {
             config.insert("connectionArguments".into(), json!(a));
         }
-        config.insert("containerFilterPattern".into(), json!(conn.container_filter_pattern));
-        config.insert("supportsMetadataExtraction".into(), json!(conn.supports_metadata_extraction));
+        config.insert(
+            "containerFilterPattern".into(),
+            json!(conn.container_filter_pattern),
+        );
+        config.insert(
+            "supportsMetadataExtraction".into(),
+            json!(conn.supports_metadata_extraction),
+        );
         config.insert("supportsProfiler".into(), json!(conn.supports_profiler));
         if let Some(u) = &conn.console_endpoint_url {
             config.insert("consoleEndpointURL".into(), json!(normalise_url(u)));
@@ -65,7 +76,10 @@ fn aws_config(a: &AwsCredentials, redact: bool) -> Value {
     if let Some(r) = &a.assume_role_arn {
         m.insert("assumeRoleArn".into(), json!(r));
     }
-    m.insert("assumeRoleSessionName".into(), json!(a.assume_role_session_name));
+    m.insert(
+        "assumeRoleSessionName".into(),
+        json!(a.assume_role_session_name),
+    );
     if let Some(s) = &a.assume_role_source_identity {
         m.insert("assumeRoleSourceIdentity".into(), json!(s));
     }
@@ -75,5 +89,7 @@ fn aws_config(a: &AwsCredentials, redact: bool) -> Value {
 /// pydantic re-serialises URLs (`http://h:1` → `http://h:1/`); so do we, so that the stored
 /// connection is the same.
 fn normalise_url(u: &str) -> String {
-    url::Url::parse(u).map(|u| u.to_string()).unwrap_or_else(|_| u.to_string())
+    url::Url::parse(u)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| u.to_string())
 }

@@ -74,7 +74,9 @@ mod tests {
 
     #[test]
     fn aws_console_urls_match_the_reference() {
-        let c = Console::Aws { region: "us-east-1".into() };
+        let c = Console::Aws {
+            region: "us-east-1".into(),
+        };
         assert_eq!(
             c.bucket_url("b"),
             "https://s3.console.aws.amazon.com/s3/buckets/b?region=us-east-1&tab=objects"

@@ -69,9 +69,15 @@ pub struct Sample<'a> {
 }
 
 /// Learns the columns of one sample file.
-pub async fn infer_columns(store: &dyn ObjectStore, sample: Sample<'_>, limits: &Limits) -> Result<Vec<Column>, Error> {
+pub async fn infer_columns(
+    store: &dyn ObjectStore,
+    sample: Sample<'_>,
+    limits: &Limits,
+) -> Result<Vec<Column>, Error> {
     match sample.format {
-        "parquet" | "pq" | "pqt" | "parq" | "parquet.snappy" => parquet::infer(store, sample, limits).await,
+        "parquet" | "pq" | "pqt" | "parq" | "parquet.snappy" => {
+            parquet::infer(store, sample, limits).await
+        }
         other => Err(Error::NotBuilt {
             format: other.to_string(),
         }),

@@ -12,7 +12,11 @@ use parquet::file::metadata::ParquetMetaDataReader;
 
 const FOOTER_TAIL: u64 = 8;
 
-pub(super) async fn infer(store: &dyn ObjectStore, s: Sample<'_>, limits: &Limits) -> Result<Vec<Column>, Error> {
+pub(super) async fn infer(
+    store: &dyn ObjectStore,
+    s: Sample<'_>,
+    limits: &Limits,
+) -> Result<Vec<Column>, Error> {
     let corrupt = |message: String| Error::Corrupt {
         bucket: s.bucket.to_string(),
         key: s.object.key.clone(),
@@ -21,10 +25,16 @@ pub(super) async fn infer(store: &dyn ObjectStore, s: Sample<'_>, limits: &Limit
     };
     let size = s.object.size;
     if size < FOOTER_TAIL + 4 {
-        return Err(corrupt(format!("{size} bytes is too small for a parquet file")));
+        return Err(corrupt(format!(
+            "{size} bytes is too small for a parquet file"
+        )));
     }
     let first = store
-        .get_range(s.bucket, &s.object.key, GetRange::Suffix(limits.parquet_prefetch.min(size)))
+        .get_range(
+            s.bucket,
+            &s.object.key,
+            GetRange::Suffix(limits.parquet_prefetch.min(size)),
+        )
         .await?;
     let tail = &first.bytes;
     if (tail.len() as u64) < FOOTER_TAIL || &tail[tail.len() - 4..] != b"PAR1" {
@@ -41,7 +51,9 @@ pub(super) async fn infer(store: &dyn ObjectStore, s: Sample<'_>, limits: &Limit
         )));
     }
     if footer_len + FOOTER_TAIL > size {
-        return Err(corrupt(format!("footer claims {footer_len} bytes in a {size}-byte file")));
+        return Err(corrupt(format!(
+            "footer claims {footer_len} bytes in a {size}-byte file"
+        )));
     }
     let footer = if footer_len + FOOTER_TAIL <= tail.len() as u64 {
         let end = tail.len() - FOOTER_TAIL as usize;
@@ -49,16 +61,26 @@ pub(super) async fn infer(store: &dyn ObjectStore, s: Sample<'_>, limits: &Limit
     } else {
         let start = size - footer_len - FOOTER_TAIL;
         let got = store
-            .get_range(s.bucket, &s.object.key, GetRange::Bounded(start, size - FOOTER_TAIL))
+            .get_range(
+                s.bucket,
+                &s.object.key,
+                GetRange::Bounded(start, size - FOOTER_TAIL),
+            )
             .await?;
         if got.bytes.len() as u64 != footer_len {
             return Err(corrupt("the object changed while it was read".into()));
         }
         got.bytes
     };
-    let meta = ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| corrupt(e.to_string()))?;
+    let meta =
+        ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| corrupt(e.to_string()))?;
     let file = meta.file_metadata();
-    let schema = parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-        .map_err(|e| corrupt(e.to_string()))?;
-    Ok(schema.fields().iter().map(|f| types::column(f.name(), f.data_type())).collect())
+    let schema =
+        parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+            .map_err(|e| corrupt(e.to_string()))?;
+    Ok(schema
+        .fields()
+        .iter()
+        .map(|f| types::column(f.name(), f.data_type()))
+        .collect())
 }

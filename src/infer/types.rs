@@ -17,7 +17,11 @@ use arrow_schema::{DataType, Field, TimeUnit};
 /// The OpenMetadata `dataType` of an Arrow type.
 pub fn om_type(t: &DataType) -> &'static str {
     match t {
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Duration(_) => "INT",
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Duration(_) => "INT",
         DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => "UINT",
         DataType::Float16 | DataType::Float32 | DataType::Float64 => "FLOAT",
         DataType::Boolean => "BOOLEAN",
@@ -25,12 +29,20 @@ pub fn om_type(t: &DataType) -> &'static str {
         DataType::Timestamp(_, _) | DataType::Date64 => "DATETIME",
         DataType::Date32 => "DATE",
         DataType::Time32(_) | DataType::Time64(_) => "TIME",
-        DataType::Decimal32(_, _) | DataType::Decimal64(_, _) | DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => {
-            "DECIMAL"
-        }
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => "BINARY",
+        DataType::Decimal32(_, _)
+        | DataType::Decimal64(_, _)
+        | DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _) => "DECIMAL",
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "BINARY",
         DataType::Struct(_) => "STRUCT",
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) | DataType::ListView(_) | DataType::LargeListView(_) => "ARRAY",
+        DataType::List(_)
+        | DataType::LargeList(_)
+        | DataType::FixedSizeList(_, _)
+        | DataType::ListView(_)
+        | DataType::LargeListView(_) => "ARRAY",
         DataType::Map(_, _) => "MAP",
         DataType::Dictionary(_, v) => om_type(v),
         DataType::Null => "NULL",
@@ -81,11 +93,17 @@ pub fn display(t: &DataType) -> String {
         DataType::Decimal64(p, s) => format!("decimal64({p}, {s})"),
         DataType::Decimal128(p, s) => format!("decimal128({p}, {s})"),
         DataType::Decimal256(p, s) => format!("decimal256({p}, {s})"),
-        DataType::List(f) | DataType::ListView(f) => format!("list<{}: {}>", f.name(), display(f.data_type())),
+        DataType::List(f) | DataType::ListView(f) => {
+            format!("list<{}: {}>", f.name(), display(f.data_type()))
+        }
         DataType::LargeList(f) | DataType::LargeListView(f) => {
             format!("large_list<{}: {}>", f.name(), display(f.data_type()))
         }
-        DataType::FixedSizeList(f, n) => format!("fixed_size_list<{}: {}>[{n}]", f.name(), display(f.data_type())),
+        DataType::FixedSizeList(f, n) => format!(
+            "fixed_size_list<{}: {}>[{n}]",
+            f.name(),
+            display(f.data_type())
+        ),
         DataType::Struct(fields) => format!(
             "struct<{}>",
             fields
@@ -96,11 +114,19 @@ pub fn display(t: &DataType) -> String {
         ),
         DataType::Map(f, _) => match f.data_type() {
             DataType::Struct(kv) if kv.len() == 2 => {
-                format!("map<{}, {}>", display(kv[0].data_type()), display(kv[1].data_type()))
+                format!(
+                    "map<{}, {}>",
+                    display(kv[0].data_type()),
+                    display(kv[1].data_type())
+                )
             }
             other => format!("map<{}>", display(other)),
         },
-        DataType::Dictionary(k, v) => format!("dictionary<values={}, indices={}, ordered=0>", display(v), display(k)),
+        DataType::Dictionary(k, v) => format!(
+            "dictionary<values={}, indices={}, ordered=0>",
+            display(v),
+            display(k)
+        ),
         other => other.to_string().to_lowercase(),
     }
 }
@@ -115,9 +141,11 @@ pub fn named(name: &str, data_type: &str) -> Column {
 
 fn list_item(t: &DataType) -> Option<&Field> {
     match t {
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) | DataType::LargeListView(f) => {
-            Some(f)
-        }
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => Some(f),
         _ => None,
     }
 }
@@ -131,14 +159,22 @@ pub fn column(name: &str, t: &DataType) -> Column {
     let mut c = named(name, om_type(t));
     c.data_type_display = Some(display(t));
     match t {
-        DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s) | DataType::Decimal256(p, s) => {
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => {
             c.precision = Some(u32::from(*p));
             c.scale = Some((*s).max(0) as u32);
         }
         DataType::FixedSizeBinary(n) => c.data_length = Some(i64::from(*n)),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => c.data_length = Some(-1),
         DataType::Struct(fields) => {
-            c.children = Some(fields.iter().map(|f| column(f.name(), f.data_type())).collect());
+            c.children = Some(
+                fields
+                    .iter()
+                    .map(|f| column(f.name(), f.data_type()))
+                    .collect(),
+            );
         }
         DataType::Map(f, _) => {
             if let DataType::Struct(kv) = f.data_type() {
@@ -154,7 +190,12 @@ pub fn column(name: &str, t: &DataType) -> Column {
         };
         c.array_data_type = Some(om_type(inner).to_string());
         if let DataType::Struct(fields) = inner {
-            c.children = Some(fields.iter().map(|f| column(f.name(), f.data_type())).collect());
+            c.children = Some(
+                fields
+                    .iter()
+                    .map(|f| column(f.name(), f.data_type()))
+                    .collect(),
+            );
         }
     }
     c
@@ -176,18 +217,37 @@ mod tests {
             (DataType::Utf8, "STRING", "string"),
             (DataType::LargeUtf8, "STRING", "large_string"),
             (DataType::Date32, "DATE", "date32[day]"),
-            (DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), "DATETIME", "timestamp[ms, tz=UTC]"),
-            (DataType::Time64(TimeUnit::Microsecond), "TIME", "time64[us]"),
+            (
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                "DATETIME",
+                "timestamp[ms, tz=UTC]",
+            ),
+            (
+                DataType::Time64(TimeUnit::Microsecond),
+                "TIME",
+                "time64[us]",
+            ),
             (DataType::Decimal128(10, 2), "DECIMAL", "decimal128(10, 2)"),
-            (DataType::FixedSizeBinary(16), "BINARY", "fixed_size_binary[16]"),
+            (
+                DataType::FixedSizeBinary(16),
+                "BINARY",
+                "fixed_size_binary[16]",
+            ),
         ];
         for (t, om, disp) in cases {
             let c = column("c", &t);
-            assert_eq!((c.data_type.as_str(), c.data_type_display.as_deref()), (om, Some(disp)), "{t:?}");
+            assert_eq!(
+                (c.data_type.as_str(), c.data_type_display.as_deref()),
+                (om, Some(disp)),
+                "{t:?}"
+            );
         }
         let d = column("d", &DataType::Decimal128(10, 2));
         assert_eq!((d.precision, d.scale), (Some(10), Some(2)));
-        assert_eq!(column("b", &DataType::FixedSizeBinary(16)).data_length, Some(16));
+        assert_eq!(
+            column("b", &DataType::FixedSizeBinary(16)).data_length,
+            Some(16)
+        );
     }
 
     #[test]
@@ -198,11 +258,25 @@ mod tests {
         ]));
         let c = column("s", &inner);
         assert_eq!(c.data_type, "STRUCT");
-        assert_eq!(c.data_type_display.as_deref(), Some("struct<x: int64, y: string>"));
-        let kids: Vec<_> = c.children.unwrap().iter().map(|k| (k.name.clone(), k.data_type.clone())).collect();
-        assert_eq!(kids, vec![("x".into(), "INT".into()), ("y".into(), "STRING".into())]);
+        assert_eq!(
+            c.data_type_display.as_deref(),
+            Some("struct<x: int64, y: string>")
+        );
+        let kids: Vec<_> = c
+            .children
+            .unwrap()
+            .iter()
+            .map(|k| (k.name.clone(), k.data_type.clone()))
+            .collect();
+        assert_eq!(
+            kids,
+            vec![("x".into(), "INT".into()), ("y".into(), "STRING".into())]
+        );
 
-        let l = column("l", &DataType::List(Arc::new(Field::new("item", inner, true))));
+        let l = column(
+            "l",
+            &DataType::List(Arc::new(Field::new("item", inner, true))),
+        );
         assert_eq!(l.data_type, "ARRAY");
         assert_eq!(l.array_data_type.as_deref(), Some("STRUCT"));
         assert_eq!(l.children.unwrap().len(), 2);

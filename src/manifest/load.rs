@@ -62,13 +62,19 @@ pub enum GlobalSource<'a> {
 }
 
 /// Loads and validates the global manifest.
-pub async fn load_global(source: GlobalSource<'_>, max_bytes: u64) -> Result<Vec<GlobalEntry>, GlobalManifestError> {
+pub async fn load_global(
+    source: GlobalSource<'_>,
+    max_bytes: u64,
+) -> Result<Vec<GlobalEntry>, GlobalManifestError> {
     let (location, bytes) = match source {
         GlobalSource::Local(path) => {
-            let bytes = tokio::fs::read(path).await.map_err(|source| GlobalManifestError::Local {
-                path: path.to_string(),
-                source,
-            })?;
+            let bytes =
+                tokio::fs::read(path)
+                    .await
+                    .map_err(|source| GlobalManifestError::Local {
+                        path: path.to_string(),
+                        source,
+                    })?;
             (path.to_string(), bytes)
         }
         GlobalSource::Http { url, timeout } => {
@@ -80,7 +86,11 @@ pub async fn load_global(source: GlobalSource<'_>, max_bytes: u64) -> Result<Vec
                 .timeout(timeout)
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
-            let resp = client.get(url).send().await.map_err(|e| fail(e.to_string()))?;
+            let resp = client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| fail(e.to_string()))?;
             if !resp.status().is_success() {
                 return Err(fail(format!("HTTP {}", resp.status())));
             }
@@ -90,7 +100,11 @@ pub async fn load_global(source: GlobalSource<'_>, max_bytes: u64) -> Result<Vec
             }
             (url.to_string(), bytes.to_vec())
         }
-        GlobalSource::S3 { store, bucket, prefix } => {
+        GlobalSource::S3 {
+            store,
+            bucket,
+            prefix,
+        } => {
             let key = match prefix {
                 Some(p) if !p.is_empty() => format!("{p}/{GLOBAL_MANIFEST_FILE}"),
                 _ => GLOBAL_MANIFEST_FILE.to_string(),
@@ -99,5 +113,6 @@ pub async fn load_global(source: GlobalSource<'_>, max_bytes: u64) -> Result<Vec
             (format!("s3://{bucket}/{key}"), bytes.to_vec())
         }
     };
-    parse_global_manifest(&bytes).map_err(|source| GlobalManifestError::Invalid { location, source })
+    parse_global_manifest(&bytes)
+        .map_err(|source| GlobalManifestError::Invalid { location, source })
 }

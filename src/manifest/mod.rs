@@ -84,14 +84,90 @@ impl<'de> Deserialize<'de> for DataTypeName {
 
 /// Every value of OpenMetadata 2.0.7's `DataType` enum.
 pub const DATA_TYPES: &[&str] = &[
-    "NUMBER", "TINYINT", "SMALLINT", "INT", "BIGINT", "BYTEINT", "BYTES", "FLOAT", "DOUBLE", "DECIMAL", "NUMERIC",
-    "TIMESTAMP", "TIMESTAMPZ", "TIME", "DATE", "DATETIME", "INTERVAL", "STRING", "MEDIUMTEXT", "TEXT", "CHAR", "LONG",
-    "VARCHAR", "BOOLEAN", "BINARY", "VARBINARY", "ARRAY", "BLOB", "LONGBLOB", "MEDIUMBLOB", "MAP", "STRUCT", "UNION",
-    "SET", "GEOGRAPHY", "ENUM", "JSON", "UUID", "VARIANT", "GEOMETRY", "BYTEA", "AGGREGATEFUNCTION", "ERROR", "FIXED",
-    "RECORD", "NULL", "SUPER", "HLLSKETCH", "PG_LSN", "PG_SNAPSHOT", "TSQUERY", "TXID_SNAPSHOT", "XML", "MACADDR",
-    "TSVECTOR", "UNKNOWN", "CIDR", "INET", "CLOB", "ROWID", "LOWCARDINALITY", "YEAR", "POINT", "POLYGON", "TUPLE",
-    "SPATIAL", "TABLE", "NTEXT", "IMAGE", "IPV4", "IPV6", "DATETIMERANGE", "HLL", "LARGEINT", "QUANTILE_STATE",
-    "AGG_STATE", "BITMAP", "UINT", "BIT", "MONEY", "MEASURE", "KPI", "HEIRARCHY", "HIERARCHYID",
+    "NUMBER",
+    "TINYINT",
+    "SMALLINT",
+    "INT",
+    "BIGINT",
+    "BYTEINT",
+    "BYTES",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "NUMERIC",
+    "TIMESTAMP",
+    "TIMESTAMPZ",
+    "TIME",
+    "DATE",
+    "DATETIME",
+    "INTERVAL",
+    "STRING",
+    "MEDIUMTEXT",
+    "TEXT",
+    "CHAR",
+    "LONG",
+    "VARCHAR",
+    "BOOLEAN",
+    "BINARY",
+    "VARBINARY",
+    "ARRAY",
+    "BLOB",
+    "LONGBLOB",
+    "MEDIUMBLOB",
+    "MAP",
+    "STRUCT",
+    "UNION",
+    "SET",
+    "GEOGRAPHY",
+    "ENUM",
+    "JSON",
+    "UUID",
+    "VARIANT",
+    "GEOMETRY",
+    "BYTEA",
+    "AGGREGATEFUNCTION",
+    "ERROR",
+    "FIXED",
+    "RECORD",
+    "NULL",
+    "SUPER",
+    "HLLSKETCH",
+    "PG_LSN",
+    "PG_SNAPSHOT",
+    "TSQUERY",
+    "TXID_SNAPSHOT",
+    "XML",
+    "MACADDR",
+    "TSVECTOR",
+    "UNKNOWN",
+    "CIDR",
+    "INET",
+    "CLOB",
+    "ROWID",
+    "LOWCARDINALITY",
+    "YEAR",
+    "POINT",
+    "POLYGON",
+    "TUPLE",
+    "SPATIAL",
+    "TABLE",
+    "NTEXT",
+    "IMAGE",
+    "IPV4",
+    "IPV6",
+    "DATETIMERANGE",
+    "HLL",
+    "LARGEINT",
+    "QUANTILE_STATE",
+    "AGG_STATE",
+    "BITMAP",
+    "UINT",
+    "BIT",
+    "MONEY",
+    "MEASURE",
+    "KPI",
+    "HEIRARCHY",
+    "HIERARCHYID",
 ];
 
 /// An entry of a global (or default) manifest: an entry plus the bucket it applies to.
@@ -154,7 +230,11 @@ fn parse<T: serde::de::DeserializeOwned>(text: &[u8]) -> Result<Vec<T>, Manifest
             let field = e.path().to_string();
             let inner = e.into_inner();
             ManifestError::Schema {
-                field: if field == "." { "(top level)".into() } else { field },
+                field: if field == "." {
+                    "(top level)".into()
+                } else {
+                    field
+                },
                 line: inner.line(),
                 column: inner.column(),
                 message: strip_position(&inner.to_string()),
@@ -194,21 +274,26 @@ mod tests {
 
     #[test]
     fn the_spec_examples_parse() {
-        let bucket = parse_bucket_manifest(include_bytes!("../../tests/data/openmetadata.json")).unwrap();
+        let bucket =
+            parse_bucket_manifest(include_bytes!("../../tests/data/openmetadata.json")).unwrap();
         assert_eq!(bucket.len(), 9);
         assert_eq!(bucket[4].depth, 2);
         assert_eq!(bucket[8].unstructured_formats, Some(vec!["*".to_string()]));
-        let glob = parse_bucket_manifest(include_bytes!("../../tests/data/openmetadata-glob.json")).unwrap();
+        let glob = parse_bucket_manifest(include_bytes!("../../tests/data/openmetadata-glob.json"))
+            .unwrap();
         assert_eq!(glob[0].exclude_paths.as_ref().unwrap().len(), 4);
-        let global =
-            parse_global_manifest(include_bytes!("../../tests/data/openmetadata_storage_manifest.json")).unwrap();
+        let global = parse_global_manifest(include_bytes!(
+            "../../tests/data/openmetadata_storage_manifest.json"
+        ))
+        .unwrap();
         assert_eq!(entries_for(&global, "collate-demo-storage").len(), 3);
         assert_eq!(entries_for(&global, "analytics-landing").len(), 2);
     }
 
     #[test]
     fn broken_json_gives_line_and_column() {
-        let err = parse_bucket_manifest(b"{\n  \"entries\": [\n    {\"dataPath\": \"a\",}\n  ]\n}").unwrap_err();
+        let err = parse_bucket_manifest(b"{\n  \"entries\": [\n    {\"dataPath\": \"a\",}\n  ]\n}")
+            .unwrap_err();
         match err {
             ManifestError::Json { line, .. } => assert_eq!(line, 3),
             other => panic!("{other:?}"),
@@ -217,20 +302,28 @@ mod tests {
 
     #[test]
     fn wrong_field_is_named() {
-        let err = parse_bucket_manifest(br#"{"entries": [{"dataPath": "a"}, {"structureFormat": "csv"}]}"#).unwrap_err();
+        let err = parse_bucket_manifest(
+            br#"{"entries": [{"dataPath": "a"}, {"structureFormat": "csv"}]}"#,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("entries[1]"), "{err}");
         assert!(err.to_string().contains("dataPath"), "{err}");
         let err = parse_bucket_manifest(
             br#"{"entries": [{"dataPath": "a", "partitionColumns": [{"name": "x", "dataType": "string"}]}]}"#,
         )
         .unwrap_err();
-        assert!(err.to_string().contains("entries[0].partitionColumns[0].dataType"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("entries[0].partitionColumns[0].dataType"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_top_level_key_is_rejected_but_entry_keys_are_ignored() {
         assert!(parse_bucket_manifest(br#"{"entries": [], "extra": 1}"#).is_err());
-        let e = parse_bucket_manifest(br#"{"entries": [{"dataPath": "a", "whatever": 1}]}"#).unwrap();
+        let e =
+            parse_bucket_manifest(br#"{"entries": [{"dataPath": "a", "whatever": 1}]}"#).unwrap();
         assert_eq!(e[0].data_path, "a");
     }
 

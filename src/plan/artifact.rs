@@ -1,7 +1,13 @@
 //! Spark/Hadoop artifacts and cold storage (reference §5.2).
 
 /// Path segments that mark a key as an artifact wherever they appear.
-const ARTIFACT_SEGMENTS: &[&str] = &["_delta_log", "_temporary", "_spark_metadata", ".tmp", "_SUCCESS"];
+const ARTIFACT_SEGMENTS: &[&str] = &[
+    "_delta_log",
+    "_temporary",
+    "_spark_metadata",
+    ".tmp",
+    "_SUCCESS",
+];
 
 /// The default `excludePaths` of a glob entry.
 pub const DEFAULT_EXCLUDE_PATHS: &[&str] = ARTIFACT_SEGMENTS;

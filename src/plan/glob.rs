@@ -85,7 +85,10 @@ pub fn is_partition_segment(seg: &str) -> bool {
 pub fn table_root(key: &str) -> String {
     let segs: Vec<&str> = key.split('/').collect();
     let folders = &segs[..segs.len().saturating_sub(1)];
-    let end = folders.iter().position(|s| is_partition_segment(s)).unwrap_or(folders.len());
+    let end = folders
+        .iter()
+        .position(|s| is_partition_segment(s))
+        .unwrap_or(folders.len());
     folders[..end].join("/")
 }
 
@@ -96,12 +99,18 @@ pub fn hive_columns<'a>(root: &str, keys: impl IntoIterator<Item = &'a str>) -> 
     let mut names: Option<Vec<String>> = None;
     let mut values: Vec<Vec<String>> = Vec::new();
     for key in keys {
-        let rel = key.strip_prefix(root).unwrap_or(key).trim_start_matches('/');
+        let rel = key
+            .strip_prefix(root)
+            .unwrap_or(key)
+            .trim_start_matches('/');
         let segs: Vec<&str> = rel.split('/').collect();
         let folders = &segs[..segs.len().saturating_sub(1)];
         let kv: Vec<(String, String)> = folders
             .iter()
-            .filter_map(|s| HIVE.captures(s).map(|c| (c[1].to_string(), c[2].to_string())))
+            .filter_map(|s| {
+                HIVE.captures(s)
+                    .map(|c| (c[1].to_string(), c[2].to_string()))
+            })
             .collect();
         if kv.is_empty() {
             return vec![];
@@ -124,7 +133,10 @@ pub fn hive_columns<'a>(root: &str, keys: impl IntoIterator<Item = &'a str>) -> 
         .iter()
         .zip(values)
         .map(|(name, vals)| {
-            let t = if vals.iter().all(|v| !v.is_empty() && v.parse::<i64>().is_ok()) {
+            let t = if vals
+                .iter()
+                .all(|v| !v.is_empty() && v.parse::<i64>().is_ok())
+            {
                 "INT"
             } else if vals.iter().all(|v| ISO_DATE.is_match(v)) {
                 "DATE"
@@ -140,7 +152,10 @@ pub fn hive_columns<'a>(root: &str, keys: impl IntoIterator<Item = &'a str>) -> 
 
 /// How many folders below `root` a key sits.
 pub fn folders_below(root: &str, key: &str) -> usize {
-    let rel = key.strip_prefix(root).unwrap_or(key).trim_start_matches('/');
+    let rel = key
+        .strip_prefix(root)
+        .unwrap_or(key)
+        .trim_start_matches('/');
     rel.split('/').count().saturating_sub(1)
 }
 
@@ -202,7 +217,10 @@ mod tests {
 
     #[test]
     fn table_root_is_the_folder_before_partitions() {
-        assert_eq!(table_root("lake/events/year=2024/month=01/a.parquet"), "lake/events");
+        assert_eq!(
+            table_root("lake/events/year=2024/month=01/a.parquet"),
+            "lake/events"
+        );
         assert_eq!(table_root("lake/users/a.parquet"), "lake/users");
         assert_eq!(table_root("logs/2024-01-02/a.json"), "logs");
         assert_eq!(table_root("logs/20240102T101010Z/a.json"), "logs");
@@ -216,8 +234,14 @@ mod tests {
             "t/year=2023/day=2023-05-06/r=us/b.parquet",
         ];
         let cols = hive_columns("t", keys);
-        let got: Vec<(&str, &str)> = cols.iter().map(|c| (c.name.as_str(), c.data_type.as_str())).collect();
-        assert_eq!(got, vec![("year", "INT"), ("day", "DATE"), ("r", "VARCHAR")]);
+        let got: Vec<(&str, &str)> = cols
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("year", "INT"), ("day", "DATE"), ("r", "VARCHAR")]
+        );
         assert_eq!(cols[0].data_type_display.as_deref(), Some("INT"));
         assert!(cols[0].display_name.is_none());
     }

@@ -111,7 +111,11 @@ fn folder_prefix(path: &str) -> String {
 }
 
 /// Plans every container of a bucket from its resolved manifest entries.
-pub async fn plan_bucket(ctx: PlanContext<'_>, entries: Vec<Entry>, status: &mut StepStatus) -> Vec<Planned> {
+pub async fn plan_bucket(
+    ctx: PlanContext<'_>,
+    entries: Vec<Entry>,
+    status: &mut StepStatus,
+) -> Vec<Planned> {
     let n = ctx.opts.entry_concurrency;
 
     // 1. Glob expansion, each entry on its own (a failure only skips that entry).
@@ -121,7 +125,10 @@ pub async fn plan_bucket(ctx: PlanContext<'_>, entries: Vec<Entry>, status: &mut
             let out = if glob::is_glob(&e.data_path) {
                 expand_glob(ctx, e, &mut st).await
             } else {
-                vec![Expanded { entry: e, listed: None }]
+                vec![Expanded {
+                    entry: e,
+                    listed: None,
+                }]
             };
             (out, st)
         })
@@ -145,15 +152,16 @@ pub async fn plan_bucket(ctx: PlanContext<'_>, entries: Vec<Entry>, status: &mut
     }
 
     // 3. Structured pass, in manifest order (concurrent listings, ordered results).
-    let structured: Vec<(Vec<Planned>, StepStatus)> = stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_some()))
-        .map(|x| async move {
-            let mut st = StepStatus::default();
-            let out = plan_structured(ctx, x, &mut st).await;
-            (out, st)
-        })
-        .buffered(n)
-        .collect()
-        .await;
+    let structured: Vec<(Vec<Planned>, StepStatus)> =
+        stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_some()))
+            .map(|x| async move {
+                let mut st = StepStatus::default();
+                let out = plan_structured(ctx, x, &mut st).await;
+                (out, st)
+            })
+            .buffered(n)
+            .collect()
+            .await;
     let mut planned = Vec::new();
     for (p, st) in structured {
         planned.extend(p);
@@ -161,15 +169,16 @@ pub async fn plan_bucket(ctx: PlanContext<'_>, entries: Vec<Entry>, status: &mut
     }
 
     // 4. Unstructured pass, in manifest order.
-    let unstructured: Vec<(Vec<Planned>, StepStatus)> = stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_none()))
-        .map(|x| async move {
-            let mut st = StepStatus::default();
-            let out = plan_unstructured(ctx, x, &mut st).await;
-            (out, st)
-        })
-        .buffered(n)
-        .collect()
-        .await;
+    let unstructured: Vec<(Vec<Planned>, StepStatus)> =
+        stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_none()))
+            .map(|x| async move {
+                let mut st = StepStatus::default();
+                let out = plan_unstructured(ctx, x, &mut st).await;
+                (out, st)
+            })
+            .buffered(n)
+            .collect()
+            .await;
     // Folders are created once per bucket, however many entries share them.
     let mut folders = HashSet::new();
     for (p, st) in unstructured {
@@ -204,10 +213,18 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
         return vec![];
     }
     if e.depth == 0 {
-        return structured_literal(ctx, e, &path, x.listed.clone(), st).await.into_iter().map(Planned::Structured).collect();
+        return structured_literal(ctx, e, &path, x.listed.clone(), st)
+            .await
+            .into_iter()
+            .map(Planned::Structured)
+            .collect();
     }
     // Depth discovery: every folder `depth` levels below dataPath becomes its own entry.
-    let listing = match ctx.store.list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit).await {
+    let listing = match ctx
+        .store
+        .list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit)
+        .await
+    {
         Ok(l) => l,
         Err(err) => {
             st.fail(&scope, format!("depth discovery failed: {err}"));
@@ -215,9 +232,19 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
         }
     };
     if listing.truncated {
-        st.warn(&scope, format!("depth discovery stopped after {} keys", ctx.opts.glob_scan_limit));
+        st.warn(
+            &scope,
+            format!(
+                "depth discovery stopped after {} keys",
+                ctx.opts.glob_scan_limit
+            ),
+        );
     }
-    let base = if path.is_empty() { 0 } else { path.split('/').count() };
+    let base = if path.is_empty() {
+        0
+    } else {
+        path.split('/').count()
+    };
     let keep = base + e.depth as usize;
     let mut by_folder: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
     for o in listing.objects {
@@ -230,7 +257,10 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
         }
     }
     if by_folder.is_empty() {
-        st.warn(&scope, format!("No folders found {} levels below {path}/", e.depth));
+        st.warn(
+            &scope,
+            format!("No folders found {} levels below {path}/", e.depth),
+        );
     }
     let mut out = Vec::new();
     for (folder, objects) in by_folder {
@@ -254,7 +284,11 @@ async fn structured_literal(
     let scope = format!("{}/{}", ctx.bucket, path);
     let objects = match listed {
         Some(o) => o,
-        None => match ctx.store.list_all(ctx.bucket, &folder_prefix(path), ctx.opts.sample_scan_limit).await {
+        None => match ctx
+            .store
+            .list_all(ctx.bucket, &folder_prefix(path), ctx.opts.sample_scan_limit)
+            .await
+        {
             Ok(l) => l.objects,
             Err(err) => {
                 st.fail(&scope, format!("cannot list sample files: {err}"));
@@ -264,7 +298,10 @@ async fn structured_literal(
     };
     let samples = choose_samples(objects, &fmt, 1);
     if samples.is_empty() {
-        st.warn(&scope, format!("No sample files found in {path}/ with {fmt} extension"));
+        st.warn(
+            &scope,
+            format!("No sample files found in {path}/ with {fmt} extension"),
+        );
         return None;
     }
     let partition_columns = e
@@ -304,7 +341,10 @@ pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<O
         .into_iter()
         .filter(|o| !o.key.ends_with('/') && !is_artifact(&o.key))
         .collect();
-    if candidates.iter().any(|o| o.key.to_ascii_lowercase().ends_with(&suffix)) {
+    if candidates
+        .iter()
+        .any(|o| o.key.to_ascii_lowercase().ends_with(&suffix))
+    {
         candidates.retain(|o| o.key.to_ascii_lowercase().ends_with(&suffix));
     }
     candidates.sort_by(|a, b| {
@@ -322,7 +362,15 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
     // matches nothing.
     let pattern = e.data_path.trim_start_matches('/').to_string();
     let scope = format!("{}/{}", ctx.bucket, pattern);
-    let listing = match ctx.store.list_all(ctx.bucket, &glob::static_prefix(&pattern), ctx.opts.glob_scan_limit).await {
+    let listing = match ctx
+        .store
+        .list_all(
+            ctx.bucket,
+            &glob::static_prefix(&pattern),
+            ctx.opts.glob_scan_limit,
+        )
+        .await
+    {
         Ok(l) => l,
         Err(err) => {
             st.warn(&scope, format!("glob expansion failed: {err}"));
@@ -330,12 +378,21 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
         }
     };
     if listing.truncated {
-        st.warn(&scope, format!("glob expansion stopped after {} keys", ctx.opts.glob_scan_limit));
+        st.warn(
+            &scope,
+            format!(
+                "glob expansion stopped after {} keys",
+                ctx.opts.glob_scan_limit
+            ),
+        );
     }
     let re = glob::glob_regex(&pattern);
     let exclude_paths: Vec<String> = match &e.exclude_paths {
         Some(p) => p.clone(),
-        None => DEFAULT_EXCLUDE_PATHS.iter().map(|s| s.to_string()).collect(),
+        None => DEFAULT_EXCLUDE_PATHS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     };
     let exclude_patterns: Vec<regex::Regex> = e
         .exclude_patterns
@@ -350,7 +407,10 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
             !o.key.ends_with('/')
                 && !is_cold(o.storage_class.as_deref())
                 && !is_artifact(&o.key)
-                && !o.key.split('/').any(|s| exclude_paths.iter().any(|x| x == s))
+                && !o
+                    .key
+                    .split('/')
+                    .any(|s| exclude_paths.iter().any(|x| x == s))
                 && !exclude_patterns.iter().any(|r| r.is_match(&o.key))
                 && re.is_match(&o.key)
         })
@@ -401,7 +461,10 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
                 None => {
                     st.warn(
                         format!("{}/{}", ctx.bucket, root),
-                        format!("cannot tell the format of {} from its extension; table skipped", files[0].key),
+                        format!(
+                            "cannot tell the format of {} from its extension; table skipped",
+                            files[0].key
+                        ),
                     );
                     continue;
                 }
@@ -411,7 +474,9 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
             (true, Some(cols.clone()))
         } else if e.auto_partition_detection {
             let cols = glob::hive_columns(&root, files.iter().map(|f| f.key.as_str()));
-            let deep = files.iter().any(|f| glob::folders_below(&root, &f.key) >= 2);
+            let deep = files
+                .iter()
+                .any(|f| glob::folders_below(&root, &f.key) >= 2);
             let detected = (!cols.is_empty()).then(|| as_partition_columns(cols));
             (detected.is_some() || deep, detected)
         } else {
@@ -450,13 +515,20 @@ fn as_partition_columns(cols: Vec<Column>) -> Vec<crate::manifest::PartitionColu
         .collect()
 }
 
-async fn plan_unstructured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+async fn plan_unstructured(
+    ctx: PlanContext<'_>,
+    x: &Expanded,
+    st: &mut StepStatus,
+) -> Vec<Planned> {
     let e = &x.entry;
     let path = trimmed(&e.data_path).to_string();
     let scope = format!("{}/{}", ctx.bucket, path);
     let Some(formats) = &e.unstructured_formats else {
         if path.is_empty() {
-            st.warn(&scope, "an unstructured entry needs a non-empty dataPath; skipped");
+            st.warn(
+                &scope,
+                "an unstructured entry needs a non-empty dataPath; skipped",
+            );
             return vec![];
         }
         let size = match &x.listed {
@@ -469,7 +541,11 @@ async fn plan_unstructured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStat
     // (the reference lists `images` as written, so it also catalogues `images_old/…`, and a
     // leading `/` finds nothing), and every artifact rule applies (the reference keeps `.crc`
     // and `_committed_*` files).
-    let listing = match ctx.store.list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit).await {
+    let listing = match ctx
+        .store
+        .list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit)
+        .await
+    {
         Ok(l) => l,
         Err(err) => {
             st.fail(&scope, format!("cannot list unstructured files: {err}"));
@@ -477,7 +553,10 @@ async fn plan_unstructured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStat
         }
     };
     if listing.truncated {
-        st.warn(&scope, format!("listing stopped after {} keys", ctx.opts.glob_scan_limit));
+        st.warn(
+            &scope,
+            format!("listing stopped after {} keys", ctx.opts.glob_scan_limit),
+        );
     }
     let all = formats.iter().any(|f| f == "*");
     let mut out = Vec::new();
@@ -540,7 +619,11 @@ mod tests {
 
     #[test]
     fn any_file_is_a_candidate_when_none_has_the_extension() {
-        let s = choose_samples(vec![meta("t/a.csv.gz", 10, 1), meta("t/b.csv.gz", 10, 2)], "csv", 1);
+        let s = choose_samples(
+            vec![meta("t/a.csv.gz", 10, 1), meta("t/b.csv.gz", 10, 2)],
+            "csv",
+            1,
+        );
         assert_eq!(s[0].key, "t/b.csv.gz");
     }
 

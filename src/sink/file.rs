@@ -70,7 +70,12 @@ impl Sink for FileSink {
             message: format!("cannot create {}: {e}", self.tmp.display()),
         })?;
         self.out = Some(std::io::BufWriter::new(f));
-        let request = service_request(&service.name, &service.connection, service.store_connection, true);
+        let request = service_request(
+            &service.name,
+            &service.connection,
+            service.store_connection,
+            true,
+        );
         self.line(
             &service.name,
             json!({"entity": "storageService", "fqn": quote_name(&service.name), "request": request}),
@@ -79,9 +84,17 @@ impl Sink for FileSink {
         Ok(())
     }
 
-    async fn put(&mut self, service: &str, c: &Container, parent: Option<&ParentRef>) -> Result<ParentRef, Error> {
+    async fn put(
+        &mut self,
+        service: &str,
+        c: &Container,
+        parent: Option<&ParentRef>,
+    ) -> Result<ParentRef, Error> {
         let request = c.request(service, parent);
-        self.line(&c.fqn, json!({"entity": "container", "fqn": c.fqn, "request": request}))?;
+        self.line(
+            &c.fqn,
+            json!({"entity": "container", "fqn": c.fqn, "request": request}),
+        )?;
         self.status.records += 1;
         Ok(ParentRef::Fqn(c.fqn.clone()))
     }

@@ -54,7 +54,12 @@ pub trait Sink: Send {
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error>;
 
     /// Writes one container; returns how its children refer to it.
-    async fn put(&mut self, service: &str, container: &Container, parent: Option<&ParentRef>) -> Result<ParentRef, Error>;
+    async fn put(
+        &mut self,
+        service: &str,
+        container: &Container,
+        parent: Option<&ParentRef>,
+    ) -> Result<ParentRef, Error>;
 
     /// Ends the run (flush, stale-marking).
     async fn finish(&mut self, seen: &Seen) -> Result<(), Error>;

@@ -121,7 +121,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     async fn list_buckets(&self) -> Result<Vec<String>>;
 
     /// One page of `ListObjectsV2(bucket, prefix)`.
-    async fn list_page(&self, bucket: &str, prefix: &str, continuation: Option<String>) -> Result<ListPage>;
+    async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListPage>;
 
     /// A range of an object's bytes.
     async fn get_range(&self, bucket: &str, key: &str, range: GetRange) -> Result<GetResult>;
@@ -154,7 +159,9 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
 
     /// Reads a whole small object, refusing one larger than `max_bytes`.
     async fn get_small(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<Bytes> {
-        let got = self.get_range(bucket, key, GetRange::Bounded(0, max_bytes + 1)).await?;
+        let got = self
+            .get_range(bucket, key, GetRange::Bounded(0, max_bytes + 1))
+            .await?;
         if got.bytes.len() as u64 > max_bytes {
             return Err(Error {
                 kind: ErrorKind::Corrupt,

@@ -25,18 +25,27 @@ where
     R: std::fmt::Debug + HttpStatus,
 {
     let (kind, message) = match &e {
-        SdkError::DispatchFailure(d) => (ErrorKind::Unreachable, format!("{:?}", d).chars().take(300).collect()),
+        SdkError::DispatchFailure(d) => (
+            ErrorKind::Unreachable,
+            format!("{:?}", d).chars().take(300).collect(),
+        ),
         SdkError::TimeoutError(_) => (ErrorKind::Unreachable, "timed out".to_string()),
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or_default().to_string();
             let status = se.raw().status();
             let kind = match code.as_str() {
                 "NoSuchKey" | "NoSuchBucket" | "NotFound" | "NoSuchTagSet" => ErrorKind::NotFound,
-                "AccessDenied" | "AllAccessDisabled" | "Forbidden" | "AccountProblem" => ErrorKind::PermissionDenied,
-                "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" | "TokenRefreshRequired" => {
-                    ErrorKind::Unauthenticated
+                "AccessDenied" | "AllAccessDisabled" | "Forbidden" | "AccountProblem" => {
+                    ErrorKind::PermissionDenied
                 }
-                "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => ErrorKind::Throttled,
+                "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "InvalidToken"
+                | "TokenRefreshRequired" => ErrorKind::Unauthenticated,
+                "SlowDown" | "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+                    ErrorKind::Throttled
+                }
                 _ => match status {
                     404 => ErrorKind::NotFound,
                     403 => ErrorKind::PermissionDenied,
@@ -46,8 +55,19 @@ where
                 },
             };
             let msg = se.err().message().map(str::to_string).unwrap_or_default();
-            let code = if code.is_empty() { format!("HTTP {status}") } else { code };
-            (kind, if msg.is_empty() { code } else { format!("{code}: {msg}") })
+            let code = if code.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                code
+            };
+            (
+                kind,
+                if msg.is_empty() {
+                    code
+                } else {
+                    format!("{code}: {msg}")
+                },
+            )
         }
         other => (
             ErrorKind::Other,
@@ -91,15 +111,26 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map_err(|e| err("ListBuckets", "", None, e))?;
-            names.extend(out.buckets().iter().filter_map(|b| b.name().map(str::to_string)));
+            names.extend(
+                out.buckets()
+                    .iter()
+                    .filter_map(|b| b.name().map(str::to_string)),
+            );
             match out.continuation_token() {
-                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => token = Some(t.to_string()),
+                Some(t) if !t.is_empty() && Some(t) != token.as_deref() => {
+                    token = Some(t.to_string())
+                }
                 _ => return Ok(names),
             }
         }
     }
 
-    async fn list_page(&self, bucket: &str, prefix: &str, continuation: Option<String>) -> Result<ListPage> {
+    async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListPage> {
         let out = self
             .client
             .list_objects_v2()
@@ -134,13 +165,21 @@ impl ObjectStore for S3Store {
             GetRange::Bounded(start, end) => format!("bytes={start}-{}", end.saturating_sub(1)),
             GetRange::Suffix(n) => format!("bytes=-{n}"),
         };
-        let resp = self.client.get_object().bucket(bucket).key(key).range(header).send().await;
+        let resp = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .range(header)
+            .send()
+            .await;
         let out = match resp {
             Ok(o) => o,
             Err(e) => {
                 // A range on a 0-byte object is "not satisfiable": the object is empty.
                 if let SdkError::ServiceError(se) = &e {
-                    if se.err().code() == Some("InvalidRange") || se.raw().status().as_u16() == 416 {
+                    if se.err().code() == Some("InvalidRange") || se.raw().status().as_u16() == 416
+                    {
                         return Ok(GetResult {
                             bytes: bytes::Bytes::new(),
                             object_size: Some(0),
