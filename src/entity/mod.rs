@@ -79,6 +79,33 @@ pub struct DataModel {
     pub columns: Vec<Column>,
 }
 
+/// An S3 tag (`Key=Value`), which becomes the OpenMetadata tag `Key.Value` in the
+/// classification `Key` (reference §6.6).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct S3Tag {
+    /// The S3 tag key: the classification's name.
+    pub key: String,
+    /// The S3 tag value: the tag's name.
+    pub value: String,
+}
+
+impl S3Tag {
+    /// The tag's FQN, `Key.Value`, each part quoted when it contains a `.`.
+    pub fn fqn(&self) -> String {
+        format!("{}.{}", quote_name(&self.key), quote_name(&self.value))
+    }
+
+    /// The label attached to a container.
+    pub fn label(&self) -> TagLabel {
+        TagLabel {
+            tag_fqn: self.fqn(),
+            source: "Classification".into(),
+            label_type: "Automated".into(),
+            state: "Suggested".into(),
+        }
+    }
+}
+
 /// A tag label on a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,8 +140,8 @@ pub struct Container {
     pub size: Option<f64>,
     /// `FileFormat` values.
     pub file_formats: Vec<&'static str>,
-    /// Tag labels.
-    pub tags: Vec<TagLabel>,
+    /// S3 tags (`includeTags`), sent as tag labels.
+    pub tags: Vec<S3Tag>,
     /// Console URL.
     pub source_url: String,
     /// `s3://bucket/path`.
@@ -156,8 +183,8 @@ struct ContainerBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<f64>,
     file_formats: &'a [&'static str],
-    #[serde(skip_serializing_if = "<[TagLabel]>::is_empty")]
-    tags: &'a [TagLabel],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<TagLabel>,
     source_url: &'a str,
     full_path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +218,7 @@ impl Container {
             number_of_objects: self.number_of_objects,
             size: self.size,
             file_formats: &self.file_formats,
-            tags: &self.tags,
+            tags: self.tags.iter().map(S3Tag::label).collect(),
             source_url: &self.source_url,
             full_path: &self.full_path,
             source_hash: hash,

@@ -128,7 +128,12 @@ impl Lake {
 
     /// Runs `s3meta ingest -c` on `yaml` in the lake's directory.
     pub fn ingest(&self, yaml: &str) -> Run {
-        run_binary(self.dir.path(), &["ingest", "-c"], yaml, &self.catalog_path())
+        run_binary(
+            self.dir.path(),
+            &["ingest", "-c"],
+            yaml,
+            &self.catalog_path(),
+        )
     }
 
     /// Runs an async block on the lake's runtime.
@@ -160,7 +165,11 @@ pub fn run_binary(dir: &Path, args: &[&str], yaml: &str, catalog: &Path) -> Run 
         .output()
         .unwrap();
     let catalog = std::fs::read_to_string(catalog)
-        .map(|t| t.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+        .map(|t| {
+            t.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        })
         .unwrap_or_default();
     Run {
         code: out.status.code().unwrap_or(-1),
