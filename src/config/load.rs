@@ -110,8 +110,18 @@ fn display_path(p: &str) -> String {
     }
 }
 
+/// The first line of a serde-saphyr message, without its own `error: line L column C:`
+/// prefix (the location is reported separately).
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
+    let line = s.lines().next().unwrap_or_default().trim();
+    let line = line.strip_prefix("error:").unwrap_or(line).trim_start();
+    match line
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((pos, msg)) if pos.contains("column") => msg.to_string(),
+        _ => line.to_string(),
+    }
 }
 
 fn strip_json_position(s: &str) -> String {

@@ -274,9 +274,9 @@ pub struct SinkConfig {
     /// `metadata-rest` or `file`.
     #[serde(rename = "type")]
     pub sink_type: String,
-    /// Options of that sink.
+    /// Options of that sink (`config:` with nothing under it is the same as no options).
     #[serde(default)]
-    pub config: SinkOptions,
+    pub config: Option<SinkOptions>,
 }
 
 /// The union of the options of our sinks; validation checks which belong to the chosen one.

@@ -225,7 +225,11 @@ impl Workflow {
             .unwrap_or("metadata-rest");
         let sink = match sink_type {
             "file" => {
-                let path = self.sink.as_ref().and_then(|s| s.config.path.clone());
+                let path = self
+                    .sink
+                    .as_ref()
+                    .and_then(|s| s.config.as_ref())
+                    .and_then(|c| c.path.clone());
                 match path {
                     Some(p) if !p.is_empty() => SinkKind::File { path: p },
                     _ => {
@@ -240,7 +244,12 @@ impl Workflow {
                 }
             }
             "metadata-rest" => {
-                if self.sink.as_ref().is_some_and(|s| s.config.path.is_some()) {
+                if self
+                    .sink
+                    .as_ref()
+                    .and_then(|s| s.config.as_ref())
+                    .is_some_and(|c| c.path.is_some())
+                {
                     err(
                         "sink.config.path",
                         "only the `file` sink takes `path`".into(),

@@ -178,3 +178,30 @@ pub fn run_binary(dir: &Path, args: &[&str], yaml: &str, catalog: &Path) -> Run 
         catalog,
     }
 }
+
+/// A small parquet file with an `id: int64` and a `name: string` column.
+pub fn parquet_id_name() -> Vec<u8> {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let batch = RecordBatch::try_from_iter(vec![
+        ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+        (
+            "name",
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    buf
+}
+
+/// `(id, INT), (name, STRING)`: the columns of [`parquet_id_name`].
+pub fn id_name_columns() -> Vec<(String, String)> {
+    vec![
+        ("id".into(), "INT".into()),
+        ("name".into(), "STRING".into()),
+    ]
+}

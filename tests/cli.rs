@@ -1,0 +1,261 @@
+//! The command line: help everywhere, config errors that name the key path and line and stop
+//! before any AWS call, exit codes, and no secret in any output.
+mod support;
+
+use std::process::Command;
+use support::{run_binary, Lake, SECRET_KEY};
+
+fn s3meta(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_s3meta"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_command_answers_help() {
+    for cmd in [
+        vec!["--help"],
+        vec!["ingest", "--help"],
+        vec!["validate", "--help"],
+        vec!["quickstart", "--help"],
+        vec!["test-connection", "--help"],
+        vec!["run", "--help"],
+        vec!["serve", "--help"],
+    ] {
+        let out = s3meta(&cmd);
+        assert!(out.status.success(), "{cmd:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{cmd:?}"
+        );
+    }
+}
+
+#[test]
+fn commands_not_built_say_so_and_exit_non_zero() {
+    let out = s3meta(&["serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+}
+
+#[test]
+fn the_spec_example_workflow_validates() {
+    let out = s3meta(&["validate", "-c", "tests/data/s3-storage-workflow.yaml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A valid base config; each case below breaks one section of it.
+const BASE: &str = "source:
+  type: s3
+  serviceName: svc
+  serviceConnection:
+    config:
+      type: S3
+      awsConfig:
+        awsRegion: us-east-1
+        endPointURL: http://127.0.0.1:9
+      bucketNames: [a-bucket]
+  sourceConfig:
+    config:
+      type: StorageMetadata
+sink:
+  type: file
+  config:
+    path: out.jsonl
+workflowConfig:
+  loggerLevel: INFO
+";
+
+fn config_error(yaml: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_binary(
+        dir.path(),
+        &["ingest", "-c"],
+        yaml,
+        &dir.path().join("out.jsonl"),
+    );
+    assert!(run.catalog.is_empty(), "a bad config must not run");
+    assert!(!dir.path().join("out.jsonl").exists());
+    (run.code, run.stderr)
+}
+
+#[test]
+fn the_base_config_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("w.yaml"), BASE).unwrap();
+    let out = s3meta(&[
+        "validate",
+        "-c",
+        dir.path().join("w.yaml").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn config_errors_name_the_key_path_and_line() {
+    let cases: Vec<(String, &str, &str)> = vec![
+        // (broken config, key path expected in the message, line expected)
+        (
+            BASE.replace("  type: s3\n", "  type: s3\n  bogus: 1\n"),
+            "source",
+            "line 3",
+        ),
+        (
+            BASE.replace("      bucketNames", "      bucketNamez"),
+            "source.serviceConnection.config",
+            "line 10",
+        ),
+        (
+            BASE.replace("        awsRegion: us-east-1\n", "        awsRegion: [1]\n"),
+            "source.serviceConnection.config.awsConfig.awsRegion",
+            "line 8",
+        ),
+        (
+            BASE.replace(
+                "      type: StorageMetadata\n",
+                "      type: StorageMetadata\n      markDeletedContainers: maybe\n",
+            ),
+            "source.sourceConfig.config.markDeletedContainers",
+            "line 14",
+        ),
+        (
+            BASE.replace(
+                "    path: out.jsonl\n",
+                "    path: out.jsonl\n    colour: red\n",
+            ),
+            "sink.config",
+            "line 18",
+        ),
+        (
+            BASE.replace("  loggerLevel: INFO", "  loggerLevel: WARNING"),
+            "workflowConfig.loggerLevel",
+            "line 19",
+        ),
+        (format!("{BASE}extra: 1\n"), "extra", "line 20"),
+    ];
+    for (yaml, path, line) in cases {
+        let (code, stderr) = config_error(&yaml);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("`{path}")),
+            "expected `{path}` in: {stderr}"
+        );
+        assert!(stderr.contains(line), "expected {line} in: {stderr}");
+    }
+}
+
+#[test]
+fn semantic_config_errors_name_the_key() {
+    let cases = vec![
+        (
+            BASE.replace(
+                "awsRegion: us-east-1\n        endPointURL: http://127.0.0.1:9\n",
+                "awsRegion: us-east-1a\n",
+            ),
+            "awsConfig.awsRegion",
+            "availability zone",
+        ),
+        (
+            BASE.replace("  type: s3\n", "  type: gcs\n"),
+            "source.type",
+            "expected `s3`",
+        ),
+        (
+            BASE.replace("    path: out.jsonl\n", ""),
+            "sink.config.path",
+            "required",
+        ),
+        (
+            BASE.replace("  type: file\n", "  type: kafka\n"),
+            "sink.type",
+            "metadata-rest",
+        ),
+        (
+            format!("{BASE}  successThreshold: 101\n"),
+            "workflowConfig.successThreshold",
+            "0 to 100",
+        ),
+        (
+            BASE.replace("sink:\n  type: file\n  config:\n    path: out.jsonl\n", ""),
+            "workflowConfig.openMetadataServerConfig",
+            "metadata-rest",
+        ),
+        (
+            format!("{BASE}  openMetadataServerConfig:\n    hostPort: http://localhost:8585\n")
+                .replace("sink:\n  type: file\n  config:\n    path: out.jsonl\n", ""),
+            "hostPort",
+            "/api",
+        ),
+    ];
+    for (yaml, key, words) in cases {
+        let (code, stderr) = config_error(&yaml);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(key), "expected {key} in: {stderr}");
+        assert!(stderr.contains(words), "expected {words} in: {stderr}");
+    }
+}
+
+#[test]
+fn json_configs_are_read_with_positions_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.json");
+    std::fs::write(&p, "{\"source\": {\"type\": \"s3\", \"serviceName\": 5}}").unwrap();
+    let out = s3meta(&["validate", "-c", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("source.serviceName") && err.contains("line 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_clear_failure_not_a_panic() {
+    let mut lake = Lake::new();
+    let yaml = lake.config("", "");
+    lake.stop();
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("ListBuckets"), "{}", run.stdout);
+    assert!(run.stdout.contains("unreachable"), "{}", run.stdout);
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn secrets_never_reach_output_or_catalog() {
+    let lake = Lake::new();
+    lake.put("bkt", "a.txt", "x");
+    let yaml = lake.config("", "").replace(
+        "        endPointURL",
+        "        awsSessionToken: session-token-secret-value\n        endPointURL",
+    );
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let catalog = std::fs::read_to_string(lake.catalog_path()).unwrap();
+    for secret in [
+        SECRET_KEY,
+        "session-token-secret-value",
+        "not-a-real-jwt-token",
+    ] {
+        assert!(!run.stdout.contains(secret), "stdout leaks {secret}");
+        assert!(!run.stderr.contains(secret), "stderr leaks {secret}");
+        assert!(!catalog.contains(secret), "catalog leaks {secret}");
+    }
+    assert_eq!(
+        run.catalog[0]["request"]["connection"]["config"]["awsConfig"]["awsSecretAccessKey"],
+        "***"
+    );
+    assert_eq!(
+        run.catalog[0]["request"]["connection"]["config"]["awsConfig"]["awsSessionToken"],
+        "***"
+    );
+}
