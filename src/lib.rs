@@ -20,6 +20,7 @@
 //! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod aws;
 pub mod config;

@@ -1,5 +1,7 @@
 //! The `s3meta` command line: parse, call the library, map the outcome to an exit code.
 
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use s3meta::config::{self, LogLevel};
