@@ -259,3 +259,18 @@ fn secrets_never_reach_output_or_catalog() {
         "***"
     );
 }
+
+#[test]
+fn an_unreachable_endpoint_with_bucket_names_fails_the_run() {
+    let mut lake = Lake::new();
+    let yaml = lake.config("bucketNames: [some-bucket]\n", "");
+    lake.stop();
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("[some-bucket/openmetadata.json] cannot read the manifest"),
+        "{}",
+        run.stdout
+    );
+}
