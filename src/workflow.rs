@@ -310,13 +310,16 @@ async fn resolve_entries(shared: &Shared, bucket: &str, st: &mut StepStatus) -> 
             tracing::info!("No manifest file found at s3://{bucket}/{MANIFEST_FILE}.");
         }
         Err(e) => {
-            // DIFF(spec §4.1): the reference treats any read failure as "no manifest"
-            // silently; a denied or failed read is a warning here, and protects the bucket's
-            // containers from stale-marking.
-            st.warn(
-                format!("{bucket}/{MANIFEST_FILE}"),
-                format!("cannot read the manifest: {e}"),
-            );
+            // DIFF(spec §4.1): the reference treats any read failure as "no manifest",
+            // silently. Here a denied read is a warning and any other failure (unreachable,
+            // bad credentials, throttled past retries) is a failure; both protect the
+            // bucket's containers from stale-marking.
+            let scope = format!("{bucket}/{MANIFEST_FILE}");
+            if e.kind == ErrorKind::PermissionDenied {
+                st.warn(scope, format!("cannot read the manifest: {e}"));
+            } else {
+                st.fail(scope, format!("cannot read the manifest: {e}"));
+            }
             complete = false;
         }
     }
