@@ -136,6 +136,12 @@ impl Lake {
         )
     }
 
+    /// Like [`Lake::ingest`], with extra environment variables for the process.
+    pub fn ingest_with_env(&self, yaml: &str, env: &[(&str, &str)]) -> Run {
+        let dir = self.dir.path();
+        run_binary_env(dir, &["ingest", "-c"], yaml, &self.catalog_path(), env)
+    }
+
     /// Runs an async block on the lake's runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
@@ -153,17 +159,41 @@ pub fn indent(text: &str, n: usize) -> String {
 /// Writes `yaml` to `dir/workflow.yaml`, runs the binary with `args` + that path, and reads
 /// the catalog at `catalog` if it exists.
 pub fn run_binary(dir: &Path, args: &[&str], yaml: &str, catalog: &Path) -> Run {
+    run_binary_env(dir, args, yaml, catalog, &[])
+}
+
+/// [`run_binary`] with extra environment variables. The process never sees the developer's
+/// own AWS settings: credentials, profiles and endpoints come only from the test.
+pub fn run_binary_env(
+    dir: &Path,
+    args: &[&str],
+    yaml: &str,
+    catalog: &Path,
+    env: &[(&str, &str)],
+) -> Run {
     let cfg = dir.join("workflow.yaml");
     std::fs::write(&cfg, yaml).unwrap();
     let _ = std::fs::remove_file(catalog);
-    let out = Command::new(env!("CARGO_BIN_EXE_s3meta"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3meta"));
+    cmd.args(args)
         .arg(&cfg)
         .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
+        .env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     let catalog = std::fs::read_to_string(catalog)
         .map(|t| {
             t.lines()
