@@ -33,6 +33,7 @@ pub mod manifest;
 pub mod plan;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
+pub mod schedule;
 pub mod sink;
 pub mod status;
 pub mod store;
