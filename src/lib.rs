@@ -29,11 +29,13 @@ pub mod embedded;
 pub mod entity;
 pub mod filter;
 pub mod infer;
+pub mod local_job;
 pub mod manifest;
 pub mod plan;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
 pub mod schedule;
+pub mod serve;
 pub mod sink;
 pub mod status;
 pub mod store;

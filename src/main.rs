@@ -47,8 +47,45 @@ enum Command {
         #[arg(long)]
         pipeline: String,
     },
-    /// Schedule and run pipelines (not built yet).
-    Serve,
+    /// Run pipelines on their schedules until SIGTERM.
+    ///
+    /// With `-c FILE --schedule CRON`, runs a local workflow file on a cron schedule. Without
+    /// `-c`, schedules the S3 pipelines configured on the OpenMetadata server (not built yet).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// A local workflow file to run on `--schedule`.
+    #[arg(short = 'c', long = "config", requires = "schedule")]
+    config: Option<PathBuf>,
+    /// Cron expression (5 fields, or @hourly/@daily/@weekly/@monthly/@yearly).
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Time zone of the schedule (IANA name).
+    #[arg(long, default_value = "UTC")]
+    timezone: String,
+    /// Extra attempts after a failed run.
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
+    /// Seconds to wait before a retry.
+    #[arg(long, default_value_t = 300)]
+    retry_delay_secs: u64,
+    /// JSON file keeping each pipeline's last run across restarts.
+    #[arg(long)]
+    state_file: Option<PathBuf>,
+    /// Loopback address of the health endpoint, e.g. 127.0.0.1:8686.
+    #[arg(long)]
+    health_addr: Option<std::net::SocketAddr>,
+    /// Seconds between refreshes of the pipeline list.
+    #[arg(long, default_value_t = 60)]
+    refresh_secs: u64,
+    /// Seconds runs in flight may take to finish after SIGTERM before they are reported failed.
+    #[arg(long, default_value_t = 600)]
+    grace_secs: u64,
+    /// Also run every pipeline once at start.
+    #[arg(long)]
+    run_at_start: bool,
 }
 
 /// Exit code of a failed run or an initialisation error (reference §10).
@@ -114,8 +151,48 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::TestConnection { .. } => not_built("test-connection"),
         Command::Run { .. } => not_built("run"),
-        Command::Serve => not_built("serve"),
+        Command::Serve(args) => serve(args),
     }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    use s3meta::schedule::cron::Cron;
+    use s3meta::serve::{self, ServeOptions, SystemClock};
+    let Some(config) = args.config else {
+        return not_built("serve (scheduling the pipelines of an OpenMetadata server)");
+    };
+    let schedule = args.schedule.unwrap_or_default();
+    let v = load(&config)?;
+    init_logging(v.raw.workflow_config.logger_level);
+    let job = s3meta::local_job::LocalJob {
+        config,
+        cron: Cron::parse(&schedule)?,
+        tz: jiff::tz::TimeZone::get(&args.timezone)
+            .with_context(|| format!("unknown time zone `{}`", args.timezone))?,
+        retries: args.retries,
+        retry_delay: std::time::Duration::from_secs(args.retry_delay_secs),
+    };
+    let opts = ServeOptions {
+        state_file: args.state_file,
+        health_addr: args.health_addr,
+        refresh: std::time::Duration::from_secs(args.refresh_secs.max(1)),
+        grace: std::time::Duration::from_secs(args.grace_secs),
+        run_at_start: args.run_at_start,
+    };
+    let runner = std::sync::Arc::new(job.clone());
+    runtime()?.block_on(serve::serve(
+        job,
+        runner,
+        std::sync::Arc::new(SystemClock),
+        opts,
+        serve::shutdown_signal(),
+        |started| {
+            if let Some(a) = started.health_addr {
+                eprintln!("s3meta serve: health endpoint on http://{a}/");
+            }
+        },
+    ))?;
+    Ok(0)
 }
 
 fn not_built(what: &str) -> anyhow::Result<u8> {

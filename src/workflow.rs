@@ -566,3 +566,25 @@ fn structured_container(
         name: s.name,
     })
 }
+
+/// Runs an ingestion on a runtime of its own, in its own thread, and awaits its result.
+///
+/// The scheduler spawns runs as tasks, which must be `Send`; the ingest future is, but the
+/// compiler cannot prove it through the higher-ranked lifetimes of its bounded streams
+/// (rust-lang/rust#102211). A thread per run sidesteps that and also isolates runs from one
+/// another; a run is minutes long, so the thread is cheap.
+pub async fn run_ingest_isolated(v: Validated) -> Result<RunStatus, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(run_ingest(v)).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("cannot start a runtime for the run: {e}")),
+        };
+        let _ = tx.send(result);
+    });
+    rx.await
+        .map_err(|_| "the run's thread ended without a result".to_string())?
+}

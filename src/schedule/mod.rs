@@ -188,6 +188,22 @@ impl Scheduler {
         out
     }
 
+    /// Starts a run of `id` now, outside its schedule (a manual trigger), unless one is in
+    /// flight.
+    pub fn trigger(&mut self, id: &str) -> Option<Start> {
+        let job = self.jobs.get_mut(id)?;
+        if job.running {
+            return None;
+        }
+        job.running = true;
+        job.attempt = 1;
+        job.retry_at = None;
+        Some(Start {
+            id: id.to_string(),
+            attempt: 1,
+        })
+    }
+
     /// Records the end of a run; schedules a retry when it failed and attempts remain.
     pub fn finished(&mut self, id: &str, now: Timestamp, state: &str) {
         let Some(job) = self.jobs.get_mut(id) else {

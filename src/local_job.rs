@@ -1,0 +1,85 @@
+//! A local workflow file on a cron schedule (`s3meta serve -c workflow.yaml --schedule …`):
+//! the job source and runner of the serve loop without an OpenMetadata server. The file is
+//! read again for every run, so edits apply to the next run without a restart.
+
+use crate::config;
+use crate::schedule::{cron::Cron, JobSpec};
+use crate::serve::{JobSource, Runner};
+use async_trait::async_trait;
+use jiff::tz::TimeZone;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One workflow file and its schedule.
+#[derive(Debug, Clone)]
+pub struct LocalJob {
+    /// The workflow file.
+    pub config: PathBuf,
+    /// When it runs.
+    pub cron: Cron,
+    /// The cron's time zone.
+    pub tz: TimeZone,
+    /// Extra attempts after a failed run.
+    pub retries: u32,
+    /// Wait before a retry.
+    pub retry_delay: Duration,
+}
+
+impl LocalJob {
+    /// The job's id: the workflow file's path.
+    pub fn id(&self) -> String {
+        self.config.display().to_string()
+    }
+}
+
+#[async_trait]
+impl JobSource for LocalJob {
+    async fn jobs(&self) -> Result<Vec<JobSpec>, String> {
+        Ok(vec![JobSpec {
+            id: self.id(),
+            cron: Some(self.cron.clone()),
+            tz: self.tz.clone(),
+            start: None,
+            end: None,
+            paused: false,
+            retries: self.retries,
+            retry_delay: self.retry_delay,
+        }])
+    }
+}
+
+#[async_trait]
+impl Runner for LocalJob {
+    async fn run(&self, _id: &str, attempt: u32) -> String {
+        let v = match config::load_file(&self.config)
+            .and_then(|w| w.validate().map_err(config::ConfigError::from))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, attempt, "The workflow file is not valid; run failed.");
+                return "failed".into();
+            }
+        };
+        let raise = v.raw.workflow_config.raise_on_error;
+        let threshold = v.raw.workflow_config.success_threshold;
+        match crate::workflow::run_ingest_isolated(v).await {
+            Ok(status) => {
+                tracing::info!(attempt, "Run summary:\n{}", status.summary());
+                if status.should_fail(raise, threshold) {
+                    "failed".into()
+                } else {
+                    serde_json::to_value(status.state(threshold))
+                        .ok()
+                        .and_then(|s| s.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "success".into())
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, attempt, "Run failed.");
+                "failed".into()
+            }
+        }
+    }
+
+    async fn abandoned(&self, _id: &str) {}
+}

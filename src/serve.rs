@@ -1,0 +1,327 @@
+//! `s3meta serve`: the long-running loop around [`crate::schedule::Scheduler`].
+//!
+//! It refreshes the pipeline list from a [`JobSource`] (so changes made in the UI are picked
+//! up without a restart), starts the runs that are due through a [`Runner`], persists each
+//! pipeline's last run to a state file, answers a health endpoint on loopback, and on shutdown
+//! (SIGTERM, Ctrl-C) lets the runs in flight finish within a grace period and reports the rest
+//! as failed — a run is never left "running". Time comes from a [`Clock`], so tests drive it
+//! without sleeping.
+
+use crate::schedule::{JobRecord, JobSpec, Scheduler};
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Where time comes from.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+    /// Resolves at `t` (or at once when `t` has passed).
+    fn sleep_until(&self, t: Timestamp) -> BoxFuture<'_, ()>;
+}
+
+/// The machine's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+
+    fn sleep_until(&self, t: Timestamp) -> BoxFuture<'_, ()> {
+        let wait = t.duration_since(Timestamp::now());
+        let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+/// Where the pipelines to schedule come from (a local schedule, or the server).
+#[async_trait]
+pub trait JobSource: Send + Sync {
+    /// The current pipelines and their schedules.
+    async fn jobs(&self) -> Result<Vec<JobSpec>, String>;
+}
+
+/// Runs one pipeline once.
+#[async_trait]
+pub trait Runner: Send + Sync + 'static {
+    /// Runs `id`; returns its final state (`success`, `partialSuccess` or `failed`). Reports
+    /// to the server, if any, are the runner's job.
+    async fn run(&self, id: &str, attempt: u32) -> String;
+
+    /// Called for a run still in flight when the grace period after shutdown ends: report it
+    /// as failed wherever its status is kept.
+    async fn abandoned(&self, id: &str);
+}
+
+/// Options of the loop.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// JSON file holding each pipeline's last run, across restarts.
+    pub state_file: Option<PathBuf>,
+    /// Loopback address of the health endpoint (`127.0.0.1:0` picks a port).
+    pub health_addr: Option<SocketAddr>,
+    /// How often the pipeline list is refreshed.
+    pub refresh: Duration,
+    /// How long runs in flight may take to finish after a shutdown request.
+    pub grace: Duration,
+    /// Run every pipeline once at start, besides its schedule.
+    pub run_at_start: bool,
+}
+
+/// What the health endpoint reports.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// `ok`, or `stopping`.
+    pub status: String,
+    /// Pipelines with a run in flight.
+    pub running: Vec<String>,
+    /// Each pipeline's last run.
+    pub pipelines: BTreeMap<String, JobRecord>,
+    /// The last error refreshing the pipeline list, if any.
+    pub last_refresh_error: Option<String>,
+}
+
+/// A serve loop failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The health endpoint could not listen.
+    #[error("cannot serve the health endpoint on {addr}: {source}")]
+    Health {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The state file could not be written.
+    #[error("cannot write the state file {path}: {source}")]
+    State {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn load_state(path: Option<&PathBuf>) -> BTreeMap<String, JobRecord> {
+    path.and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(path: Option<&PathBuf>, records: &BTreeMap<String, JobRecord>) -> Result<(), Error> {
+    let Some(path) = path else { return Ok(()) };
+    let fail = |source| Error::State {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("tmp");
+    let body = serde_json::to_vec_pretty(records).map_err(|e| fail(std::io::Error::other(e)))?;
+    std::fs::write(&tmp, body).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// Serves the health endpoint: every request gets the current [`Health`] as JSON.
+async fn serve_health(
+    addr: SocketAddr,
+    health: Arc<Mutex<Health>>,
+) -> Result<(SocketAddr, JoinHandle<()>), Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Health { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| Error::Health { addr, source })?;
+    let task = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let health = health.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let body = {
+                    let h = health.lock().map(|h| h.clone()).unwrap_or_default();
+                    serde_json::to_string(&h).unwrap_or_default()
+                };
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    Ok((bound, task))
+}
+
+/// A running serve loop's handle on its health endpoint.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// Where the health endpoint listens, if it does.
+    pub health_addr: Option<SocketAddr>,
+}
+
+/// Runs the loop until `shutdown` resolves. `on_start` learns the health address.
+pub async fn serve<S, R, C, F>(
+    source: S,
+    runner: Arc<R>,
+    clock: Arc<C>,
+    opts: ServeOptions,
+    shutdown: F,
+    on_start: impl FnOnce(Started),
+) -> Result<Health, Error>
+where
+    S: JobSource,
+    R: Runner,
+    C: Clock + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    let health = Arc::new(Mutex::new(Health {
+        status: "ok".into(),
+        ..Default::default()
+    }));
+    let (health_addr, health_task) = match opts.health_addr {
+        Some(addr) => {
+            let (a, t) = serve_health(addr, health.clone()).await?;
+            (Some(a), Some(t))
+        }
+        None => (None, None),
+    };
+    on_start(Started { health_addr });
+
+    let mut sched = Scheduler::with_records(load_state(opts.state_file.as_ref()), clock.now());
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String)>();
+    let mut in_flight: HashMap<String, JoinHandle<()>> = HashMap::new();
+    let mut next_refresh = clock.now();
+    let refresh =
+        jiff::SignedDuration::try_from(opts.refresh).unwrap_or(jiff::SignedDuration::from_secs(60));
+    tokio::pin!(shutdown);
+
+    let publish = |sched: &Scheduler, in_flight: &HashMap<String, JoinHandle<()>>, status: &str| {
+        if let Ok(mut h) = health.lock() {
+            h.status = status.to_string();
+            h.pipelines = sched.records();
+            h.running = in_flight.keys().cloned().collect();
+            h.running.sort();
+        }
+    };
+
+    let mut first = opts.run_at_start;
+    loop {
+        let now = clock.now();
+        if now >= next_refresh {
+            match source.jobs().await {
+                Ok(specs) => {
+                    let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+                    for spec in specs {
+                        sched.upsert(spec, now);
+                    }
+                    sched.retain(&ids);
+                    if let Ok(mut h) = health.lock() {
+                        h.last_refresh_error = None;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot refresh the pipeline list; keeping the last one.");
+                    if let Ok(mut h) = health.lock() {
+                        h.last_refresh_error = Some(e);
+                    }
+                }
+            }
+            next_refresh = now.checked_add(refresh).unwrap_or(now);
+        }
+        let mut starts = sched.due(now);
+        if std::mem::take(&mut first) {
+            let ids: Vec<String> = sched.records().into_keys().collect();
+            starts.extend(ids.iter().filter_map(|id| sched.trigger(id)));
+        }
+        for start in starts {
+            tracing::info!(pipeline = %start.id, attempt = start.attempt, "Starting a run.");
+            let runner = runner.clone();
+            let tx = tx.clone();
+            let id = start.id.clone();
+            let task = tokio::spawn(async move {
+                let state = runner.run(&id, start.attempt).await;
+                let _ = tx.send((id, state));
+            });
+            in_flight.insert(start.id, task);
+        }
+        publish(&sched, &in_flight, "ok");
+        let wake = sched
+            .next_wakeup()
+            .map_or(next_refresh, |w| w.min(next_refresh));
+        tokio::select! {
+            _ = clock.sleep_until(wake) => {}
+            Some((id, state)) = rx.recv() => {
+                tracing::info!(pipeline = %id, state = %state, "Run finished.");
+                in_flight.remove(&id);
+                sched.finished(&id, clock.now(), &state);
+                save_state(opts.state_file.as_ref(), &sched.records())?;
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+
+    // Shutdown: no new runs; the runs in flight get the grace period, then are abandoned.
+    publish(&sched, &in_flight, "stopping");
+    tracing::info!(running = in_flight.len(), "Shutting down.");
+    let deadline = tokio::time::Instant::now() + opts.grace;
+    while !in_flight.is_empty() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some((id, state))) => {
+                in_flight.remove(&id);
+                sched.finished(&id, clock.now(), &state);
+            }
+            _ => break,
+        }
+    }
+    for (id, task) in in_flight.drain() {
+        task.abort();
+        tracing::warn!(pipeline = %id, "Run abandoned at shutdown; reported as failed.");
+        runner.abandoned(&id).await;
+        sched.finished(&id, clock.now(), "failed");
+    }
+    save_state(opts.state_file.as_ref(), &sched.records())?;
+    if let Some(t) = health_task {
+        t.abort();
+    }
+    let h = Health {
+        status: "stopped".into(),
+        running: vec![],
+        pipelines: sched.records(),
+        last_refresh_error: None,
+    };
+    Ok(h)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,298 @@
+//! `s3meta serve`: the scheduler loop with injected time over real runs of a local workflow
+//! (the embedded S3 server), retries, and SIGTERM during a run.
+mod support;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use jiff::Timestamp;
+use s3meta::local_job::LocalJob;
+use s3meta::schedule::cron::Cron;
+use s3meta::serve::{serve, Clock, Runner, ServeOptions};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::Lake;
+use tokio::sync::watch;
+
+/// A clock the test moves by hand.
+struct ManualClock {
+    now: Mutex<Timestamp>,
+    tick: watch::Sender<Timestamp>,
+}
+
+impl ManualClock {
+    fn new(at: &str) -> Arc<ManualClock> {
+        let t: Timestamp = at.parse().unwrap();
+        Arc::new(ManualClock {
+            now: Mutex::new(t),
+            tick: watch::channel(t).0,
+        })
+    }
+    fn set(&self, at: &str) {
+        let t: Timestamp = at.parse().unwrap();
+        *self.now.lock().unwrap() = t;
+        self.tick.send_replace(t);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self.now.lock().unwrap()
+    }
+    fn sleep_until(&self, t: Timestamp) -> BoxFuture<'_, ()> {
+        let mut rx = self.tick.subscribe();
+        Box::pin(async move {
+            while *rx.borrow_and_update() < t {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+}
+
+/// The real local runner, with a count of the runs it was asked for.
+struct Counted {
+    inner: LocalJob,
+    runs: AtomicU32,
+}
+
+#[async_trait]
+impl Runner for Counted {
+    async fn run(&self, id: &str, attempt: u32) -> String {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.inner.run(id, attempt).await
+    }
+    async fn abandoned(&self, id: &str) {
+        self.inner.abandoned(id).await
+    }
+}
+
+fn job(config: PathBuf, retries: u32) -> LocalJob {
+    LocalJob {
+        config,
+        cron: Cron::parse("0 * * * *").unwrap(),
+        tz: jiff::tz::TimeZone::UTC,
+        retries,
+        retry_delay: Duration::from_secs(300),
+    }
+}
+
+/// Waits (bounded) until `cond` holds.
+async fn until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn opts(state: PathBuf) -> ServeOptions {
+    ServeOptions {
+        state_file: Some(state),
+        health_addr: None,
+        refresh: Duration::from_secs(3600),
+        grace: Duration::from_secs(30),
+        run_at_start: false,
+    }
+}
+
+fn state_of(path: &std::path::Path, id: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v[id]["lastState"].as_str().map(str::to_string)
+}
+
+#[test]
+fn a_due_schedule_runs_the_workflow_and_records_it() {
+    let lake = Lake::new();
+    lake.put("scheduled", "a.txt", "x");
+    let config = lake.dir.path().join("workflow.yaml");
+    std::fs::write(&config, lake.config("", "")).unwrap();
+    let state = lake.dir.path().join("state.json");
+    let clock = ManualClock::new("2026-11-27T14:59:59Z");
+    let job = job(config.clone(), 0);
+    let runner = Arc::new(Counted {
+        inner: job.clone(),
+        runs: AtomicU32::new(0),
+    });
+    let id = job.id();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    lake.block_on(async {
+        let serving = tokio::spawn(serve(
+            job,
+            runner.clone(),
+            clock.clone(),
+            opts(state.clone()),
+            async {
+                let _ = stop_rx.await;
+            },
+            |_| {},
+        ));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            runner.runs.load(Ordering::SeqCst),
+            0,
+            "not due before 15:00"
+        );
+        clock.set("2026-11-27T15:00:00Z");
+        until("the 15:00 run", || state_of(&state, &id).is_some()).await;
+        assert_eq!(state_of(&state, &id).as_deref(), Some("success"));
+        assert!(lake.catalog_path().exists());
+        assert_eq!(runner.runs.load(Ordering::SeqCst), 1);
+        clock.set("2026-11-27T15:30:00Z");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runner.runs.load(Ordering::SeqCst), 1, "once per cron time");
+        clock.set("2026-11-27T16:00:00Z");
+        until("the 16:00 run", || runner.runs.load(Ordering::SeqCst) == 2).await;
+        let _ = stop_tx.send(());
+        serving.await.unwrap().unwrap();
+    });
+}
+
+#[test]
+fn a_failing_run_is_retried_after_the_delay() {
+    let mut lake = Lake::new();
+    let config = lake.dir.path().join("workflow.yaml");
+    std::fs::write(&config, lake.config("", "")).unwrap();
+    lake.stop(); // every run fails: ListBuckets cannot reach the endpoint
+    let yaml = std::fs::read_to_string(&config).unwrap() + "s3meta:\n  maxAttempts: 1\n";
+    std::fs::write(&config, yaml).unwrap();
+    let state = lake.dir.path().join("state.json");
+    let clock = ManualClock::new("2026-11-27T14:59:59Z");
+    let job = job(config, 2);
+    let runner = Arc::new(Counted {
+        inner: job.clone(),
+        runs: AtomicU32::new(0),
+    });
+    let id = job.id();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    lake.block_on(async {
+        let serving = tokio::spawn(serve(
+            job,
+            runner.clone(),
+            clock.clone(),
+            opts(state.clone()),
+            async {
+                let _ = stop_rx.await;
+            },
+            |_| {},
+        ));
+        clock.set("2026-11-27T15:00:00Z");
+        until("the first attempt", || state_of(&state, &id).is_some()).await;
+        assert_eq!(state_of(&state, &id).as_deref(), Some("failed"));
+        assert_eq!(runner.runs.load(Ordering::SeqCst), 1);
+        clock.set("2026-11-27T15:04:00Z");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(runner.runs.load(Ordering::SeqCst), 1, "retryDelay is 300 s");
+        clock.set("2026-11-27T15:10:00Z");
+        until("the first retry", || {
+            runner.runs.load(Ordering::SeqCst) == 2
+        })
+        .await;
+        until("the first retry to end", || {
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+            v[&id]["lastFinished"]
+                .as_str()
+                .is_some_and(|t| t > "2026-11-27T15:05:00Z")
+        })
+        .await;
+        clock.set("2026-11-27T15:20:00Z");
+        until("the second retry", || {
+            runner.runs.load(Ordering::SeqCst) == 3
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        clock.set("2026-11-27T15:40:00Z");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            runner.runs.load(Ordering::SeqCst),
+            3,
+            "retries: 2 means three attempts"
+        );
+        let _ = stop_tx.send(());
+        serving.await.unwrap().unwrap();
+    });
+}
+
+/// A TCP server that accepts connections and never answers: a run against it hangs.
+fn blackhole() -> (String, std::thread::JoinHandle<()>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = std::thread::spawn(move || {
+        let mut held = vec![];
+        for s in l.incoming().flatten().take(64) {
+            held.push(s);
+        }
+    });
+    (format!("http://{addr}"), h)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn sigterm_during_a_run_leaves_a_final_failed_state() {
+    let lake = Lake::new();
+    let (endpoint, _hole) = blackhole();
+    let yaml = lake
+        .config("bucketNames: [stuck]\n", "")
+        .replace(&lake.endpoint(), &endpoint);
+    let config = lake.dir.path().join("workflow.yaml");
+    std::fs::write(&config, yaml).unwrap();
+    let state = lake.dir.path().join("state.json");
+    let health = format!("127.0.0.1:{}", free_port());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3meta"))
+        .args(["serve", "-c"])
+        .arg(&config)
+        .args([
+            "--schedule",
+            "0 0 1 1 *",
+            "--run-at-start",
+            "--grace-secs",
+            "0",
+            "--health-addr",
+            &health,
+        ])
+        .arg("--state-file")
+        .arg(&state)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = false;
+    for _ in 0..200 {
+        if get(&health).is_some_and(|b| b.contains("\"running\":[\"")) {
+            running = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(running, "the run never started");
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let id = config.display().to_string();
+    assert_eq!(state_of(&state, &id).as_deref(), Some("failed"));
+}
