@@ -19,6 +19,8 @@ use tokio::sync::watch;
 struct ManualClock {
     now: Mutex<Timestamp>,
     tick: watch::Sender<Timestamp>,
+    /// How often the loop went to sleep: once it has, it has registered its jobs.
+    sleeps: AtomicU32,
 }
 
 impl ManualClock {
@@ -27,6 +29,7 @@ impl ManualClock {
         Arc::new(ManualClock {
             now: Mutex::new(t),
             tick: watch::channel(t).0,
+            sleeps: AtomicU32::new(0),
         })
     }
     fn set(&self, at: &str) {
@@ -41,6 +44,7 @@ impl Clock for ManualClock {
         *self.now.lock().unwrap()
     }
     fn sleep_until(&self, t: Timestamp) -> BoxFuture<'_, ()> {
+        self.sleeps.fetch_add(1, Ordering::SeqCst);
         let mut rx = self.tick.subscribe();
         Box::pin(async move {
             while *rx.borrow_and_update() < t {
@@ -180,6 +184,7 @@ fn a_failing_run_is_retried_after_the_delay() {
             },
             |_| {},
         ));
+        until("the loop to idle", || clock.sleeps.load(Ordering::SeqCst) > 0).await;
         clock.set("2026-11-27T15:00:00Z");
         until("the first attempt", || state_of(&state, &id).is_some()).await;
         assert_eq!(state_of(&state, &id).as_deref(), Some("failed"));
