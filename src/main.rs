@@ -23,6 +23,10 @@ enum Command {
         /// The workflow file (YAML, or JSON when it ends in .json).
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
+        /// Ingest only this worker's share of the buckets: `I/N` (0-based), for running N
+        /// workers in parallel. Stale-marking then covers only this shard's buckets.
+        #[arg(long)]
+        shard: Option<config::Shard>,
     },
     /// Check a workflow file without touching AWS or OpenMetadata.
     Validate {
@@ -123,8 +127,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}: valid", config.display());
             Ok(0)
         }
-        Command::Ingest { config } => {
-            let v = load(&config)?;
+        Command::Ingest { config, shard } => {
+            let mut v = load(&config)?;
+            v.shard = shard;
             init_logging(v.raw.workflow_config.logger_level);
             let raise = v.raw.workflow_config.raise_on_error;
             let threshold = v.raw.workflow_config.success_threshold;

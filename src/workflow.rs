@@ -117,7 +117,13 @@ pub async fn run_with(
 
     // Buckets.
     let buckets = match discover(&v, store.as_ref(), &mut source).await {
-        Some(b) => b,
+        Some((b, whole)) => {
+            if !whole {
+                let service_fqn = quote_name(&v.service_name);
+                seen.scope = Some(b.iter().map(|b| child_fqn(&service_fqn, b)).collect());
+            }
+            b
+        }
         None => {
             everything_incomplete = true;
             vec![]
@@ -255,34 +261,47 @@ async fn load_global(v: &Validated, store: &dyn ObjectStore) -> Result<Vec<Globa
 }
 
 /// The buckets to ingest: `bucketNames` as given (no filter), or every bucket ListBuckets
-/// returns that passes the filter. `None` when ListBuckets failed.
+/// returns that passes the filter; then this worker's shard of them. `None` when ListBuckets
+/// failed. The flag says whether the run covers the whole service (no `bucketNames`, nothing
+/// filtered, no shard), which decides the scope of stale-marking.
 async fn discover(
     v: &Validated,
     store: &dyn ObjectStore,
     source: &mut StepStatus,
-) -> Option<Vec<String>> {
+) -> Option<(Vec<String>, bool)> {
     let conn = v.raw.source.service_connection.as_ref()?;
-    if let Some(names) = conn.config.bucket_names.as_ref().filter(|n| !n.is_empty()) {
-        return Some(names.clone());
+    let (mut buckets, mut whole) = match conn.config.bucket_names.as_ref().filter(|n| !n.is_empty())
+    {
+        Some(names) => (names.clone(), false),
+        None => match store.list_buckets().await {
+            Ok(all) => {
+                let mut whole = true;
+                let kept = all
+                    .into_iter()
+                    .filter(|b| {
+                        let out = v.filter.excludes(b);
+                        if out {
+                            source.filter(b.clone(), "Bucket Filtered Out");
+                            whole = false;
+                        }
+                        !out
+                    })
+                    .collect();
+                (kept, whole)
+            }
+            Err(e) => {
+                // DIFF(spec §13 #26): a failed ListBuckets is a failure, not zero buckets.
+                source.fail("ListBuckets", format!("cannot list buckets: {e}"));
+                return None;
+            }
+        },
+    };
+    if let Some(shard) = v.shard {
+        buckets.retain(|b| shard.owns(b));
+        whole = false;
+        tracing::info!(shard = %format!("{}/{}", shard.index, shard.count), buckets = buckets.len(), "Shard selected.");
     }
-    match store.list_buckets().await {
-        Ok(all) => Some(
-            all.into_iter()
-                .filter(|b| {
-                    let out = v.filter.excludes(b);
-                    if out {
-                        source.filter(b.clone(), "Bucket Filtered Out");
-                    }
-                    !out
-                })
-                .collect(),
-        ),
-        Err(e) => {
-            // DIFF(spec §13 #26): a failed ListBuckets is a failure, not zero buckets.
-            source.fail("ListBuckets", format!("cannot list buckets: {e}"));
-            None
-        }
-    }
+    Some((buckets, whole))
 }
 
 /// Which entries a bucket gets: global manifest, then its own `openmetadata.json`, then

@@ -184,7 +184,10 @@ fn a_failing_run_is_retried_after_the_delay() {
             },
             |_| {},
         ));
-        until("the loop to idle", || clock.sleeps.load(Ordering::SeqCst) > 0).await;
+        until("the loop to idle", || {
+            clock.sleeps.load(Ordering::SeqCst) > 0
+        })
+        .await;
         clock.set("2026-11-27T15:00:00Z");
         until("the first attempt", || state_of(&state, &id).is_some()).await;
         assert_eq!(state_of(&state, &id).as_deref(), Some("failed"));

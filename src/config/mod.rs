@@ -11,7 +11,7 @@ mod validate;
 
 pub use load::{load_file, parse_str, ConfigError};
 pub use secret::Secret;
-pub use validate::{ManifestSource, SinkKind, Validated, ValidationError, ValidationErrors};
+pub use validate::{ManifestSource, Shard, SinkKind, Validated, ValidationError, ValidationErrors};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

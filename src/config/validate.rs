@@ -79,6 +79,53 @@ pub struct Validated {
     pub sink: SinkKind,
     /// Whether `storeServiceConnection` allows sending the connection.
     pub store_service_connection: bool,
+    /// `--shard I/N`: this worker's share of the buckets.
+    pub shard: Option<Shard>,
+}
+
+/// Worker `index` of `count`: the buckets whose name hashes to `index` modulo `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based index of this worker.
+    pub index: u32,
+    /// Number of workers.
+    pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// Parses `I/N` with `0 <= I < N`.
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected I/N, e.g. 0/4, found `{s}`"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{i}` is not a shard index"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a shard count"))?;
+        if count == 0 || index >= count {
+            return Err(format!("expected 0 <= I < N, found {index}/{count}"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether `bucket` belongs to this shard. The split depends only on the bucket's name
+    /// (FNV-1a), so every worker agrees without talking to the others.
+    pub fn owns(&self, bucket: &str) -> bool {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in bucket.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h % u64::from(self.count) == u64::from(self.index)
+    }
 }
 
 const PIPELINE: &str = "source.sourceConfig.config";
@@ -319,6 +366,7 @@ impl Workflow {
             manifest_source,
             sink,
             store_service_connection,
+            shard: None,
         })
     }
 }
@@ -433,6 +481,17 @@ mod tests {
         for r in ["us-east-1a", "local", "US-EAST-1", ""] {
             assert!(!REGION.is_match(r), "{r}");
         }
+    }
+
+    #[test]
+    fn shards_split_buckets_exactly_once() {
+        let shards: Vec<Shard> = (0..3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+        for b in ["a", "sales", "logs-2024", "x.y.z", "raw"] {
+            assert_eq!(shards.iter().filter(|s| s.owns(b)).count(), 1, "{b}");
+        }
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("1".parse::<Shard>().is_err());
+        assert!("0/0".parse::<Shard>().is_err());
     }
 
     #[test]

@@ -24,14 +24,86 @@ pub struct ServiceInfo {
     pub store_connection: bool,
 }
 
-/// What the run saw, for stale-marking: the FQNs it produced and the buckets whose view was
-/// incomplete (a failed listing or manifest), under which nothing may be marked deleted.
+/// What the run saw, for stale-marking: the FQNs it produced, the buckets whose view was
+/// incomplete (a failed listing or manifest), under which nothing may be marked deleted, and
+/// the scope of the run.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
     /// FQNs of every container put this run.
     pub fqns: BTreeSet<String>,
-    /// FQNs of buckets whose contents could not be fully seen.
+    /// FQNs of buckets whose contents could not be fully seen; the service's own FQN when
+    /// nothing at all may be marked deleted.
     pub incomplete: BTreeSet<String>,
+    /// `None`: the run covered the whole service, so a container of a bucket that no longer
+    /// exists may be marked deleted. `Some(buckets)`: the run covered only these bucket FQNs
+    /// (a shard, a filter, `bucketNames`); everything outside them must be left alone.
+    pub scope: Option<BTreeSet<String>>,
+}
+
+impl Seen {
+    /// Whether stale-marking may delete the existing container `fqn` of this service when
+    /// the run did not produce it.
+    pub fn may_delete(&self, service_fqn: &str, fqn: &str) -> bool {
+        if self.fqns.contains(fqn) || self.incomplete.contains(service_fqn) {
+            return false;
+        }
+        let under = |bucket: &String| fqn == bucket || fqn.starts_with(&format!("{bucket}."));
+        if self.incomplete.iter().any(under) {
+            return false;
+        }
+        match &self.scope {
+            None => true,
+            Some(buckets) => buckets.iter().any(under),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn stale_marking_spares_what_was_not_seen() {
+        let seen = Seen {
+            fqns: set(&["svc.a", "svc.a.t1", "svc.b"]),
+            incomplete: set(&["svc.b"]),
+            scope: Some(set(&["svc.a", "svc.b"])),
+        };
+        assert!(!seen.may_delete("svc", "svc.a.t1"), "seen");
+        assert!(
+            seen.may_delete("svc", "svc.a.gone"),
+            "in scope, complete, not seen"
+        );
+        assert!(
+            !seen.may_delete("svc", "svc.b.t9"),
+            "its bucket was incomplete"
+        );
+        assert!(
+            !seen.may_delete("svc", "svc.c.t1"),
+            "outside the shard or filter"
+        );
+        assert!(
+            !seen.may_delete("svc", "svc.ab"),
+            "a prefix of a name is not a parent"
+        );
+        let whole = Seen {
+            scope: None,
+            ..seen.clone()
+        };
+        assert!(
+            whole.may_delete("svc", "svc.c.t1"),
+            "the whole service was in scope"
+        );
+        let nothing = Seen {
+            incomplete: set(&["svc"]),
+            ..whole
+        };
+        assert!(!nothing.may_delete("svc", "svc.a.gone"));
+    }
 }
 
 /// A sink failure, naming the entity.
