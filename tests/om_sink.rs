@@ -108,7 +108,8 @@ fn first_run_creates_the_service_and_the_containers_the_file_sink_describes() {
     let per_container = om
         .requests()
         .iter()
-        .filter(|r| r.path.starts_with("/v1/containers/") || r.path.starts_with("/v1/search"))
+        .filter(|r| r.method == "GET")
+        .filter(|r| r.path.starts_with("/v1/containers") || r.path.starts_with("/v1/search"))
         .count();
     assert_eq!(per_container, 0);
 
