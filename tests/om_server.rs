@@ -1,5 +1,6 @@
 //! The strict OpenMetadata test server refuses what a real server refuses, and the sink's
 //! tag handling against it (classification, then tag, then the labelled container).
+#![allow(clippy::unwrap_used)] // helpers of tests: a failure is a failed test
 use om_test_server::{OmServer, Options};
 use pretty_assertions::assert_eq;
 use s3meta::entity::{Container, ParentRef, S3Tag};
@@ -60,12 +61,21 @@ fn no_or_wrong_token_is_401() {
 fn unknown_keys_and_bad_values_are_rejected() {
     let om = server_with_service();
     for (body, why) in [
-        (json!({"name": "b", "service": "svc", "colour": "red"}), "colour"),
+        (
+            json!({"name": "b", "service": "svc", "colour": "red"}),
+            "colour",
+        ),
         (json!({"service": "svc"}), "name"),
         (json!({"name": "a::b", "service": "svc"}), "name"),
         (json!({"name": "a\"b", "service": "svc"}), "name"),
-        (json!({"name": "b", "service": "svc", "fileFormats": ["jsonl"]}), "fileFormats"),
-        (json!({"name": "b", "service": "svc", "sourceHash": "x".repeat(33)}), "sourceHash"),
+        (
+            json!({"name": "b", "service": "svc", "fileFormats": ["jsonl"]}),
+            "fileFormats",
+        ),
+        (
+            json!({"name": "b", "service": "svc", "sourceHash": "x".repeat(33)}),
+            "sourceHash",
+        ),
         (
             json!({"name": "b", "service": "svc", "dataModel": {"isPartitioned": false, "columns": [{"name": "a", "dataType": "INTEGER"}]}}),
             "dataType",
@@ -73,7 +83,10 @@ fn unknown_keys_and_bad_values_are_rejected() {
     ] {
         let (status, answer) = put(&om, "/v1/containers", Some(TOKEN), &body);
         assert_eq!(status, 400, "{body}");
-        assert!(answer["message"].as_str().unwrap().contains(why), "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(why),
+            "{answer}"
+        );
     }
     let (status, _) = put(
         &om,
@@ -96,7 +109,8 @@ fn a_parent_must_exist_and_be_named_by_id() {
     );
     let missing = json!({"name": "c", "service": "svc", "parent": {"id": "5f0c8f4e-0000-4000-8000-000000000000", "type": "container"}});
     assert_eq!(put(&om, "/v1/containers", Some(TOKEN), &missing).0, 404);
-    let by_fqn = json!({"name": "c", "service": "svc", "parent": {"type": "container", "fqn": "svc.b"}});
+    let by_fqn =
+        json!({"name": "c", "service": "svc", "parent": {"type": "container", "fqn": "svc.b"}});
     assert_eq!(put(&om, "/v1/containers", Some(TOKEN), &by_fqn).0, 400);
     let ok = json!({"name": "c.csv", "service": "svc", "parent": {"id": bucket["id"], "type": "container"}});
     let (status, child) = put(&om, "/v1/containers", Some(TOKEN), &ok);
@@ -153,7 +167,10 @@ fn tags_become_classifications_and_labels_before_their_container() {
         "source:\n  type: s3\n  serviceName: svc\n  serviceConnection:\n    config:\n      type: S3\n      awsConfig:\n        awsRegion: us-east-1\n  sourceConfig:\n    config:\n      type: StorageMetadata\nsink:\n  type: metadata-rest\n  config: {{}}\nworkflowConfig:\n  openMetadataServerConfig:\n    hostPort: {}\n    authProvider: openmetadata\n    securityConfig:\n      jwtToken: {TOKEN}\n",
         om.base_url()
     );
-    let v = s3meta::config::parse_str(&yaml).unwrap().validate().unwrap();
+    let v = s3meta::config::parse_str(&yaml)
+        .unwrap()
+        .validate()
+        .unwrap();
     let s3meta::config::SinkKind::MetadataRest(cfg) = &v.sink else {
         panic!("not the rest sink")
     };

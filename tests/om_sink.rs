@@ -1,5 +1,6 @@
 //! The `metadata-rest` sink against our strict OpenMetadata server, with the lake on the
 //! embedded S3 server: what a server holds after runs, what it was sent, and what it refused.
+#![allow(clippy::unwrap_used)] // helpers of tests: a failure is a failed test
 mod support;
 
 use om_test_server::{Fault, OmServer, Options};
@@ -43,7 +44,10 @@ fn rest_config(lake: &Lake, om: &OmServer, extra: &str) -> String {
         lake.catalog_path().display()
     );
     let yaml = lake.config("", "");
-    assert!(yaml.contains(&file_sink), "the support config changed shape");
+    assert!(
+        yaml.contains(&file_sink),
+        "the support config changed shape"
+    );
     yaml.replace(&file_sink, "sink:\n  type: metadata-rest\n  config: {}\n")
         .replace("http://127.0.0.1:9/api", &om.base_url())
         .replace("not-a-real-jwt-token", TOKEN)
@@ -95,12 +99,17 @@ fn first_run_creates_the_service_and_the_containers_the_file_sink_describes() {
     let sent = puts(&om, "/v1/containers");
     assert_eq!(sent.len(), ALL.len());
     let state = om.state();
-    for line in file_run.catalog.iter().filter(|l| l["entity"] == "container") {
+    for line in file_run
+        .catalog
+        .iter()
+        .filter(|l| l["entity"] == "container")
+    {
         let fqn = line["fqn"].as_str().unwrap();
         let mut expected = line["request"].clone();
         if let Some(p) = expected.get("parent").cloned() {
             let parent_fqn = p["fqn"].as_str().unwrap();
-            expected["parent"] = json!({"id": state.containers[parent_fqn].id, "type": "container"});
+            expected["parent"] =
+                json!({"id": state.containers[parent_fqn].id, "type": "container"});
         }
         assert_eq!(state.containers[fqn].request, expected, "{fqn}");
     }
@@ -121,11 +130,18 @@ fn first_run_creates_the_service_and_the_containers_the_file_sink_describes() {
     assert_eq!(svc.request, expected);
 
     // Headers: bearer token, the reference's User-Agent form.
-    let put = om.requests().into_iter().find(|r| r.method == "PUT").unwrap();
+    let put = om
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
     assert_eq!(put.headers["authorization"], format!("Bearer {TOKEN}"));
     assert_eq!(
         put.user_agent.as_deref(),
-        Some(&*format!("s3_metadata (service: svc; v{})", env!("CARGO_PKG_VERSION")))
+        Some(&*format!(
+            "s3_metadata (service: svc; v{})",
+            env!("CARGO_PKG_VERSION")
+        ))
     );
     assert!(!run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN));
 }
@@ -180,12 +196,26 @@ fn an_unreadable_manifest_protects_its_bucket_from_stale_marking() {
     assert_eq!(lake.ingest(&yaml).code, 0);
     lake.put("sales", "openmetadata.json", "{not json");
     let run = lake.ingest(&yaml);
-    assert_eq!(om.state().deleted_containers(), Vec::<String>::new(), "{}", run.stderr);
-    assert!(run.stdout.contains("stale-marking skipped"), "{}", run.stdout);
+    assert_eq!(
+        om.state().deleted_containers(),
+        Vec::<String>::new(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("stale-marking skipped"),
+        "{}",
+        run.stdout
+    );
     // The other bucket is still stale-marked normally: remove it and see.
     std::fs::remove_dir_all(lake.root.join("plain")).unwrap();
     let run = lake.ingest(&yaml);
-    assert_eq!(om.state().deleted_containers(), vec!["svc.plain"], "{}", run.stdout);
+    assert_eq!(
+        om.state().deleted_containers(),
+        vec!["svc.plain"],
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -243,7 +273,11 @@ fn a_version_mismatch_stops_the_run_before_any_write() {
     .unwrap();
     let run = lake.ingest(&rest_config(&lake, &om, ""));
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("1.5.11") && run.stderr.contains("2.0"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1.5.11") && run.stderr.contains("2.0"),
+        "{}",
+        run.stderr
+    );
     assert!(om.requests().iter().all(|r| r.method == "GET"));
     assert!(om.state().services.is_empty());
 
@@ -264,7 +298,11 @@ fn a_wrong_token_is_a_clear_init_error() {
     let yaml = rest_config(&lake, &om, "").replace(TOKEN, "wrong-token-value");
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("401") && run.stderr.contains("jwtToken"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("401") && run.stderr.contains("jwtToken"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("wrong-token-value"));
     assert!(om.state().services.is_empty());
 }
@@ -299,7 +337,12 @@ fn pipeline_status_goes_from_running_to_success() {
         .requests()
         .into_iter()
         .filter(|r| r.method == "PUT" && r.path.ends_with("/pipelineStatus"))
-        .map(|r| r.body.unwrap()["pipelineState"].as_str().unwrap().to_string())
+        .map(|r| {
+            r.body.unwrap()["pipelineState"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(sent, vec!["running", "success"]);
     let stored = &om.state().pipeline_statuses["svc.s3_metadata"];
@@ -312,7 +355,10 @@ fn pipeline_status_goes_from_running_to_success() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(steps, vec!["S3", "OpenMetadata"]);
-    assert_eq!(stored[0]["status"][1]["records"], 8, "service + 7 containers");
+    assert_eq!(
+        stored[0]["status"][1]["records"], 8,
+        "service + 7 containers"
+    );
 }
 
 #[test]

@@ -69,7 +69,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(x) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(x) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(x);
                 i += 3;
                 continue;
@@ -176,9 +179,11 @@ pub(crate) async fn handle(
 fn fault(sh: &Shared, method: &str) -> Option<Reply> {
     let mut faults = lock(&sh.faults);
     faults.retain(|f| f.times > 0);
-    let f = faults
-        .iter_mut()
-        .find(|f| f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method)))?;
+    let f = faults.iter_mut().find(|f| {
+        f.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    })?;
     f.seen += 1;
     if !f.seen.is_multiple_of(f.every) {
         return None;
@@ -205,7 +210,11 @@ fn route(
     q: &HashMap<String, String>,
     body: Option<&Value>,
 ) -> Reply {
-    let segs: Vec<String> = path.trim_start_matches('/').split('/').map(path_decode).collect();
+    let segs: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(path_decode)
+        .collect();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let need_body = || body.ok_or_else(|| bad("a JSON body is required"));
     let res: Result<Reply> = (|| match (method.as_str(), s.as_slice()) {
@@ -379,7 +388,9 @@ fn put_service(sh: &Shared, body: &Value) -> Result<Reply> {
     v::entity_name(&name, what).map_err(bad)?;
     let st_type = v::required_str(&m, "serviceType", what).map_err(bad)?;
     if !["S3", "ADLS", "GCS", "CustomStorage"].contains(&st_type) {
-        return Err(bad(format!("{what}.serviceType: `{st_type}` is not a StorageServiceType")));
+        return Err(bad(format!(
+            "{what}.serviceType: `{st_type}` is not a StorageServiceType"
+        )));
     }
     if let Some(c) = m.get("connection") {
         let c = v::object(c, "connection").map_err(bad)?;
@@ -422,17 +433,29 @@ fn put_container(sh: &Shared, body: &Value) -> Result<Reply> {
     v::known_keys(m, v::CONTAINER_KEYS, what).map_err(bad)?;
     let name = v::required_str(m, "name", what).map_err(bad)?.to_string();
     v::entity_name(&name, what).map_err(bad)?;
-    let service = v::required_str(m, "service", what).map_err(bad)?.to_string();
-    for k in ["prefix", "sourceUrl", "fullPath", "displayName", "description"] {
+    let service = v::required_str(m, "service", what)
+        .map_err(bad)?
+        .to_string();
+    for k in [
+        "prefix",
+        "sourceUrl",
+        "fullPath",
+        "displayName",
+        "description",
+    ] {
         v::optional(m, k, what, Value::is_string, "a string").map_err(bad)?;
     }
     for k in ["numberOfObjects", "size"] {
         v::optional(m, k, what, Value::is_number, "a number").map_err(bad)?;
     }
-    if let Some(h) = v::optional(m, "sourceHash", what, Value::is_string, "a string").map_err(bad)? {
+    if let Some(h) =
+        v::optional(m, "sourceHash", what, Value::is_string, "a string").map_err(bad)?
+    {
         let n = h.as_str().unwrap_or_default().chars().count();
         if n == 0 || n > 32 {
-            return Err(bad(format!("{what}.sourceHash: size must be between 1 and 32")));
+            return Err(bad(format!(
+                "{what}.sourceHash: size must be between 1 and 32"
+            )));
         }
     }
     if let Some(dm) = m.get("dataModel") {
@@ -462,7 +485,9 @@ fn put_container(sh: &Shared, body: &Value) -> Result<Reply> {
         Some(p) => {
             let (id, kind) = v::reference(p, "parent").map_err(bad)?;
             if kind != "container" {
-                return Err(bad(format!("parent.type: expected `container`, found `{kind}`")));
+                return Err(bad(format!(
+                    "parent.type: expected `container`, found `{kind}`"
+                )));
             }
             let pe = st
                 .container_by_id(id)
@@ -544,11 +569,17 @@ fn page<F: Fn(&Entity) -> Value>(
 
 fn list_containers(sh: &Shared, q: &HashMap<String, String>) -> Result<Reply> {
     let st = sh.state();
-    let include = q.get("include").map(String::as_str).unwrap_or("non-deleted");
+    let include = q
+        .get("include")
+        .map(String::as_str)
+        .unwrap_or("non-deleted");
     let items: Vec<&Entity> = st
         .containers
         .values()
-        .filter(|c| q.get("service").is_none_or(|s| c.owner.as_deref() == Some(s.as_str())))
+        .filter(|c| {
+            q.get("service")
+                .is_none_or(|s| c.owner.as_deref() == Some(s.as_str()))
+        })
         .filter(|c| match include {
             "all" => true,
             "deleted" => c.deleted,
@@ -609,13 +640,19 @@ fn delete_stale(sh: &Shared, body: &Value) -> Result<Reply> {
     let stale: Vec<String> = st
         .containers
         .values()
-        .filter(|c| c.owner.as_deref() == Some(scope) && !c.deleted && !seen.contains(c.fqn.as_str()))
+        .filter(|c| {
+            c.owner.as_deref() == Some(scope) && !c.deleted && !seen.contains(c.fqn.as_str())
+        })
         .map(|c| c.fqn.clone())
         .collect();
     let mut all: BTreeSet<String> = stale.iter().cloned().collect();
     if recursive {
         for f in &stale {
-            all.extend(descendants(&st, f).into_iter().filter(|d| !st.containers[d].deleted));
+            all.extend(
+                descendants(&st, f)
+                    .into_iter()
+                    .filter(|d| !st.containers[d].deleted),
+            );
         }
     }
     let all: Vec<String> = all.into_iter().collect();
@@ -659,7 +696,13 @@ fn delete_container(sh: &Shared, id: &str, q: &HashMap<String, String>) -> Resul
     Ok(reply(200, out))
 }
 
-fn upsert(map: &mut std::collections::BTreeMap<String, Entity>, fqn: String, name: String, body: &Value, owner: Option<String>) -> Reply {
+fn upsert(
+    map: &mut std::collections::BTreeMap<String, Entity>,
+    fqn: String,
+    name: String,
+    body: &Value,
+    owner: Option<String>,
+) -> Reply {
     match map.get_mut(&fqn) {
         Some(e) if e.request == *body => changed(200, plain_json(e), "entityNoChange"),
         Some(e) => {
@@ -694,7 +737,13 @@ fn put_classification(sh: &Shared, body: &Value) -> Result<Reply> {
     v::required_str(m, "description", what).map_err(bad)?;
     let mut st = sh.state();
     sh.dirty.store(true, Ordering::SeqCst);
-    Ok(upsert(&mut st.classifications, name.clone(), name, body, None))
+    Ok(upsert(
+        &mut st.classifications,
+        name.clone(),
+        name,
+        body,
+        None,
+    ))
 }
 
 fn put_tag(sh: &Shared, body: &Value) -> Result<Reply> {
@@ -704,7 +753,9 @@ fn put_tag(sh: &Shared, body: &Value) -> Result<Reply> {
     let name = v::required_str(m, "name", what).map_err(bad)?.to_string();
     v::entity_name(&name, what).map_err(bad)?;
     v::required_str(m, "description", what).map_err(bad)?;
-    let class = v::required_str(m, "classification", what).map_err(bad)?.to_string();
+    let class = v::required_str(m, "classification", what)
+        .map_err(bad)?
+        .to_string();
     let mut st = sh.state();
     if !st.classifications.contains_key(&class) {
         return Err(not_found("classification", &class));
@@ -751,7 +802,9 @@ fn put_pipeline_status(sh: &Shared, fqn: &str, body: &Value) -> Result<Reply> {
     let run = v::required_str(m, "runId", what).map_err(bad)?.to_string();
     let state = v::required_str(m, "pipelineState", what).map_err(bad)?;
     if !v::PIPELINE_STATES.contains(&state) {
-        return Err(bad(format!("{what}.pipelineState: `{state}` is not a PipelineState")));
+        return Err(bad(format!(
+            "{what}.pipelineState: `{state}` is not a PipelineState"
+        )));
     }
     for k in ["startDate", "timestamp", "endDate"] {
         v::optional(m, k, what, Value::is_i64, "epoch milliseconds").map_err(bad)?;
@@ -789,7 +842,10 @@ fn test_connection_definition() -> Value {
 fn field_query(sh: &Shared, q: &HashMap<String, String>) -> Reply {
     let st = sh.state();
     let index = q.get("index").map(String::as_str).unwrap_or_default();
-    let field = q.get("fieldName").map(String::as_str).unwrap_or("fullyQualifiedName");
+    let field = q
+        .get("fieldName")
+        .map(String::as_str)
+        .unwrap_or("fullyQualifiedName");
     let value = q.get("fieldValue").cloned().unwrap_or_default();
     let deleted = q.get("deleted").is_some_and(|d| d == "true");
     let hits: Vec<Value> = if index.starts_with("container") {

@@ -279,7 +279,11 @@ pub fn known_keys(m: &Map<String, Value>, allowed: &[&str], what: &str) -> Resul
 }
 
 /// A required string field.
-pub fn required_str<'a>(m: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a str, String> {
+pub fn required_str<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<&'a str, String> {
     match m.get(key) {
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(format!("{what}.{key}: expected a string")),
@@ -353,7 +357,9 @@ fn column(v: &Value, what: &str) -> Result<(), String> {
     if let Some(a) = optional(m, "arrayDataType", what, Value::is_string, "a string")? {
         let a = a.as_str().unwrap_or_default();
         if !DATA_TYPES.contains(&a) {
-            return Err(format!("{what}.arrayDataType: `{a}` is not a DataType value"));
+            return Err(format!(
+                "{what}.arrayDataType: `{a}` is not a DataType value"
+            ));
         }
     }
     optional(m, "dataLength", what, Value::is_number, "a number")?;
@@ -423,10 +429,19 @@ mod tests {
 
     #[test]
     fn columns_must_have_known_types() {
-        assert!(data_model(&json!({"isPartitioned": false, "columns": [{"name": "a", "dataType": "INT"}]})).is_ok());
-        assert!(data_model(&json!({"isPartitioned": false, "columns": [{"name": "a", "dataType": "INTEGER"}]})).is_err());
+        assert!(data_model(
+            &json!({"isPartitioned": false, "columns": [{"name": "a", "dataType": "INT"}]})
+        )
+        .is_ok());
+        assert!(data_model(
+            &json!({"isPartitioned": false, "columns": [{"name": "a", "dataType": "INTEGER"}]})
+        )
+        .is_err());
         assert!(data_model(&json!({"isPartitioned": false})).is_err());
-        assert!(data_model(&json!({"columns": [{"name": "a", "dataType": "INT", "ordinal": 1}]})).is_err());
+        assert!(
+            data_model(&json!({"columns": [{"name": "a", "dataType": "INT", "ordinal": 1}]}))
+                .is_err()
+        );
     }
 
     #[test]

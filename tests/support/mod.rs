@@ -1,6 +1,8 @@
 //! Test support: a lake on disk served by the embedded S3 server (s3s-fs, SigV4 checked),
 //! a workflow config pointing at it, and a runner for the built `s3meta` binary.
 #![allow(dead_code)]
+// Test helpers panic on purpose: a failed set-up is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -158,7 +158,9 @@ impl Client {
                     .as_ref()
                     .and_then(|s| s.ca_certificate.as_deref())
                     .ok_or_else(|| {
-                        ClientError::Setup("verifySSL: validate needs sslConfig.caCertificate".into())
+                        ClientError::Setup(
+                            "verifySSL: validate needs sslConfig.caCertificate".into(),
+                        )
                     })?;
                 let pem = std::fs::read(ca).map_err(|e| {
                     ClientError::Setup(format!("cannot read sslConfig.caCertificate {ca}: {e}"))

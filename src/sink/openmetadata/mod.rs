@@ -94,7 +94,10 @@ fn err(entity: impl Into<String>, e: impl std::fmt::Display) -> Error {
 impl OmSink {
     /// Builds the client and checks the server (`GET /v1/system/version`): unreachable, or a
     /// major.minor other than [`COMPATIBLE_VERSION`] while `enableVersionValidation`, is an error.
-    pub async fn connect(cfg: &OpenMetadataServerConfig, settings: Settings) -> Result<OmSink, Error> {
+    pub async fn connect(
+        cfg: &OpenMetadataServerConfig,
+        settings: Settings,
+    ) -> Result<OmSink, Error> {
         let client = Client::new(
             cfg,
             &Transport {
@@ -109,7 +112,10 @@ impl OmSink {
             .await
             .map_err(|e| err(&cfg.host_port, e))?;
         let version: ServerVersion = serde_json::from_value(answer.body).map_err(|e| {
-            err(&cfg.host_port, format!("cannot read the server version: {e}"))
+            err(
+                &cfg.host_port,
+                format!("cannot read the server version: {e}"),
+            )
         })?;
         let server = api::major_minor(&version.version);
         if cfg.enable_version_validation && server != COMPATIBLE_VERSION {
@@ -160,7 +166,10 @@ impl OmSink {
             if let Some(a) = &after {
                 q.push(("after", a.as_str()));
             }
-            let answer = self.client.call(Method::GET, "/containers", &q, None).await?;
+            let answer = self
+                .client
+                .call(Method::GET, "/containers", &q, None)
+                .await?;
             let page: Page = serde_json::from_value(answer.body).map_err(|e| ClientError::Api {
                 status: answer.status,
                 message: format!("unexpected listing: {e}"),
@@ -209,12 +218,19 @@ impl OmSink {
         lock(&self.tags).entry(key).or_default().clone()
     }
 
-    async fn pipeline_status(&self, fqn: &str, body: &PipelineStatus<'_>) -> Result<(), ClientError> {
+    async fn pipeline_status(
+        &self,
+        fqn: &str,
+        body: &PipelineStatus<'_>,
+    ) -> Result<(), ClientError> {
         let body = serde_json::to_value(body).unwrap_or(Value::Null);
         self.client
             .call(
                 Method::PUT,
-                &format!("/services/ingestionPipelines/{}/pipelineStatus", segment(fqn)),
+                &format!(
+                    "/services/ingestionPipelines/{}/pipelineStatus",
+                    segment(fqn)
+                ),
                 &[],
                 Some(&body),
             )
@@ -229,24 +245,28 @@ impl OmSink {
         sorted.sort();
         let mut deleted: Vec<&str> = vec![];
         for (fqn, id) in sorted {
-            if keep.contains(fqn)
-                || deleted
-                    .iter()
-                    .any(|d| fqn.starts_with(&format!("{d}.")))
-            {
+            if keep.contains(fqn) || deleted.iter().any(|d| fqn.starts_with(&format!("{d}."))) {
                 continue;
             }
             let q = [("recursive", "true"), ("hardDelete", "false")];
             match self
                 .client
-                .call(Method::DELETE, &format!("/containers/{}", segment(id)), &q, None)
+                .call(
+                    Method::DELETE,
+                    &format!("/containers/{}", segment(id)),
+                    &q,
+                    None,
+                )
                 .await
             {
                 Ok(_) => deleted.push(fqn),
                 Err(e) => lock(&self.status).fail(fqn, format!("Delete Entity: {e}")),
             }
         }
-        tracing::info!(count = deleted.len(), "Marked stale containers deleted (fallback).");
+        tracing::info!(
+            count = deleted.len(),
+            "Marked stale containers deleted (fallback)."
+        );
     }
 }
 
@@ -300,8 +320,12 @@ impl Sink for OmSink {
                 Ok(())
             }
             Err(ClientError::NotFound(_)) => {
-                let body =
-                    service_request(&service.name, &service.connection, service.store_connection, false);
+                let body = service_request(
+                    &service.name,
+                    &service.connection,
+                    service.store_connection,
+                    false,
+                );
                 let answer = self
                     .client
                     .call(Method::PUT, "/services/storageServices", &[], Some(&body))
@@ -332,9 +356,7 @@ impl Sink for OmSink {
             }
             if !failed.is_empty() {
                 if let Some(Value::Array(labels)) = body.get_mut("tags") {
-                    labels.retain(|l| {
-                        l["tagFQN"].as_str().is_none_or(|f| !failed.contains(f))
-                    });
+                    labels.retain(|l| l["tagFQN"].as_str().is_none_or(|f| !failed.contains(f)));
                 }
             }
         }
@@ -411,10 +433,12 @@ impl Sink for OmSink {
                 tracing::info!("The server has no deleteStale; listing and deleting one by one.");
                 let list = match existing {
                     Some(l) => l,
-                    None => self
-                        .list_containers()
-                        .await
-                        .map_err(|e| err(&service, format!("Delete Entity: cannot list the existing containers: {e}")))?,
+                    None => self.list_containers().await.map_err(|e| {
+                        err(
+                            &service,
+                            format!("Delete Entity: cannot list the existing containers: {e}"),
+                        )
+                    })?,
                 };
                 self.delete_each(&list, &keep).await;
                 Ok(())
