@@ -182,25 +182,38 @@ pub async fn run_with(
     let service_name = shared.v.service_name.clone();
     let mut sink_failures = StepStatus::default();
     let width = sink.concurrency().max(1);
-    while let Some(r) = results.next().await {
-        source.absorb(r.status);
-        if !r.complete {
-            seen.incomplete.insert(r.fqn.clone());
+    // The bucket stream feeds a channel that the writer drains, both in this task: buckets
+    // keep being processed while the sink writes the previous ones (a `buffered` stream only
+    // progresses when polled), and the channel's bound keeps memory bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(opts.bucket_concurrency.max(1));
+    let produce = async move {
+        while let Some(r) = results.next().await {
+            if tx.send(r).await.is_err() {
+                break;
+            }
         }
-        for c in &r.containers {
-            source.records += 1;
-            seen.fqns.insert(c.fqn.clone());
+    };
+    let consume = async {
+        while let Some(r) = rx.recv().await {
+            source.absorb(r.status);
+            if !r.complete {
+                seen.incomplete.insert(r.fqn.clone());
+            }
+            for c in &r.containers {
+                source.records += 1;
+                seen.fqns.insert(c.fqn.clone());
+            }
+            write_bucket(
+                sink.as_ref(),
+                &service_name,
+                r.containers,
+                width,
+                &mut sink_failures,
+            )
+            .await;
         }
-        write_bucket(
-            sink.as_ref(),
-            &service_name,
-            r.containers,
-            width,
-            &mut sink_failures,
-        )
-        .await;
-    }
-    drop(results);
+    };
+    futures::future::join(produce, consume).await;
     if everything_incomplete {
         seen.incomplete.insert(quote_name(&service_name));
     }
