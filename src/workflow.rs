@@ -14,6 +14,7 @@ use crate::entity::{
 use crate::infer::{self, Limits, Sample};
 use crate::manifest::{self, Entry, GlobalEntry, GlobalSource};
 use crate::plan::{self, PlanContext, Planned, StructuredPlan};
+use crate::sink::openmetadata::{self as om, OmSink};
 use crate::sink::{self, file::FileSink, Seen, ServiceInfo, Sink};
 use crate::status::{RunStatus, StepStatus};
 use crate::store::{s3::S3Store, ErrorKind, ObjectStore};
@@ -21,6 +22,7 @@ use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 /// Name of the source step in the summary, as in the reference.
@@ -60,7 +62,7 @@ struct Shared {
 pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
     let sink: Box<dyn Sink> = match &v.sink {
         SinkKind::File { path } => Box::new(FileSink::new(path)),
-        SinkKind::MetadataRest(_) => return Err(InitError::SinkNotBuilt("metadata-rest")),
+        SinkKind::MetadataRest(om) => Box::new(OmSink::connect(om, om_settings(&v)).await?),
     };
     let sdk = aws::sdk_config(&v.aws, &v.raw.s3meta).await;
     let store: Arc<dyn ObjectStore> = Arc::new(S3Store::new(aws::s3_client(
@@ -68,6 +70,21 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
         v.aws.end_point_url.as_deref(),
     )));
     run_with(v, store, sink).await
+}
+
+/// What the `metadata-rest` sink takes from the workflow.
+fn om_settings(v: &Validated) -> om::Settings {
+    let o = &v.raw.s3meta;
+    om::Settings {
+        service_name: v.service_name.clone(),
+        mark_deleted: v.raw.source.source_config.config.mark_deleted_containers,
+        pipeline_fqn: v.raw.ingestion_pipeline_fqn.clone(),
+        run_id: v.raw.pipeline_run_id.clone(),
+        success_threshold: v.raw.workflow_config.success_threshold,
+        concurrency: o.sink_concurrency,
+        max_attempts: o.sink_max_attempts,
+        timeout_secs: o.sink_timeout_secs,
+    }
 }
 
 /// Runs an ingestion against a given store and sink (the seam the tests and quickstart use
@@ -169,38 +186,40 @@ pub async fn run_with(
         .buffered(opts.bucket_concurrency);
 
     let service_name = shared.v.service_name.clone();
-    let mut refs: HashMap<String, ParentRef> = HashMap::new();
     let mut sink_failures = StepStatus::default();
-    while let Some(r) = results.next().await {
-        source.absorb(r.status);
-        if !r.complete {
-            seen.incomplete.insert(r.fqn.clone());
-        }
-        for c in r.containers {
-            source.records += 1;
-            seen.fqns.insert(c.fqn.clone());
-            let parent = match &c.parent_fqn {
-                None => None,
-                Some(p) => match refs.get(p) {
-                    Some(r) => Some(r.clone()),
-                    None => {
-                        sink_failures.fail(
-                            &c.fqn,
-                            format!("not written: its parent {p} was not written"),
-                        );
-                        continue;
-                    }
-                },
-            };
-            match sink.put(&service_name, &c, parent.as_ref()).await {
-                Ok(r) => {
-                    refs.insert(c.fqn.clone(), r);
-                }
-                Err(e) => sink_failures.fail(&c.fqn, e.message),
+    let width = sink.concurrency().max(1);
+    // The bucket stream feeds a channel that the writer drains, both in this task: buckets
+    // keep being processed while the sink writes the previous ones (a `buffered` stream only
+    // progresses when polled), and the channel's bound keeps memory bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(opts.bucket_concurrency.max(1));
+    let produce = async move {
+        while let Some(r) = results.next().await {
+            if tx.send(r).await.is_err() {
+                break;
             }
         }
-    }
-    drop(results);
+    };
+    let consume = async {
+        while let Some(r) = rx.recv().await {
+            source.absorb(r.status);
+            if !r.complete {
+                seen.incomplete.insert(r.fqn.clone());
+            }
+            for c in &r.containers {
+                source.records += 1;
+                seen.fqns.insert(c.fqn.clone());
+            }
+            write_bucket(
+                sink.as_ref(),
+                &service_name,
+                r.containers,
+                width,
+                &mut sink_failures,
+            )
+            .await;
+        }
+    };
+    futures::future::join(produce, consume).await;
     if everything_incomplete {
         seen.incomplete.insert(quote_name(&service_name));
     }
@@ -209,10 +228,76 @@ pub async fn run_with(
     }
     let mut sink_status = sink.status();
     sink_status.absorb(sink_failures);
-    Ok(RunStatus {
+    let run = RunStatus {
         steps: vec![source, sink_status],
         elapsed_secs: started.elapsed().as_secs_f64(),
-    })
+    };
+    sink.report(&run).await;
+    Ok(run)
+}
+
+/// Writes one bucket's containers, at most `width` at once, each only after its parent's
+/// write returned (its id is in the child's request).
+///
+/// Each write publishes its outcome on a watch channel that its children wait on. `buffered`
+/// starts writes in plan order, where every parent precedes its children, so a parent is
+/// always finished or in flight when a child waits: no deadlock. With `width` 1 the writes
+/// happen one by one in plan order, which keeps the file sink's output as it always was.
+async fn write_bucket(
+    sink: &dyn Sink,
+    service: &str,
+    containers: Vec<Container>,
+    width: usize,
+    failures: &mut StepStatus,
+) {
+    type Outcome = watch::Sender<Option<Option<ParentRef>>>;
+    let mut senders: HashMap<String, Arc<Outcome>> = HashMap::new();
+    let mut jobs = Vec::with_capacity(containers.len());
+    for c in containers {
+        let tx = Arc::new(watch::channel(None).0);
+        let parent = match &c.parent_fqn {
+            None => Ok(None),
+            Some(p) => senders
+                .get(p)
+                .map(|s| Some((p.clone(), s.subscribe())))
+                .ok_or_else(|| p.clone()),
+        };
+        senders.insert(c.fqn.clone(), tx.clone());
+        jobs.push((c, tx, parent));
+    }
+    drop(senders);
+    let outcomes: Vec<(String, Result<(), String>)> = stream::iter(jobs)
+        .map(|(c, tx, parent)| async move {
+            let parent = match parent {
+                Ok(None) => Ok(None),
+                Ok(Some((p, mut rx))) => match rx.wait_for(Option::is_some).await {
+                    Ok(v) => v
+                        .clone()
+                        .flatten()
+                        .map(Some)
+                        .ok_or_else(|| format!("not written: its parent {p} was not written")),
+                    Err(_) => Err(format!("not written: its parent {p} was not written")),
+                },
+                Err(p) => Err(format!("not written: its parent {p} is not in this run")),
+            };
+            let res = match parent {
+                Ok(p) => sink
+                    .put(service, &c, p.as_ref())
+                    .await
+                    .map_err(|e| e.message),
+                Err(m) => Err(m),
+            };
+            tx.send_replace(Some(res.as_ref().ok().cloned()));
+            (c.fqn, res.map(|_| ()))
+        })
+        .buffered(width)
+        .collect()
+        .await;
+    for (fqn, r) in outcomes {
+        if let Err(m) = r {
+            failures.fail(fqn, m);
+        }
+    }
 }
 
 async fn load_global(v: &Validated, store: &dyn ObjectStore) -> Result<Vec<GlobalEntry>, String> {

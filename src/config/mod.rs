@@ -505,6 +505,16 @@ pub struct S3metaOptions {
     /// Attempts per AWS request (the SDK's standard retry mode).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// `metadata-rest`: container writes in flight at once (parents always land first).
+    #[serde(default = "default_sink_concurrency")]
+    pub sink_concurrency: usize,
+    /// `metadata-rest`: attempts per OpenMetadata call; 429, 5xx and connection failures
+    /// are retried with exponential backoff and jitter, honouring `Retry-After`.
+    #[serde(default = "default_max_attempts")]
+    pub sink_max_attempts: u32,
+    /// `metadata-rest`: read timeout of one OpenMetadata call, in seconds.
+    #[serde(default = "default_sink_timeout")]
+    pub sink_timeout_secs: u64,
 }
 
 impl Default for S3metaOptions {
@@ -517,6 +527,9 @@ impl Default for S3metaOptions {
             http_timeout_secs: default_http_timeout(),
             max_manifest_bytes: default_max_manifest_bytes(),
             max_attempts: default_max_attempts(),
+            sink_concurrency: default_sink_concurrency(),
+            sink_max_attempts: default_max_attempts(),
+            sink_timeout_secs: default_sink_timeout(),
         }
     }
 }
@@ -541,4 +554,10 @@ fn default_max_manifest_bytes() -> u64 {
 }
 fn default_max_attempts() -> u32 {
     5
+}
+fn default_sink_concurrency() -> usize {
+    8
+}
+fn default_sink_timeout() -> u64 {
+    300
 }

@@ -13,14 +13,20 @@ use async_trait::async_trait;
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a single write; a panic leaves nothing half-done.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Writes the catalog file.
 #[derive(Debug)]
 pub struct FileSink {
     path: PathBuf,
     tmp: PathBuf,
-    out: Option<std::io::BufWriter<std::fs::File>>,
-    status: StepStatus,
+    out: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+    status: Mutex<StepStatus>,
 }
 
 impl FileSink {
@@ -32,13 +38,14 @@ impl FileSink {
         FileSink {
             path,
             tmp: tmp.into(),
-            out: None,
-            status: StepStatus::new("File"),
+            out: Mutex::new(None),
+            status: Mutex::new(StepStatus::new("File")),
         }
     }
 
-    fn line(&mut self, entity: &str, value: serde_json::Value) -> Result<(), Error> {
-        let out = self.out.as_mut().ok_or_else(|| Error {
+    fn line(&self, entity: &str, value: serde_json::Value) -> Result<(), Error> {
+        let mut guard = lock(&self.out);
+        let out = guard.as_mut().ok_or_else(|| Error {
             entity: entity.to_string(),
             message: "the sink was not started".into(),
         })?;
@@ -69,7 +76,7 @@ impl Sink for FileSink {
             entity: service.name.clone(),
             message: format!("cannot create {}: {e}", self.tmp.display()),
         })?;
-        self.out = Some(std::io::BufWriter::new(f));
+        *lock(&self.out) = Some(std::io::BufWriter::new(f));
         let request = service_request(
             &service.name,
             &service.connection,
@@ -80,12 +87,12 @@ impl Sink for FileSink {
             &service.name,
             json!({"entity": "storageService", "fqn": quote_name(&service.name), "request": request}),
         )?;
-        self.status.records += 1;
+        lock(&self.status).records += 1;
         Ok(())
     }
 
     async fn put(
-        &mut self,
+        &self,
         service: &str,
         c: &Container,
         parent: Option<&ParentRef>,
@@ -95,7 +102,7 @@ impl Sink for FileSink {
             &c.fqn,
             json!({"entity": "container", "fqn": c.fqn, "request": request}),
         )?;
-        self.status.records += 1;
+        lock(&self.status).records += 1;
         Ok(ParentRef::Fqn(c.fqn.clone()))
     }
 
@@ -104,7 +111,8 @@ impl Sink for FileSink {
             entity: self.path.display().to_string(),
             message: e.to_string(),
         };
-        if let Some(mut out) = self.out.take() {
+        let taken = lock(&self.out).take();
+        if let Some(mut out) = taken {
             out.flush().map_err(fail)?;
             drop(out);
             std::fs::rename(&self.tmp, &self.path).map_err(fail)?;
@@ -113,6 +121,6 @@ impl Sink for FileSink {
     }
 
     fn status(&self) -> StepStatus {
-        self.status.clone()
+        lock(&self.status).clone()
     }
 }

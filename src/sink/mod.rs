@@ -2,14 +2,19 @@
 //!
 //! A sink receives the service once ([`Sink::begin`]), then every container in order, each
 //! parent before its children ([`Sink::put`], which returns how children should refer to it),
-//! then [`Sink::finish`] with what the run saw, for stale-marking. Implementations: `file`
-//! (a JSON-lines catalog). The OpenMetadata REST sink slots in beside it.
+//! then [`Sink::finish`] with what the run saw, for stale-marking, then [`Sink::report`] with
+//! the run's status. Implementations: `file` (a JSON-lines catalog) and `openmetadata` (the
+//! `metadata-rest` sink).
+//!
+//! `put` takes `&self` so that a sink may accept up to [`Sink::concurrency`] writes at once;
+//! the workflow guarantees that a container is put only after its parent's put returned.
 
 pub mod file;
+pub mod openmetadata;
 
 use crate::config::S3Connection;
 use crate::entity::{Container, ParentRef};
-use crate::status::StepStatus;
+use crate::status::{RunStatus, StepStatus};
 use async_trait::async_trait;
 use std::collections::BTreeSet;
 
@@ -118,16 +123,22 @@ pub struct Error {
 
 /// Where entities are written.
 #[async_trait]
-pub trait Sink: Send {
+pub trait Sink: Send + Sync {
     /// Step name in the summary.
     fn name(&self) -> &'static str;
 
     /// Creates (or finds) the storage service. An error here stops the run.
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error>;
 
+    /// How many `put`s may run at once. 1 (the default) means strictly one after another,
+    /// in the workflow's deterministic order.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
     /// Writes one container; returns how its children refer to it.
     async fn put(
-        &mut self,
+        &self,
         service: &str,
         container: &Container,
         parent: Option<&ParentRef>,
@@ -135,6 +146,9 @@ pub trait Sink: Send {
 
     /// Ends the run (flush, stale-marking).
     async fn finish(&mut self, seen: &Seen) -> Result<(), Error>;
+
+    /// Reports the run's final status (the pipeline status of the `metadata-rest` sink).
+    async fn report(&mut self, _run: &RunStatus) {}
 
     /// The sink's own status.
     fn status(&self) -> StepStatus;

@@ -1,0 +1,488 @@
+//! The `metadata-rest` sink: the storage service, its containers, tags, safe stale-marking and
+//! the pipeline status, written to an OpenMetadata server (reference §8, ACCEPTANCE "OpenMetadata
+//! REST writes").
+//!
+//! - [`OmSink::connect`] builds the client and checks the server version before anything else
+//!   (an init error on mismatch, naming both versions).
+//! - `begin`: the service is fetched by name and reused unchanged, or created.
+//! - `put`: exactly one `PUT /v1/containers` per container; the parent is named by the id
+//!   returned by the parent's own PUT, so no GET or search per container. Tags are created
+//!   (classification then tag, once per run each) before the first container that carries them.
+//! - `finish`: `deleteStale` with the seen FQNs, protecting what the run could not see; the
+//!   list-and-delete fallback when the server has no `deleteStale`.
+//! - `report`: the final pipeline status with per-step summaries.
+//!
+//! This module knows nothing of S3: it receives finished [`Container`]s.
+
+pub mod api;
+pub mod client;
+
+use super::{Error, Seen, ServiceInfo, Sink};
+use crate::config::OpenMetadataServerConfig;
+use crate::entity::{quote_name, service_request, Container, ParentRef, S3Tag};
+use crate::status::{RunStatus, StepStatus};
+use api::{DeleteStale, EntityRef, Page, PipelineStatus, ServerVersion, COMPATIBLE_VERSION};
+use async_trait::async_trait;
+use client::{segment, Answer, Client, ClientError, Transport};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
+
+/// Name of the sink step in the summary, as in the reference.
+pub const STEP: &str = "OpenMetadata";
+/// Page size of container listings.
+const LIST_LIMIT: &str = "1000";
+
+/// What the sink needs from the workflow config beyond `openMetadataServerConfig`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `serviceName`.
+    pub service_name: String,
+    /// `markDeletedContainers`.
+    pub mark_deleted: bool,
+    /// `ingestionPipelineFQN`.
+    pub pipeline_fqn: Option<String>,
+    /// `pipelineRunId`; a UUID v4 is generated when absent.
+    pub run_id: Option<String>,
+    /// `successThreshold`, for the final pipeline state.
+    pub success_threshold: u32,
+    /// `s3meta.sinkConcurrency`.
+    pub concurrency: usize,
+    /// `s3meta.sinkMaxAttempts`.
+    pub max_attempts: u32,
+    /// `s3meta.sinkTimeoutSecs`.
+    pub timeout_secs: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Critical sections are single updates; a panic cannot leave them half-done.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+type Once = Arc<OnceCell<Result<(), String>>>;
+
+/// The OpenMetadata REST sink.
+#[derive(Debug)]
+pub struct OmSink {
+    client: Client,
+    settings: Settings,
+    run_id: String,
+    started_ms: i64,
+    /// Set once the pipeline was found and `running` was reported.
+    pipeline: Option<String>,
+    status: Mutex<StepStatus>,
+    tags: Mutex<HashMap<String, Once>>,
+}
+
+fn err(entity: impl Into<String>, e: impl std::fmt::Display) -> Error {
+    Error {
+        entity: entity.into(),
+        message: e.to_string(),
+    }
+}
+
+impl OmSink {
+    /// Builds the client and checks the server (`GET /v1/system/version`): unreachable, or a
+    /// major.minor other than [`COMPATIBLE_VERSION`] while `enableVersionValidation`, is an error.
+    pub async fn connect(
+        cfg: &OpenMetadataServerConfig,
+        settings: Settings,
+    ) -> Result<OmSink, Error> {
+        let client = Client::new(
+            cfg,
+            &Transport {
+                service_name: settings.service_name.clone(),
+                max_attempts: settings.max_attempts,
+                read_timeout: Duration::from_secs(settings.timeout_secs.max(1)),
+            },
+        )
+        .map_err(|e| err(&cfg.host_port, e))?;
+        let answer = client
+            .call(Method::GET, "/system/version", &[], None)
+            .await
+            .map_err(|e| err(&cfg.host_port, e))?;
+        let version: ServerVersion = serde_json::from_value(answer.body).map_err(|e| {
+            err(
+                &cfg.host_port,
+                format!("cannot read the server version: {e}"),
+            )
+        })?;
+        let server = api::major_minor(&version.version);
+        if cfg.enable_version_validation && server != COMPATIBLE_VERSION {
+            return Err(err(
+                &cfg.host_port,
+                format!(
+                    "the OpenMetadata server is version {} ({server}) but s3meta speaks {COMPATIBLE_VERSION}: major.minor must match. Use a {COMPATIBLE_VERSION}.x server, or set workflowConfig.openMetadataServerConfig.enableVersionValidation: false",
+                    version.version
+                ),
+            ));
+        }
+        tracing::info!(server = %version.version, "Connected to OpenMetadata.");
+        let run_id = settings
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Ok(OmSink {
+            client,
+            settings,
+            run_id,
+            started_ms: now_ms(),
+            pipeline: None,
+            status: Mutex::new(StepStatus::new(STEP)),
+            tags: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The run id reported in pipeline statuses.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn count(&self, a: &Answer) {
+        let mut st = lock(&self.status);
+        st.records += 1;
+        if a.change.as_deref() == Some("entityUpdated") {
+            st.updated += 1;
+        }
+    }
+
+    /// Every live container of the service: `(fqn, id)`, from `GET /v1/containers` pages.
+    async fn list_containers(&self) -> Result<Vec<(String, String)>, ClientError> {
+        let service = quote_name(&self.settings.service_name);
+        let mut out = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = vec![("service", service.as_str()), ("limit", LIST_LIMIT)];
+            if let Some(a) = &after {
+                q.push(("after", a.as_str()));
+            }
+            let answer = self
+                .client
+                .call(Method::GET, "/containers", &q, None)
+                .await?;
+            let page: Page = serde_json::from_value(answer.body).map_err(|e| ClientError::Api {
+                status: answer.status,
+                message: format!("unexpected listing: {e}"),
+            })?;
+            out.extend(
+                page.data
+                    .into_iter()
+                    .filter_map(|e| e.fqn.map(|f| (f, e.id))),
+            );
+            after = page.paging.and_then(|p| p.after);
+            if after.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Creates the classification and tag of `tag`, once per run each.
+    async fn ensure_tag(&self, tag: &S3Tag) -> Result<(), String> {
+        let class_cell = self.once(format!("c:{}", tag.key));
+        class_cell
+            .get_or_init(|| async {
+                let body = json!({"name": tag.key, "description": "S3 TAG KEY"});
+                self.client
+                    .call(Method::PUT, "/classifications", &[], Some(&body))
+                    .await
+                    .map(|a| self.count(&a))
+                    .map_err(|e| format!("classification {}: {e}", tag.key))
+            })
+            .await
+            .clone()?;
+        let tag_cell = self.once(format!("t:{}", tag.fqn()));
+        tag_cell
+            .get_or_init(|| async {
+                let body = json!({"classification": tag.key, "name": tag.value, "description": "S3 TAG VALUE"});
+                self.client
+                    .call(Method::PUT, "/tags", &[], Some(&body))
+                    .await
+                    .map(|a| self.count(&a))
+                    .map_err(|e| format!("tag {}: {e}", tag.fqn()))
+            })
+            .await
+            .clone()
+    }
+
+    fn once(&self, key: String) -> Once {
+        lock(&self.tags).entry(key).or_default().clone()
+    }
+
+    async fn pipeline_status(
+        &self,
+        fqn: &str,
+        body: &PipelineStatus<'_>,
+    ) -> Result<(), ClientError> {
+        let body = serde_json::to_value(body).unwrap_or(Value::Null);
+        self.client
+            .call(
+                Method::PUT,
+                &format!(
+                    "/services/ingestionPipelines/{}/pipelineStatus",
+                    segment(fqn)
+                ),
+                &[],
+                Some(&body),
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// The fallback of older servers: delete, one by one, every listed container that is not
+    /// kept, skipping those whose ancestor was just deleted (recursively).
+    async fn delete_each(&self, existing: &[(String, String)], keep: &BTreeSet<String>) {
+        let mut sorted: Vec<&(String, String)> = existing.iter().collect();
+        sorted.sort();
+        let mut deleted: Vec<&str> = vec![];
+        for (fqn, id) in sorted {
+            if keep.contains(fqn) || deleted.iter().any(|d| fqn.starts_with(&format!("{d}."))) {
+                continue;
+            }
+            let q = [("recursive", "true"), ("hardDelete", "false")];
+            match self
+                .client
+                .call(
+                    Method::DELETE,
+                    &format!("/containers/{}", segment(id)),
+                    &q,
+                    None,
+                )
+                .await
+            {
+                Ok(_) => deleted.push(fqn),
+                Err(e) => lock(&self.status).fail(fqn, format!("Delete Entity: {e}")),
+            }
+        }
+        tracing::info!(
+            count = deleted.len(),
+            "Marked stale containers deleted (fallback)."
+        );
+    }
+}
+
+#[async_trait]
+impl Sink for OmSink {
+    fn name(&self) -> &'static str {
+        STEP
+    }
+
+    fn concurrency(&self) -> usize {
+        self.settings.concurrency.max(1)
+    }
+
+    async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
+        if let Some(fqn) = self.settings.pipeline_fqn.clone() {
+            let path = format!("/services/ingestionPipelines/name/{}", segment(&fqn));
+            match self.client.call(Method::GET, &path, &[], None).await {
+                Ok(_) => {
+                    let now = now_ms();
+                    let running = PipelineStatus {
+                        run_id: &self.run_id,
+                        pipeline_state: "running",
+                        start_date: self.started_ms,
+                        timestamp: now,
+                        end_date: None,
+                        status: None,
+                    };
+                    match self.pipeline_status(&fqn, &running).await {
+                        Ok(()) => self.pipeline = Some(fqn),
+                        Err(e) => lock(&self.status)
+                            .warn(&fqn, format!("cannot report the pipeline status: {e}")),
+                    }
+                }
+                Err(ClientError::NotFound(_)) => lock(&self.status).warn(
+                    &fqn,
+                    "ingestionPipelineFQN names no pipeline on the server: no status is reported",
+                ),
+                Err(e) => return Err(err(&fqn, e)),
+            }
+        }
+
+        let fqn = quote_name(&service.name);
+        let path = format!("/services/storageServices/name/{}", segment(&fqn));
+        match self.client.call(Method::GET, &path, &[], None).await {
+            Ok(answer) => {
+                // The reference reuses an existing service unchanged.
+                let _: EntityRef = serde_json::from_value(answer.body)
+                    .map_err(|e| err(&fqn, format!("unexpected service answer: {e}")))?;
+                tracing::info!(service = %fqn, "Using the existing storage service.");
+                lock(&self.status).records += 1;
+                Ok(())
+            }
+            Err(ClientError::NotFound(_)) => {
+                let body = service_request(
+                    &service.name,
+                    &service.connection,
+                    service.store_connection,
+                    false,
+                );
+                let answer = self
+                    .client
+                    .call(Method::PUT, "/services/storageServices", &[], Some(&body))
+                    .await
+                    .map_err(|e| err(&fqn, format!("cannot create the storage service: {e}")))?;
+                self.count(&answer);
+                tracing::info!(service = %fqn, "Created the storage service.");
+                Ok(())
+            }
+            Err(e) => Err(err(&fqn, e)),
+        }
+    }
+
+    async fn put(
+        &self,
+        service: &str,
+        c: &Container,
+        parent: Option<&ParentRef>,
+    ) -> Result<ParentRef, Error> {
+        let mut body = c.request(service, parent);
+        if !c.tags.is_empty() {
+            let mut failed = BTreeSet::new();
+            for t in &c.tags {
+                if let Err(e) = self.ensure_tag(t).await {
+                    lock(&self.status).fail(t.fqn(), e);
+                    failed.insert(t.fqn());
+                }
+            }
+            if !failed.is_empty() {
+                if let Some(Value::Array(labels)) = body.get_mut("tags") {
+                    labels.retain(|l| l["tagFQN"].as_str().is_none_or(|f| !failed.contains(f)));
+                }
+            }
+        }
+        let answer = self
+            .client
+            .call(Method::PUT, "/containers", &[], Some(&body))
+            .await
+            .map_err(|e| err(&c.fqn, e))?;
+        let r: EntityRef = serde_json::from_value(answer.body.clone())
+            .map_err(|e| err(&c.fqn, format!("the server's answer has no id: {e}")))?;
+        self.count(&answer);
+        Ok(ParentRef::Id(r.id))
+    }
+
+    async fn finish(&mut self, seen: &Seen) -> Result<(), Error> {
+        if !self.settings.mark_deleted {
+            return Ok(());
+        }
+        let service = quote_name(&self.settings.service_name);
+        if seen.incomplete.contains(&service) {
+            // DIFF(spec §8.5): the reference deletes whatever it did not see.
+            lock(&self.status).warn(
+                &service,
+                "stale-marking skipped: this run could not see the whole service (bucket listing or global manifest failed), so nothing was marked deleted",
+            );
+            return Ok(());
+        }
+        let mut keep: BTreeSet<String> = seen.fqns.clone();
+        let mut existing = None;
+        if !seen.incomplete.is_empty() || seen.scope.is_some() {
+            // Protect what this run could not see (incomplete buckets) and what it did not
+            // cover (outside a shard, a filter or `bucketNames`): the existing containers
+            // there join the seen set, so deleteStale leaves them alone.
+            let list = self.list_containers().await.map_err(|e| {
+                err(
+                    &service,
+                    format!("stale-marking skipped: cannot list the existing containers: {e}"),
+                )
+            })?;
+            for b in &seen.incomplete {
+                let under = format!("{b}.");
+                let kept = list
+                    .iter()
+                    .filter(|(f, _)| f == b || f.starts_with(&under))
+                    .count();
+                lock(&self.status).warn(
+                    b,
+                    format!(
+                        "stale-marking skipped under this bucket: this run could not see all of it, so its {kept} existing container(s) were kept"
+                    ),
+                );
+            }
+            let mut outside = 0usize;
+            for (f, _) in &list {
+                if !seen.may_delete(&service, f) && keep.insert(f.clone()) && seen.scope.is_some() {
+                    outside += usize::from(
+                        !seen
+                            .incomplete
+                            .iter()
+                            .any(|b| f == b || f.starts_with(&format!("{b}."))),
+                    );
+                }
+            }
+            if outside > 0 {
+                tracing::info!(
+                    kept = outside,
+                    "Existing containers outside this run's buckets (shard, filter or bucketNames) are not stale-marked."
+                );
+            }
+            existing = Some(list);
+        }
+        let body = DeleteStale {
+            scope_fqn: &service,
+            scope_entity_type: "service",
+            seen_fqns: keep.iter().map(String::as_str).collect(),
+            dry_run: false,
+            hard_delete: false,
+            recursive: true,
+        };
+        let body = serde_json::to_value(&body).unwrap_or(Value::Null);
+        match self
+            .client
+            .call(Method::DELETE, "/containers/deleteStale", &[], Some(&body))
+            .await
+        {
+            Ok(a) => {
+                tracing::info!(answer = %a.body, "Marked stale containers deleted.");
+                Ok(())
+            }
+            Err(ClientError::NotFound(_)) => {
+                tracing::info!("The server has no deleteStale; listing and deleting one by one.");
+                let list = match existing {
+                    Some(l) => l,
+                    None => self.list_containers().await.map_err(|e| {
+                        err(
+                            &service,
+                            format!("Delete Entity: cannot list the existing containers: {e}"),
+                        )
+                    })?,
+                };
+                self.delete_each(&list, &keep).await;
+                Ok(())
+            }
+            Err(e) => Err(err(&service, format!("Delete Entity: {e}"))),
+        }
+    }
+
+    async fn report(&mut self, run: &RunStatus) {
+        let Some(fqn) = self.pipeline.clone() else {
+            return;
+        };
+        let now = now_ms();
+        let body = PipelineStatus {
+            run_id: &self.run_id,
+            pipeline_state: api::state_name(run.state(self.settings.success_threshold)),
+            start_date: self.started_ms,
+            timestamp: now,
+            end_date: Some(now),
+            status: Some(api::summaries(run)),
+        };
+        if let Err(e) = self.pipeline_status(&fqn, &body).await {
+            tracing::error!(pipeline = %fqn, error = %e, "Cannot report the final pipeline status.");
+        }
+    }
+
+    fn status(&self) -> StepStatus {
+        lock(&self.status).clone()
+    }
+}

@@ -1,0 +1,374 @@
+//! The `metadata-rest` sink against our strict OpenMetadata server, with the lake on the
+//! embedded S3 server: what a server holds after runs, what it was sent, and what it refused.
+#![allow(clippy::unwrap_used)] // helpers of tests: a failure is a failed test
+mod support;
+
+use om_test_server::{Fault, OmServer, Options};
+use pretty_assertions::assert_eq;
+use serde_json::{json, Value};
+use support::{Lake, Run};
+
+const TOKEN: &str = "bot-jwt-for-tests";
+
+fn server() -> OmServer {
+    OmServer::spawn(Options {
+        token: TOKEN.into(),
+        ..Options::default()
+    })
+    .unwrap()
+}
+
+/// The lake of most tests: a bucket with a manifest (a csv table, pdf documents in folders)
+/// and a bucket without one.
+fn lake() -> Lake {
+    let lake = Lake::new();
+    lake.put(
+        "sales",
+        "openmetadata.json",
+        r#"{"entries": [
+            {"dataPath": "transactions", "structureFormat": "csv"},
+            {"dataPath": "docs", "unstructuredFormats": ["pdf"]}
+        ]}"#,
+    );
+    lake.put("sales", "transactions/2024.csv", "id,amount\n1,2.5\n");
+    lake.put("sales", "docs/a.pdf", "%PDF-1.4 a");
+    lake.put("sales", "docs/reports/b.pdf", "%PDF-1.4 b");
+    lake.put("plain", "x/y.txt", "x");
+    lake
+}
+
+/// The lake's file-sink config turned into a metadata-rest one for `om`.
+fn rest_config(lake: &Lake, om: &OmServer, extra: &str) -> String {
+    let file_sink = format!(
+        "sink:\n  type: file\n  config:\n    path: {}\n",
+        lake.catalog_path().display()
+    );
+    let yaml = lake.config("", "");
+    assert!(
+        yaml.contains(&file_sink),
+        "the support config changed shape"
+    );
+    yaml.replace(&file_sink, "sink:\n  type: metadata-rest\n  config: {}\n")
+        .replace("http://127.0.0.1:9/api", &om.base_url())
+        .replace("not-a-real-jwt-token", TOKEN)
+        + extra
+}
+
+fn puts(om: &OmServer, path: &str) -> Vec<Value> {
+    om.requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path == path)
+        .map(|r| r.body.unwrap())
+        .collect()
+}
+
+fn versions(om: &OmServer) -> Vec<(String, f64, bool)> {
+    om.state()
+        .containers
+        .values()
+        .map(|c| (c.fqn.clone(), c.version, c.deleted))
+        .collect()
+}
+
+const ALL: [&str; 7] = [
+    "svc.plain",
+    "svc.sales",
+    "svc.sales.docs",
+    "svc.sales.docs.\"a.pdf\"",
+    "svc.sales.docs.reports",
+    "svc.sales.docs.reports.\"b.pdf\"",
+    "svc.sales.transactions",
+];
+
+#[test]
+fn first_run_creates_the_service_and_the_containers_the_file_sink_describes() {
+    let lake = lake();
+    let om = server();
+    let file_run = lake.ingest(&lake.config("", ""));
+    assert_eq!(file_run.code, 0, "{}", file_run.stderr);
+    assert!(
+        om.requests().is_empty(),
+        "the file sink must not contact the server"
+    );
+
+    let run = lake.ingest(&rest_config(&lake, &om, ""));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().live_containers(), ALL.to_vec());
+
+    // One PUT per container, and the same body as the file sink's, modulo the parent by id.
+    let sent = puts(&om, "/v1/containers");
+    assert_eq!(sent.len(), ALL.len());
+    let state = om.state();
+    for line in file_run
+        .catalog
+        .iter()
+        .filter(|l| l["entity"] == "container")
+    {
+        let fqn = line["fqn"].as_str().unwrap();
+        let mut expected = line["request"].clone();
+        if let Some(p) = expected.get("parent").cloned() {
+            let parent_fqn = p["fqn"].as_str().unwrap();
+            expected["parent"] =
+                json!({"id": state.containers[parent_fqn].id, "type": "container"});
+        }
+        assert_eq!(state.containers[fqn].request, expected, "{fqn}");
+    }
+    // No GET or search per container.
+    let per_container = om
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .filter(|r| r.path.starts_with("/v1/containers") || r.path.starts_with("/v1/search"))
+        .count();
+    assert_eq!(per_container, 0);
+
+    // The service: the file sink's request, secrets in clear.
+    let svc = &om.state().services["svc"];
+    let mut expected = file_run.catalog[0]["request"].clone();
+    expected["connection"]["config"]["awsConfig"]["awsSecretAccessKey"] =
+        json!(support::SECRET_KEY);
+    assert_eq!(svc.request, expected);
+
+    // Headers: bearer token, the reference's User-Agent form.
+    let put = om
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
+    assert_eq!(put.headers["authorization"], format!("Bearer {TOKEN}"));
+    assert_eq!(
+        put.user_agent.as_deref(),
+        Some(&*format!(
+            "s3_metadata (service: svc; v{})",
+            env!("CARGO_PKG_VERSION")
+        ))
+    );
+    assert!(!run.stderr.contains(TOKEN) && !run.stdout.contains(TOKEN));
+}
+
+#[test]
+fn a_second_unchanged_run_changes_no_version() {
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "");
+    assert_eq!(lake.ingest(&yaml).code, 0);
+    let before = versions(&om);
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(versions(&om), before);
+    // The service was found, not re-created.
+    assert_eq!(puts(&om, "/v1/services/storageServices").len(), 1);
+}
+
+#[test]
+fn a_container_gone_from_the_manifest_is_soft_deleted_by_the_next_run() {
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "");
+    assert_eq!(lake.ingest(&yaml).code, 0);
+    lake.put(
+        "sales",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "transactions", "structureFormat": "csv"}]}"#,
+    );
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        om.state().deleted_containers(),
+        vec![
+            "svc.sales.docs",
+            "svc.sales.docs.\"a.pdf\"",
+            "svc.sales.docs.reports",
+            "svc.sales.docs.reports.\"b.pdf\""
+        ]
+    );
+    assert_eq!(
+        om.state().live_containers(),
+        vec!["svc.plain", "svc.sales", "svc.sales.transactions"]
+    );
+}
+
+#[test]
+fn an_unreadable_manifest_protects_its_bucket_from_stale_marking() {
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "");
+    assert_eq!(lake.ingest(&yaml).code, 0);
+    lake.put("sales", "openmetadata.json", "{not json");
+    let run = lake.ingest(&yaml);
+    assert_eq!(
+        om.state().deleted_containers(),
+        Vec::<String>::new(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("stale-marking skipped"),
+        "{}",
+        run.stdout
+    );
+    // The other bucket is still stale-marked normally: remove it and see.
+    std::fs::remove_dir_all(lake.root.join("plain")).unwrap();
+    let run = lake.ingest(&yaml);
+    assert_eq!(
+        om.state().deleted_containers(),
+        vec!["svc.plain"],
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn deletestale_404_falls_back_to_list_and_delete() {
+    let lake = lake();
+    let om = OmServer::spawn(Options {
+        token: TOKEN.into(),
+        delete_stale_404: true,
+        ..Options::default()
+    })
+    .unwrap();
+    let yaml = rest_config(&lake, &om, "");
+    assert_eq!(lake.ingest(&yaml).code, 0);
+    lake.put(
+        "sales",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "transactions", "structureFormat": "csv"}]}"#,
+    );
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().deleted_containers().len(), 4);
+    // One DELETE for the top stale container; its children went with it.
+    let deletes: Vec<String> = om
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE" && r.path != "/v1/containers/deleteStale")
+        .map(|r| r.query.unwrap_or_default())
+        .collect();
+    assert_eq!(deletes, vec!["recursive=true&hardDelete=false"]);
+}
+
+#[test]
+fn throttling_and_unavailability_are_retried_and_nothing_is_lost() {
+    let lake = lake();
+    let om = server();
+    om.inject(Fault::new(429, 3).every(2).retry_after(0).method("PUT"));
+    om.inject(Fault::new(503, 2).method("GET"));
+    let run = lake.ingest(&rest_config(&lake, &om, "s3meta:\n  sinkConcurrency: 3\n"));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(om.state().live_containers(), ALL.to_vec());
+    let statuses: Vec<u16> = om.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3);
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 2);
+    assert!(run.stdout.contains("OpenMetadata"), "{}", run.stdout);
+}
+
+#[test]
+fn a_version_mismatch_stops_the_run_before_any_write() {
+    let lake = lake();
+    let om = OmServer::spawn(Options {
+        token: TOKEN.into(),
+        version: "1.5.11".into(),
+        ..Options::default()
+    })
+    .unwrap();
+    let run = lake.ingest(&rest_config(&lake, &om, ""));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("1.5.11") && run.stderr.contains("2.0"),
+        "{}",
+        run.stderr
+    );
+    assert!(om.requests().iter().all(|r| r.method == "GET"));
+    assert!(om.state().services.is_empty());
+
+    // Unless the check is turned off.
+    let yaml = rest_config(&lake, &om, "").replace(
+        "    authProvider: openmetadata\n",
+        "    authProvider: openmetadata\n    enableVersionValidation: false\n",
+    );
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().live_containers().len(), ALL.len());
+}
+
+#[test]
+fn a_wrong_token_is_a_clear_init_error() {
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "").replace(TOKEN, "wrong-token-value");
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("401") && run.stderr.contains("jwtToken"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("wrong-token-value"));
+    assert!(om.state().services.is_empty());
+}
+
+#[test]
+fn jwt_token_may_be_a_file_path() {
+    let lake = lake();
+    let om = server();
+    let path = lake.dir.path().join("bot.jwt");
+    std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
+    let yaml = rest_config(&lake, &om, "").replace(
+        &format!("jwtToken: {TOKEN}"),
+        &format!("jwtToken: {}", path.display()),
+    );
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().live_containers().len(), ALL.len());
+}
+
+#[test]
+fn pipeline_status_goes_from_running_to_success() {
+    let lake = lake();
+    let om = server();
+    // The pipeline belongs to the service: a first run creates it.
+    assert_eq!(lake.ingest(&rest_config(&lake, &om, "")).code, 0);
+    om.add_pipeline("svc", "s3_metadata").unwrap();
+    let run_id = "0b9ab7a1-3d0e-4c59-8c52-0d5d5f5f6a01";
+    let extra = format!("ingestionPipelineFQN: svc.s3_metadata\npipelineRunId: {run_id}\n");
+    let run = lake.ingest(&rest_config(&lake, &om, &extra));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent: Vec<String> = om
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("/pipelineStatus"))
+        .map(|r| {
+            r.body.unwrap()["pipelineState"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(sent, vec!["running", "success"]);
+    let stored = &om.state().pipeline_statuses["svc.s3_metadata"];
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["runId"], run_id);
+    let steps: Vec<&str> = stored[0]["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, vec!["S3", "OpenMetadata"]);
+    assert_eq!(
+        stored[0]["status"][1]["records"], 8,
+        "service + 7 containers"
+    );
+}
+
+#[test]
+fn the_file_sink_never_contacts_the_server() {
+    let lake = lake();
+    let om = server();
+    let yaml = lake
+        .config("", "")
+        .replace("http://127.0.0.1:9/api", &om.base_url());
+    let run: Run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(om.requests().is_empty());
+}
