@@ -502,9 +502,14 @@ pub struct S3metaOptions {
     /// Largest manifest read, in bytes.
     #[serde(default = "default_max_manifest_bytes")]
     pub max_manifest_bytes: u64,
-    /// Attempts per AWS request (the SDK's standard retry mode).
+    /// Attempts per AWS request (the SDK's standard retry mode, with backoff).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Ask CloudWatch for each bucket's object count and size. Turn off for S3-compatible
+    /// stores without CloudWatch (MinIO, …): buckets then report 0, as the reference does
+    /// when CloudWatch has no data, and no CloudWatch call is made.
+    #[serde(default = "yes")]
+    pub bucket_metrics: bool,
 }
 
 impl Default for S3metaOptions {
@@ -517,6 +522,7 @@ impl Default for S3metaOptions {
             http_timeout_secs: default_http_timeout(),
             max_manifest_bytes: default_max_manifest_bytes(),
             max_attempts: default_max_attempts(),
+            bucket_metrics: true,
         }
     }
 }
