@@ -186,11 +186,7 @@ impl RunStatus {
         let mut out = format!("{table}\n");
         for s in &self.steps {
             if let Some(r) = s.requests {
-                let _ = writeln!(
-                    out,
-                    "{}: S3 requests: {}, retries: {}",
-                    s.name, r.requests, r.retries
-                );
+                let _ = writeln!(out, "S3 requests: {}, retries: {}", r.requests, r.retries);
             }
         }
         for s in &self.steps {

@@ -2,6 +2,9 @@
 //! a workflow config pointing at it, and a runner for the built `s3meta` binary.
 #![allow(dead_code)]
 
+pub mod moto;
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -153,6 +156,17 @@ pub fn indent(text: &str, n: usize) -> String {
 /// Writes `yaml` to `dir/workflow.yaml`, runs the binary with `args` + that path, and reads
 /// the catalog at `catalog` if it exists.
 pub fn run_binary(dir: &Path, args: &[&str], yaml: &str, catalog: &Path) -> Run {
+    run_binary_with_env(dir, args, yaml, catalog, &[])
+}
+
+/// [`run_binary`] with extra environment variables.
+pub fn run_binary_with_env(
+    dir: &Path,
+    args: &[&str],
+    yaml: &str,
+    catalog: &Path,
+    env: &[(&str, &str)],
+) -> Run {
     let cfg = dir.join("workflow.yaml");
     std::fs::write(&cfg, yaml).unwrap();
     let _ = std::fs::remove_file(catalog);
@@ -162,6 +176,7 @@ pub fn run_binary(dir: &Path, args: &[&str], yaml: &str, catalog: &Path) -> Run 
         .current_dir(dir)
         .env_remove("RUST_LOG")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let catalog = std::fs::read_to_string(catalog)
