@@ -29,6 +29,8 @@ use std::time::Duration;
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Name of the mandatory first step.
 pub const LIST_BUCKETS: &str = "ListBuckets";
+/// Name of the CloudWatch step.
+pub const GET_METRICS: &str = "GetMetrics";
 /// Bucket names reported at most by the `ListBuckets` evidence.
 const MAX_NAMES: usize = 100;
 /// Timeout of the OpenMetadata version call.
@@ -182,7 +184,7 @@ pub async fn run_with(
     } else {
         Ok("skipped: s3meta.bucketMetrics is false".to_string())
     };
-    steps.push(step("GetMetrics", false, metrics));
+    steps.push(step(GET_METRICS, false, metrics));
 
     // GetBucketLocation and GetManifest (optional, ours) on the first bucket.
     match &first_bucket {
@@ -278,16 +280,15 @@ fn explain(e: &StoreError, endpoint: &str, permission: &str) -> String {
     format!("{hint}. Error: {e}")
 }
 
-fn explain_cloudwatch<E, R>(
-    e: &aws_sdk_cloudwatch::error::SdkError<E, R>,
+fn explain_cloudwatch<E>(
+    e: &aws_sdk_cloudwatch::error::SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>,
     endpoint: &str,
 ) -> String
 where
-    E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     use aws_sdk_cloudwatch::error::SdkError;
-    let detail = aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string();
+    let detail = crate::metrics::describe(e);
     let hint = match e {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!(
             "Cannot reach the CloudWatch endpoint ({endpoint}): check endPointURL and the network, or set s3meta.bucketMetrics: false for a store without CloudWatch"
@@ -302,7 +303,7 @@ where
         }
         _ => "CloudWatch call failed; bucket metrics will be 0".to_string(),
     };
-    format!("{hint}. Error: {}", detail.chars().take(400).collect::<String>())
+    format!("{hint}. Error: {detail}")
 }
 
 /// `GET <hostPort>/v1/system/version` with the bot's token; the full client lives in the
@@ -362,7 +363,10 @@ mod tests {
         let bad = step(LIST_BUCKETS, true, Err("Bucket not found".into()));
         let r = Report::new(vec![bad, opt_fail]);
         assert!(!r.passed);
-        assert_eq!(r.failed_mandatory().map(|s| s.name.as_str()), Some("ListBuckets"));
+        assert_eq!(
+            r.failed_mandatory().map(|s| s.name.as_str()),
+            Some("ListBuckets")
+        );
     }
 
     #[test]

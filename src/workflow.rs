@@ -93,11 +93,21 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
         tracing::warn!(step = %s.name, "Optional test-connection step failed: {}", s.message);
     }
 
-    let metrics = v
-        .raw
-        .s3meta
-        .bucket_metrics
-        .then(|| Metrics::new(&sdk, endpoint));
+    let metrics = if !v.raw.s3meta.bucket_metrics {
+        Ok(None)
+    } else {
+        match report
+            .steps
+            .iter()
+            .find(|s| s.name == testconn::GET_METRICS)
+        {
+            // DIFF(spec §7): when CloudWatch cannot even list metrics (an S3-compatible store
+            // without it, a denied permission), it is not asked per bucket: one warning for
+            // the run instead of one failed call and warning per bucket.
+            Some(s) if !s.passed => Err(s.message.clone()),
+            _ => Ok(Some(Metrics::new(&sdk, endpoint))),
+        }
+    };
     let store: Arc<dyn ObjectStore> = Arc::new(s3);
     run_inner(v, store, metrics, sink).await
 }
@@ -111,21 +121,32 @@ pub async fn run_with(
 ) -> Result<RunStatus, InitError> {
     let metrics = if v.raw.s3meta.bucket_metrics {
         let sdk = aws::sdk_config(&v.aws, &v.raw.s3meta).await;
-        Some(Metrics::new(&sdk, v.aws.end_point_url.as_deref()))
+        Ok(Some(Metrics::new(&sdk, v.aws.end_point_url.as_deref())))
     } else {
-        None
+        Ok(None)
     };
     run_inner(v, store, metrics, sink).await
 }
 
+/// `metrics`: `Ok(None)` when turned off, `Err(why)` when CloudWatch is unavailable.
 async fn run_inner(
     v: Validated,
     store: Arc<dyn ObjectStore>,
-    metrics: Option<Metrics>,
+    metrics: Result<Option<Metrics>, String>,
     mut sink: Box<dyn Sink>,
 ) -> Result<RunStatus, InitError> {
     let started = Instant::now();
     let mut source = StepStatus::new(SOURCE_STEP);
+    let metrics = match metrics {
+        Ok(m) => m,
+        Err(why) => {
+            source.warn(
+                "CloudWatch",
+                format!("bucket metrics unavailable, numberOfObjects and size are sent as 0 for every bucket (set s3meta.bucketMetrics: false for a store without CloudWatch): {why}"),
+            );
+            None
+        }
+    };
     let mut seen = Seen::default();
     let mut everything_incomplete = false;
     let opts = v.raw.s3meta.clone();
@@ -456,8 +477,10 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
             opts: &v.raw.s3meta,
         };
         let planned = plan::plan_bucket(ctx, entries, &mut st).await;
-        let (inferred, file_tags) =
-            tokio::join!(infer_all(shared, bucket, &planned), file_tags(shared, bucket, &planned));
+        let (inferred, file_tags) = tokio::join!(
+            infer_all(shared, bucket, &planned),
+            file_tags(shared, bucket, &planned)
+        );
         (manifest_ok, planned, inferred, file_tags)
     };
     let ((metrics, bucket_tags), (manifest_ok, planned, inferred, mut file_tags)) =
@@ -553,7 +576,10 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     None => vec![],
                     Some(Ok(t)) => s3_tags(t),
                     Some(Err(e)) => {
-                        st.warn(format!("{bucket}/{key}"), format!("cannot read the object's tags: {e}"));
+                        st.warn(
+                            format!("{bucket}/{key}"),
+                            format!("cannot read the object's tags: {e}"),
+                        );
                         vec![]
                     }
                 };

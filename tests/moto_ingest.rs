@@ -22,7 +22,10 @@ fn parquet(columns: Vec<(&str, ArrayRef)>) -> Vec<u8> {
 fn orders() -> Vec<u8> {
     parquet(vec![
         ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-        ("city", Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef),
+        (
+            "city",
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
     ])
 }
 
@@ -32,9 +35,27 @@ fn cloudwatch_metrics_come_back_on_the_bucket_container() {
     let b = lake.name("metrics");
     lake.bucket(&b).put(&b, "x.txt", "x");
     // Older and newer points: the newest wins, truncated to an integer.
-    lake.put_metric("us-east-1", &b, "NumberOfObjects", 7.0, Duration::from_secs(3 * 3600));
-    lake.put_metric("us-east-1", &b, "NumberOfObjects", 42.9, Duration::from_secs(600));
-    lake.put_metric("us-east-1", &b, "BucketSizeBytes", 123456.7, Duration::from_secs(600));
+    lake.put_metric(
+        "us-east-1",
+        &b,
+        "NumberOfObjects",
+        7.0,
+        Duration::from_secs(3 * 3600),
+    );
+    lake.put_metric(
+        "us-east-1",
+        &b,
+        "NumberOfObjects",
+        42.9,
+        Duration::from_secs(600),
+    );
+    lake.put_metric(
+        "us-east-1",
+        &b,
+        "BucketSizeBytes",
+        123456.7,
+        Duration::from_secs(600),
+    );
     let run = lake.ingest(&lake.config(&[&b], ""));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let c = run.container(&format!("svc.{b}"));
@@ -65,14 +86,29 @@ fn metrics_of_a_bucket_in_another_region_are_asked_in_that_region() {
     let lake = MotoLake::new();
     let b = lake.name("euro");
     lake.bucket_in(&b, "eu-west-1");
-    lake.put_metric("eu-west-1", &b, "NumberOfObjects", 5.0, Duration::from_secs(600));
-    lake.put_metric("eu-west-1", &b, "BucketSizeBytes", 2048.0, Duration::from_secs(600));
+    lake.put_metric(
+        "eu-west-1",
+        &b,
+        "NumberOfObjects",
+        5.0,
+        Duration::from_secs(600),
+    );
+    lake.put_metric(
+        "eu-west-1",
+        &b,
+        "BucketSizeBytes",
+        2048.0,
+        Duration::from_secs(600),
+    );
     let run = lake.ingest(&lake.config(&[&b], ""));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let c = run.container(&format!("svc.{b}"));
     assert_eq!(c["numberOfObjects"], json!(5.0));
     assert_eq!(c["size"], json!(2048.0));
-    assert!(c["sourceUrl"].as_str().unwrap().contains("region=eu-west-1"));
+    assert!(c["sourceUrl"]
+        .as_str()
+        .unwrap()
+        .contains("region=eu-west-1"));
 }
 
 #[test]
@@ -80,7 +116,13 @@ fn metrics_can_be_turned_off() {
     let lake = MotoLake::new();
     let b = lake.name("off");
     lake.bucket(&b);
-    lake.put_metric("us-east-1", &b, "NumberOfObjects", 9.0, Duration::from_secs(600));
+    lake.put_metric(
+        "us-east-1",
+        &b,
+        "NumberOfObjects",
+        9.0,
+        Duration::from_secs(600),
+    );
     let yaml = lake.config(&[&b], "") + "s3meta:\n  bucketMetrics: false\n";
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -130,7 +172,10 @@ fn tags_go_on_the_bucket_and_on_unstructured_leaf_files_only() {
         .container(&format!("svc.{b}.images.\"b.png\""))
         .get("tags")
         .is_none_or(|t| t == &json!([])));
-    for other in [format!("svc.{b}.\"docs/solution.pdf\""), format!("svc.{b}.sales")] {
+    for other in [
+        format!("svc.{b}.\"docs/solution.pdf\""),
+        format!("svc.{b}.sales"),
+    ] {
         let c = run.container(&other);
         assert!(
             c.get("tags").is_none_or(|t| t == &json!([])),

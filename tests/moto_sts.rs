@@ -87,7 +87,10 @@ fn ingest_assumes_the_role_with_session_name_and_source_identity() {
     // S3 was called with the assumed (temporary, ASIA…) key, never the base key.
     let keys = s3_key_ids(&lake, &b);
     assert!(!keys.is_empty());
-    assert!(keys.iter().all(|k| k.starts_with("ASIA") && k != MOTO_KEY), "{keys:?}");
+    assert!(
+        keys.iter().all(|k| k.starts_with("ASIA") && k != MOTO_KEY),
+        "{keys:?}"
+    );
     assert!(!run.stdout.contains(MOTO_SECRET) && !run.stderr.contains(MOTO_SECRET));
 }
 

@@ -31,8 +31,11 @@ fn steps(json: &serde_json::Value) -> Vec<(String, bool, bool)> {
 fn test_connection_passes_against_moto() {
     let lake = MotoLake::new();
     let b = lake.name("tc-ok");
-    lake.bucket(&b)
-        .put(&b, "openmetadata.json", r#"{"entries": [{"dataPath": "a", "structureFormat": "csv"}]}"#);
+    lake.bucket(&b).put(
+        &b,
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "a", "structureFormat": "csv"}]}"#,
+    );
     let run = lake.run(&["test-connection", "-c"], &lake.config(&[&b], ""));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     for want in [
@@ -45,7 +48,11 @@ fn test_connection_passes_against_moto() {
         "1 entry",
         "Test connection passed.",
     ] {
-        assert!(run.stdout.contains(want), "{want} missing from\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(want),
+            "{want} missing from\n{}",
+            run.stdout
+        );
     }
     // The OpenMetadata step only runs with the metadata-rest sink.
     assert!(!run.stdout.contains("OpenMetadata"), "{}", run.stdout);
@@ -63,10 +70,7 @@ fn test_connection_lists_buckets_without_bucket_names() {
     assert_eq!(json["passed"], true);
     let first = &json["steps"][0];
     assert_eq!(first["name"], "ListBuckets");
-    assert!(
-        first["message"].as_str().unwrap().contains(&b),
-        "{first}"
-    );
+    assert!(first["message"].as_str().unwrap().contains(&b), "{first}");
 }
 
 #[test]
@@ -92,10 +96,16 @@ fn a_missing_bucket_fails_list_buckets_with_a_hint() {
         ]
     );
     let msg = json["steps"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("Bucket not found") && msg.contains(&missing), "{msg}");
+    assert!(
+        msg.contains("Bucket not found") && msg.contains(&missing),
+        "{msg}"
+    );
 
     // The table names the failed step too.
-    let table = lake.run(&["test-connection", "-c"], &lake.config(&[&b, &missing], ""));
+    let table = lake.run(
+        &["test-connection", "-c"],
+        &lake.config(&[&b, &missing], ""),
+    );
     assert_eq!(table.code, 1);
     assert!(table.stdout.contains("FAILED") && table.stdout.contains("Bucket not found"));
 }
@@ -104,7 +114,13 @@ fn a_missing_bucket_fails_list_buckets_with_a_hint() {
 fn an_unreachable_endpoint_fails_with_a_hint() {
     let lake = MotoLake::new();
     let endpoint = format!("http://127.0.0.1:{}", free_port());
-    let yaml = lake.config_at(&endpoint, "", "bucketNames: [\"x-bucket\"]\n", "", "s3meta:\n  maxAttempts: 1\n");
+    let yaml = lake.config_at(
+        &endpoint,
+        "",
+        "bucketNames: [\"x-bucket\"]\n",
+        "",
+        "s3meta:\n  maxAttempts: 1\n",
+    );
     let run = lake.run(&["test-connection", "--json", "-c"], &yaml);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
@@ -131,7 +147,11 @@ fn ingest_stops_before_reading_on_a_failed_mandatory_step() {
         "{}",
         run.stderr
     );
-    assert!(run.catalog.is_empty(), "nothing is written: {:?}", run.catalog);
+    assert!(
+        run.catalog.is_empty(),
+        "nothing is written: {:?}",
+        run.catalog
+    );
 }
 
 #[test]
@@ -141,7 +161,10 @@ fn the_openmetadata_step_runs_only_with_the_rest_sink() {
     lake.bucket(&b);
     let yaml = lake
         .config(&[&b], "")
-        .replace("sink:\n  type: file\n  config:\n", "sink:\n  type: metadata-rest\n  config: {}\nunused:\n")
+        .replace(
+            "sink:\n  type: file\n  config:\n",
+            "sink:\n  type: metadata-rest\n  config: {}\nunused:\n",
+        )
         .lines()
         .filter(|l| !l.starts_with("    path: ") && *l != "unused:")
         .collect::<Vec<_>>()

@@ -1,6 +1,7 @@
 //! S3 faults survived: a run through the fault-injecting proxy (503 SlowDown, 500, dropped
 //! connections on a seeded share of requests) still produces every container, and the
-//! summary counts the retries.
+//! summary counts the retries. Also: an S3-compatible store without CloudWatch (the
+//! embedded s3s server) gives zeros and one warning, not one per bucket.
 mod support;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
@@ -136,4 +137,27 @@ fn without_retries_faults_are_reported_not_hidden() {
         run.stderr
     );
     assert_eq!(counts(&run.stdout).1, 0, "maxAttempts 1 never retries");
+}
+
+#[test]
+fn a_store_without_cloudwatch_gives_zeros_and_one_warning() {
+    let lake = lake();
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for b in ["svc.faulty", "svc.second"] {
+        assert_eq!(run.container(b)["numberOfObjects"], serde_json::json!(0.0));
+        assert_eq!(run.container(b)["size"], serde_json::json!(0.0));
+    }
+    let warnings: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("[CloudWatch]"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stdout);
+    assert!(
+        warnings[0].contains("bucket metrics unavailable")
+            && warnings[0].contains("bucketMetrics: false"),
+        "{}",
+        warnings[0]
+    );
 }

@@ -8,6 +8,8 @@
 //! container (0 and a note, or a warning) is the workflow's decision.
 
 use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::config::http::HttpResponse;
+use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
     Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StandardUnit, StatusCode,
@@ -110,7 +112,7 @@ impl Metrics {
             .map_err(|e| Error {
                 bucket: bucket.to_string(),
                 region: region.to_string(),
-                message: aws_sdk_cloudwatch::error::DisplayErrorContext(&e).to_string(),
+                message: describe(&e),
             })?;
         let newest = |id: &str| {
             out.metric_data_results()
@@ -127,6 +129,41 @@ impl Metrics {
     }
 }
 
+/// A short description of a CloudWatch error: the code and message, or the HTTP status and
+/// the start of the body when the server answered something that is not CloudWatch.
+pub fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match e {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            match (se.err().code(), se.err().message()) {
+                (Some(code), Some(msg)) => format!("HTTP {status} {code}: {msg}"),
+                (Some(code), None) => format!("HTTP {status} {code}"),
+                _ => {
+                    let body: String = se
+                        .raw()
+                        .body()
+                        .bytes()
+                        .map(|b| String::from_utf8_lossy(b).chars().take(300).collect())
+                        .unwrap_or_default();
+                    format!("HTTP {status}: {body}")
+                }
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            let full = aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string();
+            full.chars().take(300).collect()
+        }
+        other => aws_sdk_cloudwatch::error::DisplayErrorContext(other)
+            .to_string()
+            .chars()
+            .take(300)
+            .collect(),
+    }
+}
+
 fn query(
     id: &str,
     bucket: &str,
@@ -137,7 +174,12 @@ fn query(
     let metric = Metric::builder()
         .namespace(NAMESPACE)
         .metric_name(metric)
-        .dimensions(Dimension::builder().name("BucketName").value(bucket).build())
+        .dimensions(
+            Dimension::builder()
+                .name("BucketName")
+                .value(bucket)
+                .build(),
+        )
         .dimensions(
             Dimension::builder()
                 .name("StorageType")

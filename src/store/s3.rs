@@ -2,10 +2,10 @@
 //! the client's configuration (see `aws`), not here.
 
 use super::{Error, ErrorKind, GetRange, GetResult, ListPage, ObjectMeta, ObjectStore, Result};
-use async_trait::async_trait;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use crate::aws::RequestCounter;
 use crate::status::RequestCounts;
+use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::Client;
 
 /// Amazon S3 or an S3-compatible server.

@@ -177,9 +177,17 @@ impl MotoLake {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()))
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(MOTO_KEY, MOTO_SECRET, None, None, "test"),
-            ))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        MOTO_KEY,
+                        MOTO_SECRET,
+                        None,
+                        None,
+                        "test",
+                    ),
+                ),
+            )
             .endpoint_url(self.moto.endpoint())
             .build()
     }
@@ -284,8 +292,18 @@ impl MotoLake {
                 .metric_data(
                     MetricDatum::builder()
                         .metric_name(metric)
-                        .dimensions(Dimension::builder().name("BucketName").value(bucket).build())
-                        .dimensions(Dimension::builder().name("StorageType").value(storage).build())
+                        .dimensions(
+                            Dimension::builder()
+                                .name("BucketName")
+                                .value(bucket)
+                                .build(),
+                        )
+                        .dimensions(
+                            Dimension::builder()
+                                .name("StorageType")
+                                .value(storage)
+                                .build(),
+                        )
                         .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(at))
                         .value(value)
                         .unit(unit)

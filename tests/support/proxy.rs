@@ -150,7 +150,11 @@ async fn handle(
         None => {}
     }
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
     let mut fwd = Request::builder()
         .method(parts.method)
         .uri(format!("{}{pq}", state.upstream));
@@ -164,7 +168,11 @@ async fn handle(
         .await
         .map_err(std::io::Error::other)?;
     let (parts, body) = resp.into_parts();
-    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
