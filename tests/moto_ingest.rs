@@ -1,6 +1,7 @@
 //! Ingestion against moto: CloudWatch metrics on bucket containers, bucket and object tags,
 //! and the foundation's ingest behaviour on a second S3 implementation (keys with spaces and
 //! `//`, which s3s-fs cannot hold).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod support;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};

@@ -2,6 +2,7 @@
 //! SourceIdentity (moto does not echo SourceIdentity, so its request recorder proves it),
 //! S3 is then called with the assumed credentials, and they are refreshed before expiry
 //! (an injected clock jumps past the expiry; nothing sleeps).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod support;
 
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};

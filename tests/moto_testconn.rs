@@ -1,4 +1,5 @@
 //! `s3meta test-connection` against moto, and `ingest` stopping on a failed mandatory step.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod support;
 
 use pretty_assertions::assert_eq;

@@ -2,6 +2,7 @@
 //! connections on a seeded share of requests) still produces every container, and the
 //! summary counts the retries. Also: an S3-compatible store without CloudWatch (the
 //! embedded s3s server) gives zeros and one warning, not one per bucket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod support;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};

@@ -5,6 +5,7 @@
 //!
 //! [`MotoLake`] seeds buckets, objects, tags and metrics through the SDK, writes workflow
 //! configs pointing at moto, and runs the built binary against them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::{indent, run_binary_with_env, Run};
 use std::net::TcpListener;
@@ -28,6 +29,8 @@ pub struct Moto {
     /// The recorder's file (moto writes recorded requests there).
     pub recording: PathBuf,
     _dir: tempfile::TempDir,
+    /// The shell that owns moto; it exits (killing moto) once the test process is gone.
+    _watchdog: std::process::Child,
 }
 
 impl Moto {
@@ -86,7 +89,7 @@ fn start() -> Moto {
         log = log.display(),
         parent = std::process::id(),
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .env("MOTO_RECORDER_FILEPATH", &recording)
@@ -111,6 +114,7 @@ fn start() -> Moto {
         port,
         recording,
         _dir: dir,
+        _watchdog: watchdog,
     }
 }
 

@@ -6,6 +6,7 @@
 //! Each distinct request (method + path and query) is faulted at most [`MAX_FAULTS_PER_REQUEST`]
 //! times, so a client that retries enough always gets through: the test checks that the
 //! client does retry, not the luck of the draw.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
