@@ -186,7 +186,9 @@ pub async fn run_with(
     };
     steps.push(step(GET_METRICS, false, metrics));
 
-    // GetBucketLocation and GetManifest (optional, ours) on the first bucket.
+    // DIFF(spec §9): GetBucketLocation, GetManifest and the OpenMetadata version are steps
+    // of ours (optional), which the reference's definition lacks.
+    // GetBucketLocation and GetManifest on the first bucket.
     match &first_bucket {
         None => {
             for name in ["GetBucketLocation", "GetManifest"] {

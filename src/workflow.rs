@@ -418,7 +418,8 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
         };
     }
     let conn = v.raw.source.service_connection.as_ref().map(|c| &c.config);
-    // The region CloudWatch is asked in: the bucket's own when GetBucketLocation ran.
+    // DIFF(spec §7, §13 #11): CloudWatch is asked in the bucket's own region when
+    // GetBucketLocation ran; the reference always asks `awsRegion` (0 for other regions).
     let mut metrics_region = v.aws.aws_region.clone();
     let console = match conn.and_then(|c| c.console_endpoint_url.as_deref()) {
         Some(base) => Console::custom(base),

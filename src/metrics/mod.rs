@@ -87,6 +87,7 @@ impl Metrics {
     pub async fn bucket(&self, bucket: &str, region: &str) -> Result<BucketMetrics, Error> {
         let now = SystemTime::now();
         let start = now.checked_sub(WINDOW).unwrap_or(SystemTime::UNIX_EPOCH);
+        // DIFF(spec §7): both metrics in one GetMetricData call; the reference makes two.
         let out = self
             .client(region)
             .get_metric_data()
