@@ -139,6 +139,12 @@ impl Lake {
         )
     }
 
+    /// Like [`Lake::ingest`], with extra environment variables for the process.
+    pub fn ingest_with_env(&self, yaml: &str, env: &[(&str, &str)]) -> Run {
+        let dir = self.dir.path();
+        run_binary_env(dir, &["ingest", "-c"], yaml, &self.catalog_path(), env)
+    }
+
     /// Runs an async block on the lake's runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
@@ -156,11 +162,12 @@ pub fn indent(text: &str, n: usize) -> String {
 /// Writes `yaml` to `dir/workflow.yaml`, runs the binary with `args` + that path, and reads
 /// the catalog at `catalog` if it exists.
 pub fn run_binary(dir: &Path, args: &[&str], yaml: &str, catalog: &Path) -> Run {
-    run_binary_with_env(dir, args, yaml, catalog, &[])
+    run_binary_env(dir, args, yaml, catalog, &[])
 }
 
-/// [`run_binary`] with extra environment variables.
-pub fn run_binary_with_env(
+/// [`run_binary`] with extra environment variables. The process never sees the developer's
+/// own AWS settings: credentials, profiles and endpoints come only from the test.
+pub fn run_binary_env(
     dir: &Path,
     args: &[&str],
     yaml: &str,
@@ -170,15 +177,26 @@ pub fn run_binary_with_env(
     let cfg = dir.join("workflow.yaml");
     std::fs::write(&cfg, yaml).unwrap();
     let _ = std::fs::remove_file(catalog);
-    let out = Command::new(env!("CARGO_BIN_EXE_s3meta"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3meta"));
+    cmd.args(args)
         .arg(&cfg)
         .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
+        .env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
     let catalog = std::fs::read_to_string(catalog)
         .map(|t| {
             t.lines()
@@ -192,4 +210,31 @@ pub fn run_binary_with_env(
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         catalog,
     }
+}
+
+/// A small parquet file with an `id: int64` and a `name: string` column.
+pub fn parquet_id_name() -> Vec<u8> {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let batch = RecordBatch::try_from_iter(vec![
+        ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+        (
+            "name",
+            Arc::new(StringArray::from(vec!["a", "b"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    buf
+}
+
+/// `(id, INT), (name, STRING)`: the columns of [`parquet_id_name`].
+pub fn id_name_columns() -> Vec<(String, String)> {
+    vec![
+        ("id".into(), "INT".into()),
+        ("name".into(), "STRING".into()),
+    ]
 }

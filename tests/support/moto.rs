@@ -7,7 +7,7 @@
 //! configs pointing at moto, and runs the built binary against them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::{indent, run_binary_with_env, Run};
+use super::{indent, run_binary_env, Run};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -362,7 +362,7 @@ impl MotoLake {
     /// Runs `s3meta <args> -c` on `yaml`, with STS pointed at moto.
     pub fn run(&self, args: &[&str], yaml: &str) -> Run {
         let sts = self.moto.endpoint();
-        run_binary_with_env(
+        run_binary_env(
             self.dir.path(),
             args,
             yaml,
