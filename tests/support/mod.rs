@@ -2,11 +2,11 @@
 //! a workflow config pointing at it, and a runner for the built `s3meta` binary.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod moto;
-pub mod proxy;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub mod moto;
+pub mod proxy;
 
 /// The key pair the test server accepts.
 pub const ACCESS_KEY: &str = "AKIATESTS3META";
