@@ -103,14 +103,17 @@ pub async fn run(v: &Validated) -> Report {
     let endpoint = v.aws.end_point_url.as_deref();
     let store = S3Store::new(aws::s3_client(&sdk, endpoint));
     let cloudwatch = aws::cloudwatch_client(&sdk, endpoint, None);
-    run_with(v, &store, &cloudwatch).await
+    run_with(v, &store, &cloudwatch, false).await
 }
 
-/// Runs every step with the given clients.
+/// Runs the steps with the given clients. With `stop_on_mandatory_failure` (what `ingest`
+/// asks, since it aborts anyway), nothing runs after a failed mandatory step, so that an
+/// unreachable endpoint is not retried once per optional step.
 pub async fn run_with(
     v: &Validated,
     store: &dyn ObjectStore,
     cloudwatch: &aws_sdk_cloudwatch::Client,
+    stop_on_mandatory_failure: bool,
 ) -> Report {
     let endpoint = v
         .aws
@@ -165,6 +168,9 @@ pub async fn run_with(
         ),
         Err(e) => step(LIST_BUCKETS, true, Err(e)),
     });
+    if stop_on_mandatory_failure && steps.iter().any(|s| s.mandatory && !s.passed) {
+        return Report::new(steps);
+    }
 
     // GetMetrics (optional).
     let metrics = if v.raw.s3meta.bucket_metrics {

@@ -82,7 +82,7 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
 
     // The reference's test connection runs before anything is read (spec §9).
     let cloudwatch = aws::cloudwatch_client(&sdk, endpoint, None);
-    let report = testconn::run_with(&v, &s3, &cloudwatch).await;
+    let report = testconn::run_with(&v, &s3, &cloudwatch, true).await;
     if let Some(failed) = report.failed_mandatory() {
         return Err(InitError::TestConnection {
             step: failed.name.clone(),
