@@ -9,13 +9,15 @@
 //!
 //! - [`config`]: the workflow YAML, parsed with key paths and lines, validated purely.
 //! - [`aws`]: one `SdkConfig` from `awsConfig` (keys, token, profile, assume-role, endpoint).
-//! - [`store`]: the object-store seam (list, ranged get, head, buckets, region); S3 behind it.
+//! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
 //! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
 //! - [`entity`]: request bodies, FQNs, URLs, FileFormat mapping.
 //! - [`sink`]: the sink seam (file; OpenMetadata REST to come).
+//! - [`metrics`]: CloudWatch object count and size per bucket.
+//! - [`testconn`]: the test-connection steps (`s3meta test-connection`, and before `ingest`).
 //! - [`workflow`]: orchestration; [`status`]: counts, summary, exit decision.
 //! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
 
@@ -31,6 +33,7 @@ pub mod filter;
 pub mod infer;
 pub mod local_job;
 pub mod manifest;
+pub mod metrics;
 pub mod plan;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
@@ -39,4 +42,5 @@ pub mod serve;
 pub mod sink;
 pub mod status;
 pub mod store;
+pub mod testconn;
 pub mod workflow;

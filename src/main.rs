@@ -36,7 +36,8 @@ enum Command {
     },
     /// Serve a sample lake on an embedded S3 server and ingest it into a local catalog.
     Quickstart,
-    /// Check each permission a run needs, one step at a time (not built yet).
+    /// Check each permission a run needs, one step at a time; exits 0 only when every
+    /// mandatory step passed.
     TestConnection {
         /// The workflow file.
         #[arg(short = 'c', long = "config")]
@@ -154,7 +155,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 0
             })
         }
-        Command::TestConnection { .. } => not_built("test-connection"),
+        Command::TestConnection { config, json } => {
+            let v = load(&config)?;
+            init_logging(v.raw.workflow_config.logger_level);
+            let report = runtime()?.block_on(s3meta::testconn::run(&v));
+            if json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(if report.passed { 0 } else { EXIT_FAILED })
+        }
         Command::Run { .. } => not_built("run"),
         Command::Serve(args) => serve(args),
     }

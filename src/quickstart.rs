@@ -78,6 +78,9 @@ workflowConfig:
   openMetadataServerConfig:
     hostPort: http://localhost:8585/api
     authProvider: openmetadata
+s3meta:
+  # The embedded server has no CloudWatch.
+  bucketMetrics: false
 "#,
         endpoint = server.endpoint(),
         catalog = catalog.display(),

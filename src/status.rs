@@ -27,6 +27,15 @@ impl Event {
     }
 }
 
+/// How many requests a step sent to S3, and how many of their attempts were retries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// Requests (operations), each counted once whatever its attempts.
+    pub requests: u64,
+    /// Attempts beyond the first (retries after throttling, 5xx, dropped connections).
+    pub retries: u64,
+}
+
 /// The status of one step (the source `S3`, or a sink).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StepStatus {
@@ -42,6 +51,8 @@ pub struct StepStatus {
     pub filtered: Vec<Event>,
     /// Something could not be done.
     pub failures: Vec<Event>,
+    /// S3 requests and retries, when the step counted them.
+    pub requests: Option<RequestCounts>,
 }
 
 impl StepStatus {
@@ -81,6 +92,11 @@ impl StepStatus {
         self.warnings.extend(other.warnings);
         self.filtered.extend(other.filtered);
         self.failures.extend(other.failures);
+        if let Some(o) = other.requests {
+            let mine = self.requests.get_or_insert_with(RequestCounts::default);
+            mine.requests += o.requests;
+            mine.retries += o.retries;
+        }
     }
 
     /// `max(records + updated, 1) × 100 / (that + failures)`, to 2 decimals.
@@ -168,6 +184,11 @@ impl RunStatus {
             ]);
         }
         let mut out = format!("{table}\n");
+        for s in &self.steps {
+            if let Some(r) = s.requests {
+                let _ = writeln!(out, "S3 requests: {}, retries: {}", r.requests, r.retries);
+            }
+        }
         for s in &self.steps {
             for (title, list) in [
                 ("Failures", &s.failures),

@@ -13,11 +13,13 @@ use crate::entity::{
 };
 use crate::infer::{self, Limits, Sample};
 use crate::manifest::{self, Entry, GlobalEntry, GlobalSource};
+use crate::metrics::Metrics;
 use crate::plan::{self, PlanContext, Planned, StructuredPlan};
 use crate::sink::openmetadata::{self as om, OmSink};
 use crate::sink::{self, file::FileSink, Seen, ServiceInfo, Sink};
 use crate::status::{RunStatus, StepStatus};
 use crate::store::{s3::S3Store, ErrorKind, ObjectStore};
+use crate::testconn;
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -34,6 +36,14 @@ pub enum InitError {
     /// The sink cannot be used.
     #[error("sink: {0}")]
     Sink(#[from] sink::Error),
+    /// A mandatory test-connection step failed (reference §9).
+    #[error("Failed to run the test connection step: {step}: {message}")]
+    TestConnection {
+        /// The step (`ListBuckets`).
+        step: String,
+        /// Its error and hint.
+        message: String,
+    },
     /// A sink type that is not built yet.
     #[error("the `{0}` sink is not built yet; use `sink: {{type: file, config: {{path: …}}}}`")]
     SinkNotBuilt(&'static str),
@@ -46,6 +56,8 @@ struct BucketResult {
     containers: Vec<Container>,
     status: StepStatus,
     complete: bool,
+    /// True when CloudWatch answered but had no data point for a metric of this bucket.
+    metrics_unknown: bool,
 }
 
 /// Everything the per-bucket work shares.
@@ -56,6 +68,8 @@ struct Shared {
     global: Vec<GlobalEntry>,
     default_manifest: Vec<GlobalEntry>,
     limits: Limits,
+    /// CloudWatch, unless `s3meta.bucketMetrics` is off.
+    metrics: Option<Metrics>,
 }
 
 /// Runs an ingestion with the configured sink.
@@ -65,11 +79,39 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
         SinkKind::MetadataRest(om) => Box::new(OmSink::connect(om, om_settings(&v)).await?),
     };
     let sdk = aws::sdk_config(&v.aws, &v.raw.s3meta).await;
-    let store: Arc<dyn ObjectStore> = Arc::new(S3Store::new(aws::s3_client(
-        &sdk,
-        v.aws.end_point_url.as_deref(),
-    )));
-    run_with(v, store, sink).await
+    let endpoint = v.aws.end_point_url.as_deref();
+    let s3 = S3Store::new(aws::s3_client(&sdk, endpoint));
+
+    // The reference's test connection runs before anything is read (spec §9).
+    let cloudwatch = aws::cloudwatch_client(&sdk, endpoint, None);
+    let report = testconn::run_with(&v, &s3, &cloudwatch, true).await;
+    if let Some(failed) = report.failed_mandatory() {
+        return Err(InitError::TestConnection {
+            step: failed.name.clone(),
+            message: failed.message.clone(),
+        });
+    }
+    for s in report.steps.iter().filter(|s| !s.passed) {
+        tracing::warn!(step = %s.name, "Optional test-connection step failed: {}", s.message);
+    }
+
+    let metrics = if !v.raw.s3meta.bucket_metrics {
+        Ok(None)
+    } else {
+        match report
+            .steps
+            .iter()
+            .find(|s| s.name == testconn::GET_METRICS)
+        {
+            // DIFF(spec §7): when CloudWatch cannot even list metrics (an S3-compatible store
+            // without it, a denied permission), it is not asked per bucket: one warning for
+            // the run instead of one failed call and warning per bucket.
+            Some(s) if !s.passed => Err(s.message.clone()),
+            _ => Ok(Some(Metrics::new(&sdk, endpoint))),
+        }
+    };
+    let store: Arc<dyn ObjectStore> = Arc::new(s3);
+    run_inner(v, store, metrics, sink).await
 }
 
 /// What the `metadata-rest` sink takes from the workflow.
@@ -92,10 +134,36 @@ fn om_settings(v: &Validated) -> om::Settings {
 pub async fn run_with(
     v: Validated,
     store: Arc<dyn ObjectStore>,
+    sink: Box<dyn Sink>,
+) -> Result<RunStatus, InitError> {
+    let metrics = if v.raw.s3meta.bucket_metrics {
+        let sdk = aws::sdk_config(&v.aws, &v.raw.s3meta).await;
+        Ok(Some(Metrics::new(&sdk, v.aws.end_point_url.as_deref())))
+    } else {
+        Ok(None)
+    };
+    run_inner(v, store, metrics, sink).await
+}
+
+/// `metrics`: `Ok(None)` when turned off, `Err(why)` when CloudWatch is unavailable.
+async fn run_inner(
+    v: Validated,
+    store: Arc<dyn ObjectStore>,
+    metrics: Result<Option<Metrics>, String>,
     mut sink: Box<dyn Sink>,
 ) -> Result<RunStatus, InitError> {
     let started = Instant::now();
     let mut source = StepStatus::new(SOURCE_STEP);
+    let metrics = match metrics {
+        Ok(m) => m,
+        Err(why) => {
+            source.warn(
+                "CloudWatch",
+                format!("bucket metrics unavailable, numberOfObjects and size are sent as 0 for every bucket (set s3meta.bucketMetrics: false for a store without CloudWatch): {why}"),
+            );
+            None
+        }
+    };
     let mut seen = Seen::default();
     let mut everything_incomplete = false;
     let opts = v.raw.s3meta.clone();
@@ -125,12 +193,6 @@ pub async fn run_with(
             }
         },
     };
-    if pipeline.include_tags {
-        source.warn(
-            "includeTags",
-            "includeTags is not built yet: no tags are read or attached",
-        );
-    }
 
     // Buckets.
     let buckets = match discover(&v, store.as_ref(), &mut source).await {
@@ -163,12 +225,6 @@ pub async fn run_with(
     };
     sink.begin(&service).await?;
     source.records += 1;
-    if !buckets.is_empty() {
-        source.warn(
-            "CloudWatch",
-            "bucket metrics are not fetched yet: numberOfObjects and size are sent as 0, as the reference does when CloudWatch has no data",
-        );
-    }
 
     let shared = Arc::new(Shared {
         v,
@@ -176,6 +232,7 @@ pub async fn run_with(
         global,
         default_manifest,
         limits: Limits::default(),
+        metrics,
     });
     let mut results = stream::iter(buckets)
         .map(|bucket| {
@@ -188,6 +245,7 @@ pub async fn run_with(
     let service_name = shared.v.service_name.clone();
     let mut sink_failures = StepStatus::default();
     let width = sink.concurrency().max(1);
+    let mut metrics_unknown: Vec<String> = vec![];
     // The bucket stream feeds a channel that the writer drains, both in this task: buckets
     // keep being processed while the sink writes the previous ones (a `buffered` stream only
     // progresses when polled), and the channel's bound keeps memory bounded.
@@ -202,6 +260,9 @@ pub async fn run_with(
     let consume = async {
         while let Some(r) = rx.recv().await {
             source.absorb(r.status);
+            if r.metrics_unknown {
+                metrics_unknown.push(r.fqn.clone());
+            }
             if !r.complete {
                 seen.incomplete.insert(r.fqn.clone());
             }
@@ -220,6 +281,18 @@ pub async fn run_with(
         }
     };
     futures::future::join(produce, consume).await;
+    if !metrics_unknown.is_empty() {
+        // Noted once per run: the reference sends 0 silently, indistinguishable from empty.
+        source.warn(
+            "CloudWatch",
+            format!(
+                "no CloudWatch data in the last 2 days for {} bucket(s) ({}): their numberOfObjects and size are unknown and sent as 0, as the reference does",
+                metrics_unknown.len(),
+                metrics_unknown.join(", ")
+            ),
+        );
+    }
+    source.requests = shared.store.request_counts();
     if everything_incomplete {
         seen.incomplete.insert(quote_name(&service_name));
     }
@@ -448,9 +521,13 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
             containers: vec![],
             status: st,
             complete: false,
+            metrics_unknown: false,
         };
     }
     let conn = v.raw.source.service_connection.as_ref().map(|c| &c.config);
+    // DIFF(spec §7, §13 #11): CloudWatch is asked in the bucket's own region when
+    // GetBucketLocation ran; the reference always asks `awsRegion` (0 for other regions).
+    let mut metrics_region = v.aws.aws_region.clone();
     let console = match conn.and_then(|c| c.console_endpoint_url.as_deref()) {
         Some(base) => Console::custom(base),
         None => {
@@ -466,6 +543,7 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     v.aws.aws_region.clone()
                 }
             };
+            metrics_region = region.clone();
             Console::Aws { region }
         }
     };
@@ -483,36 +561,58 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
         full_path: full_path(bucket, ""),
     }];
 
-    let (entries, manifest_ok) = resolve_entries(shared, bucket, &mut st).await;
-    let ctx = PlanContext {
-        store: shared.store.as_ref(),
-        bucket,
-        filter: &v.filter,
-        opts: &v.raw.s3meta,
-    };
-    let planned = plan::plan_bucket(ctx, entries, &mut st).await;
-
-    // Inference for every structured plan, concurrently, results in plan order.
+    let include_tags = v.raw.source.source_config.config.include_tags;
     let store = shared.store.as_ref();
-    let limits = shared.limits;
-    let inferred: Vec<Option<Result<Vec<Column>, infer::Error>>> = stream::iter(planned.iter())
-        .map(|p| async move {
-            match p {
-                Planned::Structured(s) => {
-                    let sample = Sample {
-                        bucket,
-                        object: &s.samples[0],
-                        format: &s.format,
-                        separator: s.separator.as_deref(),
-                    };
-                    Some(infer::infer_columns(store, sample, &limits).await)
-                }
-                _ => None,
-            }
-        })
-        .buffered(v.raw.s3meta.entry_concurrency)
-        .collect()
-        .await;
+    // Metrics and bucket tags are fetched while the bucket is planned, so they cost no time.
+    let extras = async {
+        let metrics = match &shared.metrics {
+            Some(m) => Some(m.bucket(bucket, &metrics_region).await),
+            None => None,
+        };
+        let tags = if include_tags {
+            Some(store.bucket_tags(bucket).await)
+        } else {
+            None
+        };
+        (metrics, tags)
+    };
+    let body = async {
+        let (entries, manifest_ok) = resolve_entries(shared, bucket, &mut st).await;
+        let ctx = PlanContext {
+            store,
+            bucket,
+            filter: &v.filter,
+            opts: &v.raw.s3meta,
+        };
+        let planned = plan::plan_bucket(ctx, entries, &mut st).await;
+        let (inferred, file_tags) = tokio::join!(
+            infer_all(shared, bucket, &planned),
+            file_tags(shared, bucket, &planned)
+        );
+        (manifest_ok, planned, inferred, file_tags)
+    };
+    let ((metrics, bucket_tags), (manifest_ok, planned, inferred, mut file_tags)) =
+        tokio::join!(extras, body);
+    let mut metrics_unknown = false;
+    match metrics {
+        None => {}
+        Some(Ok(m)) => {
+            metrics_unknown = m.number_of_objects.is_none() || m.size_bytes.is_none();
+            containers[0].number_of_objects = Some(m.number_of_objects.unwrap_or(0) as f64);
+            containers[0].size = Some(m.size_bytes.unwrap_or(0) as f64);
+        }
+        Some(Err(e)) => st.warn(
+            bucket,
+            format!("Failed fetching the metrics of bucket {bucket}, returning 0: {e}"),
+        ),
+    }
+    match bucket_tags {
+        None => {}
+        Some(Ok(tags)) => containers[0].tags = s3_tags(tags),
+        // DIFF(spec §6.6): the reference swallows every tagging error at debug level; a
+        // denied or failed call is a warning here (a missing tag set is not an error).
+        Some(Err(e)) => st.warn(bucket, format!("cannot read the bucket's tags: {e}")),
+    }
 
     let mut folder_fqns: BTreeMap<String, String> = BTreeMap::new();
     let mut not_built: BTreeMap<String, usize> = BTreeMap::new();
@@ -580,6 +680,17 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                 let parent_fqn = parent
                     .and_then(|p| folder_fqns.get(&p).cloned())
                     .unwrap_or_else(|| fqn.clone());
+                let tags = match file_tags.remove(&key) {
+                    None => vec![],
+                    Some(Ok(t)) => s3_tags(t),
+                    Some(Err(e)) => {
+                        st.warn(
+                            format!("{bucket}/{key}"),
+                            format!("cannot read the object's tags: {e}"),
+                        );
+                        vec![]
+                    }
+                };
                 Container {
                     fqn: child_fqn(&parent_fqn, &name),
                     name,
@@ -589,7 +700,7 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     number_of_objects: None,
                     size: Some(size as f64),
                     file_formats: vec![],
-                    tags: vec![],
+                    tags,
                     source_url: console.object_url(bucket, &key),
                     full_path: full_path(bucket, &key),
                 }
@@ -613,7 +724,65 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
         containers,
         status: st,
         complete,
+        metrics_unknown,
     }
+}
+
+/// S3 tags as the container carries them: blank values skipped, as the reference does.
+fn s3_tags(tags: Vec<(String, String)>) -> Vec<entity::S3Tag> {
+    tags.into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(key, value)| entity::S3Tag { key, value })
+        .collect()
+}
+
+/// Tags of the `unstructuredFormats` leaf files (spec §6.6: only they, and the bucket, get
+/// tags), concurrently; nothing when `includeTags` is off.
+async fn file_tags(
+    shared: &Shared,
+    bucket: &str,
+    planned: &[Planned],
+) -> HashMap<String, crate::store::Result<Vec<(String, String)>>> {
+    if !shared.v.raw.source.source_config.config.include_tags {
+        return HashMap::new();
+    }
+    let store = shared.store.as_ref();
+    stream::iter(planned.iter().filter_map(|p| match p {
+        Planned::File { key, .. } => Some(key.as_str()),
+        _ => None,
+    }))
+    .map(|key| async move { (key.to_string(), store.object_tags(bucket, key).await) })
+    .buffer_unordered(shared.v.raw.s3meta.entry_concurrency)
+    .collect()
+    .await
+}
+
+/// Inference for every structured plan, concurrently, results in plan order.
+async fn infer_all(
+    shared: &Shared,
+    bucket: &str,
+    planned: &[Planned],
+) -> Vec<Option<Result<Vec<Column>, infer::Error>>> {
+    let store = shared.store.as_ref();
+    let limits = shared.limits;
+    stream::iter(planned.iter())
+        .map(|p| async move {
+            match p {
+                Planned::Structured(s) => {
+                    let sample = Sample {
+                        bucket,
+                        object: &s.samples[0],
+                        format: &s.format,
+                        separator: s.separator.as_deref(),
+                    };
+                    Some(infer::infer_columns(store, sample, &limits).await)
+                }
+                _ => None,
+            }
+        })
+        .buffered(shared.v.raw.s3meta.entry_concurrency)
+        .collect()
+        .await
 }
 
 fn structured_container(

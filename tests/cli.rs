@@ -225,8 +225,14 @@ fn an_unreachable_endpoint_is_a_clear_failure_not_a_panic() {
     lake.stop();
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("ListBuckets"), "{}", run.stdout);
-    assert!(run.stdout.contains("unreachable"), "{}", run.stdout);
+    // The test-connection steps run first and stop the run (reference §9).
+    assert!(
+        run.stderr
+            .contains("Failed to run the test connection step: ListBuckets"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"));
 }
 
@@ -268,9 +274,10 @@ fn an_unreachable_endpoint_with_bucket_names_fails_the_run() {
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.stdout
-            .contains("[some-bucket/openmetadata.json] cannot read the manifest"),
+        run.stderr
+            .contains("Failed to run the test connection step: ListBuckets"),
         "{}",
-        run.stdout
+        run.stderr
     );
+    assert!(run.stderr.contains("some-bucket"), "{}", run.stderr);
 }

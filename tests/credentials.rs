@@ -64,11 +64,12 @@ fn wrong_keys_are_a_failure_naming_the_cause() {
     let yaml = lake.config("", "").replace(SECRET_KEY, "not-the-secret");
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("ListBuckets"), "{}", run.stdout);
+    // The test-connection steps run first and stop the run, naming the cause on stderr.
+    assert!(run.stderr.contains("ListBuckets"), "{}", run.stderr);
     assert!(
-        run.stdout.contains("not authenticated") || run.stdout.contains("SignatureDoesNotMatch"),
+        run.stderr.contains("not authenticated") || run.stderr.contains("SignatureDoesNotMatch"),
         "{}",
-        run.stdout
+        run.stderr
     );
     assert!(!run.stdout.contains("not-the-secret") && !run.stderr.contains("not-the-secret"));
 }

@@ -502,7 +502,7 @@ pub struct S3metaOptions {
     /// Largest manifest read, in bytes.
     #[serde(default = "default_max_manifest_bytes")]
     pub max_manifest_bytes: u64,
-    /// Attempts per AWS request (the SDK's standard retry mode).
+    /// Attempts per AWS request (the SDK's standard retry mode, with backoff).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// `metadata-rest`: container writes in flight at once (parents always land first).
@@ -515,6 +515,11 @@ pub struct S3metaOptions {
     /// `metadata-rest`: read timeout of one OpenMetadata call, in seconds.
     #[serde(default = "default_sink_timeout")]
     pub sink_timeout_secs: u64,
+    /// Ask CloudWatch for each bucket's object count and size. Turn off for S3-compatible
+    /// stores without CloudWatch (MinIO, …): buckets then report 0, as the reference does
+    /// when CloudWatch has no data, and no CloudWatch call is made.
+    #[serde(default = "yes")]
+    pub bucket_metrics: bool,
 }
 
 impl Default for S3metaOptions {
@@ -530,6 +535,7 @@ impl Default for S3metaOptions {
             sink_concurrency: default_sink_concurrency(),
             sink_max_attempts: default_max_attempts(),
             sink_timeout_secs: default_sink_timeout(),
+            bucket_metrics: true,
         }
     }
 }

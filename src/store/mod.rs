@@ -1,7 +1,7 @@
 //! The object-store seam: what s3meta needs from S3, and nothing else.
 //!
 //! A small trait in the style of arrow-rs `object_store`: listing (page by page), ranged
-//! reads, HEAD, bucket listing and region. Keys are raw strings and never normalised (a key
+//! reads, HEAD, bucket listing, region and tags. Keys are raw strings and never normalised (a key
 //! with `//` or a trailing `/` is a different object). Errors are semantic ([`ErrorKind`]) and
 //! carry the bucket and key they concern, so that callers can tell "not there" from
 //! "not allowed" from "unreachable" without knowing the backend.
@@ -128,6 +128,14 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         continuation: Option<String>,
     ) -> Result<ListPage>;
 
+    /// One page of at most one key (`ListObjectsV2 MaxKeys=1`): a cheap probe that the
+    /// bucket exists and may be listed.
+    async fn list_first(&self, bucket: &str) -> Result<ListPage> {
+        let mut page = self.list_page(bucket, "", None).await?;
+        page.objects.truncate(1);
+        Ok(page)
+    }
+
     /// A range of an object's bytes.
     async fn get_range(&self, bucket: &str, key: &str, range: GetRange) -> Result<GetResult>;
 
@@ -136,6 +144,18 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
 
     /// The bucket's region (`LocationConstraint`); `None` for `us-east-1`'s empty answer.
     async fn bucket_region(&self, bucket: &str) -> Result<Option<String>>;
+
+    /// The bucket's tags (`GetBucketTagging`), in the server's order; none when the bucket
+    /// has no tag set (`NoSuchTagSet`).
+    async fn bucket_tags(&self, bucket: &str) -> Result<Vec<(String, String)>>;
+
+    /// An object's tags (`GetObjectTagging`), in the server's order; none when it has none.
+    async fn object_tags(&self, bucket: &str, key: &str) -> Result<Vec<(String, String)>>;
+
+    /// Requests sent and retries made so far, when the store counts them.
+    fn request_counts(&self) -> Option<crate::status::RequestCounts> {
+        None
+    }
 
     /// Lists every page under `prefix`, stopping after `limit` objects.
     async fn list_all(&self, bucket: &str, prefix: &str, limit: usize) -> Result<Listing> {

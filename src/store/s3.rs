@@ -2,6 +2,8 @@
 //! the client's configuration (see `aws`), not here.
 
 use super::{Error, ErrorKind, GetRange, GetResult, ListPage, ObjectMeta, ObjectStore, Result};
+use crate::aws::RequestCounter;
+use crate::status::RequestCounts;
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::Client;
@@ -10,12 +12,17 @@ use aws_sdk_s3::Client;
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: Client,
+    counter: RequestCounter,
 }
 
 impl S3Store {
-    /// Wraps a configured client.
+    /// Wraps a configured client, counting its requests and retries from now on.
     pub fn new(client: Client) -> Self {
-        S3Store { client }
+        let counter = RequestCounter::default();
+        S3Store {
+            client: counter.install(&client),
+            counter,
+        }
     }
 }
 
@@ -80,6 +87,18 @@ where
         bucket: bucket.to_string(),
         key: key.map(str::to_string),
         message,
+    }
+}
+
+/// Whether a tagging call failed only because there are no tags (`NoSuchTagSet`, or a
+/// server that answers 404 without a code for "no tag set").
+fn no_tags<E: ProvideErrorMetadata, R: HttpStatus>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::ServiceError(se) => match se.err().code() {
+            Some(code) => code == "NoSuchTagSet" || code == "NoSuchTagSetError",
+            None => se.raw().status() == 404,
+        },
+        _ => false,
     }
 }
 
@@ -160,6 +179,33 @@ impl ObjectStore for S3Store {
         Ok(ListPage { objects, next })
     }
 
+    async fn list_first(&self, bucket: &str) -> Result<ListPage> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| err("ListObjectsV2", bucket, None, e))?;
+        let objects = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(ObjectMeta {
+                    key: o.key()?.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified: millis(o.last_modified()),
+                    storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+                })
+            })
+            .collect();
+        Ok(ListPage {
+            objects,
+            next: None,
+        })
+    }
+
     async fn get_range(&self, bucket: &str, key: &str, range: GetRange) -> Result<GetResult> {
         let header = match range {
             GetRange::Bounded(start, end) => format!("bytes={start}-{}", end.saturating_sub(1)),
@@ -222,6 +268,44 @@ impl ObjectStore for S3Store {
             last_modified: millis(out.last_modified()),
             storage_class: out.storage_class().map(|s| s.as_str().to_string()),
         })
+    }
+
+    fn request_counts(&self) -> Option<RequestCounts> {
+        Some(RequestCounts {
+            requests: self.counter.requests(),
+            retries: self.counter.retries(),
+        })
+    }
+
+    async fn bucket_tags(&self, bucket: &str) -> Result<Vec<(String, String)>> {
+        match self.client.get_bucket_tagging().bucket(bucket).send().await {
+            Ok(out) => Ok(out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()),
+            Err(e) if no_tags(&e) => Ok(vec![]),
+            Err(e) => Err(err("GetBucketTagging", bucket, None, e)),
+        }
+    }
+
+    async fn object_tags(&self, bucket: &str, key: &str) -> Result<Vec<(String, String)>> {
+        match self
+            .client
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()),
+            Err(e) if no_tags(&e) => Ok(vec![]),
+            Err(e) => Err(err("GetObjectTagging", bucket, Some(key), e)),
+        }
     }
 
     async fn bucket_region(&self, bucket: &str) -> Result<Option<String>> {

@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod moto;
+pub mod proxy;
+
 /// The key pair the test server accepts.
 pub const ACCESS_KEY: &str = "AKIATESTS3META";
 /// Its secret.
