@@ -683,11 +683,12 @@ fn archive_members(
             prefix: format!("/{inner}"),
             number_of_objects: None,
             size: Some(m.size as f64),
+            // `[inner format]` only when the format is itself a FileFormat value (`jsonl`
+            // is not), as the reference.
             file_formats: m
                 .format
                 .as_deref()
-                .and_then(entity::file_formats)
-                .filter(|f| f.len() == 1)
+                .and_then(|f| entity::file_formats(f).filter(|v| v.as_slice() == [f]))
                 .unwrap_or_default(),
             tags: vec![],
             source_url: console.object_url(bucket, &archive.name),

@@ -312,6 +312,29 @@ const OM_TYPES: &[&str] = &[
     "ENUM", "JSON", "UUID", "VARIANT", "GEOMETRY", "BYTEA", "FIXED", "RECORD", "NULL", "UNKNOWN",
 ];
 
+/// Python's `str()` of a parsed JSON value, which is how the reference stringifies an
+/// object type (`{'type': 'struct', 'fields': [...]}`).
+fn python_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", python_repr(&Value::from(k.as_str())), python_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// Iceberg/Delta metadata: one column per field (reference §5.5).
 fn iceberg_columns(fields: &Value) -> Vec<Column> {
     let Some(fields) = fields.as_array() else {
@@ -343,9 +366,9 @@ fn iceberg_columns(fields: &Value) -> Vec<Column> {
                         .find(|v| **v == up)
                         .copied()
                         .unwrap_or("STRING");
-                    (om, t.to_string())
+                    (om, python_repr(&t))
                 }
-                other => ("STRING", other.to_string()),
+                other => ("STRING", python_repr(other)),
             };
             let short: String = name.chars().take(crate::entity::MAX_NAME_LEN).collect();
             let mut c = Column::new(&short, om);
