@@ -441,7 +441,9 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     continue;
                 }
                 let members = match inferred {
-                    Inferred::Archive(read) => archive_members(bucket, &console, &archive, read, &mut st),
+                    Inferred::Archive(read) => {
+                        archive_members(bucket, &console, &archive, read, &mut st)
+                    }
                     _ => vec![],
                 };
                 containers.push(archive);
@@ -665,7 +667,10 @@ fn archive_members(
         if !seen.insert(fqn.clone()) {
             st.warn(
                 &scope,
-                format!("member {} skipped: another member is also named {name}", m.path),
+                format!(
+                    "member {} skipped: another member is also named {name}",
+                    m.path
+                ),
             );
             continue;
         }

@@ -1,6 +1,7 @@
 //! Schema inference, format by format, against the embedded S3 server: exact columns and
 //! types for files written by the ecosystem's writers, hostile files, several samples, and
 //! the bytes a parquet schema costs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod support;
 
 use arrow_array::{Int64Array, RecordBatch};
@@ -144,7 +145,11 @@ fn csv_rows_past_the_byte_cap_are_not_read() {
     }
     text.push_str("not-a-number\n");
     lake.put("lake", "t/x.csv", text);
-    manifest(&lake, "lake", json!([{"dataPath": "t", "structureFormat": "csv"}]));
+    manifest(
+        &lake,
+        "lake",
+        json!([{"dataPath": "t", "structureFormat": "csv"}]),
+    );
     let yaml = lake.config("", "") + "s3meta:\n  textSampleBytes: 2000\n";
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -255,7 +260,10 @@ fn json_lines_and_documents_have_nested_columns() {
             ),
         ])
     );
-    assert_eq!(cols3(&ice[2]["children"]), t(&[("lat", "DOUBLE", "double")]));
+    assert_eq!(
+        cols3(&ice[2]["children"]),
+        t(&[("lat", "DOUBLE", "double")])
+    );
 }
 
 #[test]
@@ -286,7 +294,11 @@ fn avro_columns_come_from_the_writer_schema() {
         w.finish().unwrap();
     }
     lake.put("lake", "a/x.avro", &buf);
-    manifest(&lake, "lake", json!([{"dataPath": "a", "structureFormat": "avro"}]));
+    manifest(
+        &lake,
+        "lake",
+        json!([{"dataPath": "a", "structureFormat": "avro"}]),
+    );
     let run = lake.ingest(&lake.config("", ""));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
@@ -329,7 +341,11 @@ fn parquet_nested_types_come_from_the_footer() {
         Field::new("items", DataType::List(Arc::new(item)), true),
     ]);
     lake.put("lake", "p/x.parquet", parquet_bytes(schema, None));
-    manifest(&lake, "lake", json!([{"dataPath": "p", "structureFormat": "parquet"}]));
+    manifest(
+        &lake,
+        "lake",
+        json!([{"dataPath": "p", "structureFormat": "parquet"}]),
+    );
     let run = lake.ingest(&lake.config("", ""));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
@@ -345,7 +361,10 @@ fn parquet_nested_types_come_from_the_footer() {
         ])
     );
     let c = &run.container("svc.lake.p")["dataModel"]["columns"];
-    assert_eq!((c[1]["precision"].clone(), c[1]["scale"].clone()), (json!(10), json!(2)));
+    assert_eq!(
+        (c[1]["precision"].clone(), c[1]["scale"].clone()),
+        (json!(10), json!(2))
+    );
     assert_eq!(c[5]["dataLength"], 16);
     assert_eq!(c[6]["arrayDataType"], "STRUCT");
     assert_eq!(cols3(&c[6]["children"]), t(&[("q", "INT", "int32")]));
@@ -439,7 +458,10 @@ fn archive_members_are_typed_from_their_own_content() {
         ("../evil.csv", b"a\n1\n", false),
     ]);
     lake.put("lake", "archives/data.zip", &z);
-    let tg = gzip(&tar(&[("t/one.tsv", b"x\ty\n1.5\t2\n"), ("notes.md", b"# hi")]));
+    let tg = gzip(&tar(&[
+        ("t/one.tsv", b"x\ty\n1.5\t2\n"),
+        ("notes.md", b"# hi"),
+    ]));
     lake.put("lake", "archives/more.tar.gz", &tg);
     manifest(
         &lake,
@@ -490,7 +512,11 @@ fn archive_members_are_typed_from_their_own_content() {
         t(&[("k", "BOOLEAN", "BOOLEAN")])
     );
     // DIFF: the reference would give readme.txt the CSV's columns.
-    assert_eq!(run.container(&format!("{zip_fqn}.\"readme.txt\"")).get("dataModel"), None);
+    assert_eq!(
+        run.container(&format!("{zip_fqn}.\"readme.txt\""))
+            .get("dataModel"),
+        None
+    );
     assert_eq!(
         typed(&run, &format!("{zip_fqn}.\"p.parquet\"")),
         t(&[("n", "INT", "int64")])
@@ -505,7 +531,11 @@ fn archive_members_are_typed_from_their_own_content() {
         run.container(&format!("{tar_fqn}.\"one.tsv\""))["prefix"],
         "/archives/more.tar.gz/t/one.tsv"
     );
-    assert_eq!(run.container(&format!("{tar_fqn}.\"notes.md\"")).get("dataModel"), None);
+    assert_eq!(
+        run.container(&format!("{tar_fqn}.\"notes.md\""))
+            .get("dataModel"),
+        None
+    );
 }
 
 #[test]
@@ -514,16 +544,26 @@ fn json_zip_reads_its_first_json_member() {
     lake.put(
         "lake",
         "j/x.json.zip",
-        zip(&[("a.txt", b"x", false), ("x.json", b"{\"a\": 1}\n{\"b\": \"s\"}\n", true)]),
+        zip(&[
+            ("a.txt", b"x", false),
+            ("x.json", b"{\"a\": 1}\n{\"b\": \"s\"}\n", true),
+        ]),
     );
-    manifest(&lake, "lake", json!([{"dataPath": "j", "structureFormat": "json.zip"}]));
+    manifest(
+        &lake,
+        "lake",
+        json!([{"dataPath": "j", "structureFormat": "json.zip"}]),
+    );
     let run = lake.ingest(&lake.config("", ""));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         typed(&run, "svc.lake.j"),
         t(&[("a", "INT", "INT"), ("b", "STRING", "STRING")])
     );
-    assert_eq!(run.container("svc.lake.j")["fileFormats"], json!(["json", "zip"]));
+    assert_eq!(
+        run.container("svc.lake.j")["fileFormats"],
+        json!(["json", "zip"])
+    );
 }
 
 #[test]
@@ -539,19 +579,32 @@ fn several_samples_are_merged_with_one_warning_naming_the_disagreeing_files() {
             .write(true)
             .open(lake.root.join("lake").join(key))
             .unwrap();
-        f.set_modified(base - std::time::Duration::from_secs(age)).unwrap();
+        f.set_modified(base - std::time::Duration::from_secs(age))
+            .unwrap();
     }
-    manifest(&lake, "lake", json!([{"dataPath": "t", "structureFormat": "csv"}]));
+    manifest(
+        &lake,
+        "lake",
+        json!([{"dataPath": "t", "structureFormat": "csv"}]),
+    );
     let yaml = lake.config("", "") + "s3meta:\n  sampleFiles: 3\n";
     let run = lake.ingest(&yaml);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
         typed(&run, "svc.lake.t"),
-        t(&[("id", "INT", "INT"), ("x", "FLOAT", "FLOAT"), ("y", "STRING", "STRING")])
+        t(&[
+            ("id", "INT", "INT"),
+            ("x", "FLOAT", "FLOAT"),
+            ("y", "STRING", "STRING")
+        ])
     );
     let warn = status_lines(&run, "disagree");
     assert_eq!(warn.len(), 1, "{}", run.stdout);
-    assert!(warn[0].contains("t/b.csv") && warn[0].contains("t/c.csv"), "{}", warn[0]);
+    assert!(
+        warn[0].contains("t/b.csv") && warn[0].contains("t/c.csv"),
+        "{}",
+        warn[0]
+    );
     assert!(!warn[0].contains("t/a.csv differ"), "{}", warn[0]);
 }
 
@@ -611,7 +664,10 @@ fn parquet_schema_reads_do_not_grow_with_the_file() {
     let counting = Arc::new(s3meta::store::counting::CountingStore::new(lake.store()));
     let limits = s3meta::infer::Limits::default();
     let mut seen = vec![];
-    for (key, size) in [("small.parquet", small.len()), ("large.parquet", large.len())] {
+    for (key, size) in [
+        ("small.parquet", small.len()),
+        ("large.parquet", large.len()),
+    ] {
         counting.reset();
         let object = s3meta::store::ObjectMeta {
             key: key.into(),
@@ -626,7 +682,11 @@ fn parquet_schema_reads_do_not_grow_with_the_file() {
             separator: None,
         };
         let cols = lake
-            .block_on(s3meta::infer::infer_columns(counting.as_ref(), sample, &limits))
+            .block_on(s3meta::infer::infer_columns(
+                counting.as_ref(),
+                sample,
+                &limits,
+            ))
             .unwrap();
         assert_eq!(cols.len(), 1);
         seen.push(counting.counts());

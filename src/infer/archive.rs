@@ -67,7 +67,11 @@ fn member_format(path: &str) -> Option<&'static str> {
         "json"
     } else if p.ends_with(".jsonl") {
         "jsonl"
-    } else if p.ends_with(".parquet") || p.ends_with(".pq") || p.ends_with(".parq") || p.ends_with(".pqt") {
+    } else if p.ends_with(".parquet")
+        || p.ends_with(".pq")
+        || p.ends_with(".parq")
+        || p.ends_with(".pqt")
+    {
         "parquet"
     } else if p.ends_with(".avro") {
         "avro"
@@ -235,10 +239,14 @@ impl From<crate::store::Error> for ArchiveError {
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u64> {
-    Some(u64::from(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?)))
+    Some(u64::from(u16::from_le_bytes(
+        b.get(i..i + 2)?.try_into().ok()?,
+    )))
 }
 fn u32_at(b: &[u8], i: usize) -> Option<u64> {
-    Some(u64::from(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?)))
+    Some(u64::from(u32::from_le_bytes(
+        b.get(i..i + 4)?.try_into().ok()?,
+    )))
 }
 fn u64_at(b: &[u8], i: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(i..i + 8)?.try_into().ok()?))
@@ -313,7 +321,11 @@ async fn zip_directory(
         tail.slice(i..i + cd_size as usize)
     } else {
         store
-            .get_range(bucket, key, GetRange::Bounded(cd_offset, cd_offset + cd_size))
+            .get_range(
+                bucket,
+                key,
+                GetRange::Bounded(cd_offset, cd_offset + cd_size),
+            )
             .await?
             .bytes
     };
@@ -390,10 +402,17 @@ async fn zip_member_data(
     let header = 30 + u16_at(&first, 26).unwrap_or(0) + u16_at(&first, 28).unwrap_or(0);
     let data_start = e.local_offset + header;
     if header + want <= first.len() as u64 {
-        return Ok((data_start, first.slice(header as usize..(header + want) as usize)));
+        return Ok((
+            data_start,
+            first.slice(header as usize..(header + want) as usize),
+        ));
     }
     let got = store
-        .get_range(bucket, key, GetRange::Bounded(data_start, data_start + want))
+        .get_range(
+            bucket,
+            key,
+            GetRange::Bounded(data_start, data_start + want),
+        )
         .await
         .map_err(|x| x.to_string())?
         .bytes;
@@ -411,7 +430,11 @@ async fn zip_member_columns(
     let codec = match e.method {
         0 => Codec::None,
         8 => Codec::Deflate,
-        m => return Err(format!("compression method {m} is not supported (stored and deflate only)")),
+        m => {
+            return Err(format!(
+                "compression method {m} is not supported (stored and deflate only)"
+            ))
+        }
     };
     if format == "parquet" {
         if codec == Codec::None {
@@ -469,7 +492,9 @@ struct Current {
 fn octal(field: &[u8]) -> u64 {
     if field.first().is_some_and(|b| b & 0x80 != 0) {
         // base-256 (GNU) for sizes over 8 GiB
-        return field[1..].iter().fold(0u64, |a, &b| a.saturating_mul(256).saturating_add(u64::from(b)));
+        return field[1..].iter().fold(0u64, |a, &b| {
+            a.saturating_mul(256).saturating_add(u64::from(b))
+        });
     }
     let s = String::from_utf8_lossy(field);
     u64::from_str_radix(s.trim_matches(|c: char| c == '\0' || c == ' '), 8).unwrap_or(0)
@@ -534,7 +559,9 @@ impl TarParser {
             return;
         }
         if let Some(why) = skip_reason(&path, size, &self.limits) {
-            self.out.warnings.push(format!("member {path} skipped: {why}"));
+            self.out
+                .warnings
+                .push(format!("member {path} skipped: {why}"));
             c.skipped = true;
         } else {
             c.format = member_format(&path);

@@ -84,7 +84,8 @@ pub(super) fn header_schema(b: &[u8]) -> Result<Value, HeaderError> {
             }
         }
     }
-    let schema = schema.ok_or_else(|| HeaderError::Invalid("no avro.schema in the header".into()))?;
+    let schema =
+        schema.ok_or_else(|| HeaderError::Invalid("no avro.schema in the header".into()))?;
     serde_json::from_slice(&schema)
         .map_err(|e| HeaderError::Invalid(format!("avro.schema is not JSON: {e}")))
 }
@@ -119,7 +120,13 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                     let fields: Vec<Field> = many
                         .iter()
                         .enumerate()
-                        .map(|(i, m)| Ok(Field::new(format!("member{i}"), to_arrow(m, ns, names)?, true)))
+                        .map(|(i, m)| {
+                            Ok(Field::new(
+                                format!("member{i}"),
+                                to_arrow(m, ns, names)?,
+                                true,
+                            ))
+                        })
                         .collect::<Result<_, String>>()?;
                     let ids: Vec<i8> = (0..fields.len() as i8).collect();
                     let uf = UnionFields::try_new(ids, fields).map_err(|e| e.to_string())?;
@@ -147,15 +154,26 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                 }
                 (Some("date"), "int") => return Ok(DataType::Date32),
                 (Some("time-millis"), "int") => return Ok(DataType::Time32(TimeUnit::Millisecond)),
-                (Some("time-micros"), "long") => return Ok(DataType::Time64(TimeUnit::Microsecond)),
+                (Some("time-micros"), "long") => {
+                    return Ok(DataType::Time64(TimeUnit::Microsecond))
+                }
                 (Some("timestamp-millis"), "long") => {
-                    return Ok(DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())))
+                    return Ok(DataType::Timestamp(
+                        TimeUnit::Millisecond,
+                        Some("UTC".into()),
+                    ))
                 }
                 (Some("timestamp-micros"), "long") => {
-                    return Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+                    return Ok(DataType::Timestamp(
+                        TimeUnit::Microsecond,
+                        Some("UTC".into()),
+                    ))
                 }
                 (Some("timestamp-nanos"), "long") => {
-                    return Ok(DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())))
+                    return Ok(DataType::Timestamp(
+                        TimeUnit::Nanosecond,
+                        Some("UTC".into()),
+                    ))
                 }
                 (Some("local-timestamp-millis"), "long") => {
                     return Ok(DataType::Timestamp(TimeUnit::Millisecond, None))
@@ -188,7 +206,8 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                     Ok(st)
                 }
                 "enum" => {
-                    let d = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                    let d =
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
                     names.define(o, ns, &d);
                     Ok(d)
                 }
@@ -274,7 +293,13 @@ mod tests {
         let cols = columns(&schema).unwrap();
         let got: Vec<_> = cols
             .iter()
-            .map(|c| (c.name.as_str(), c.data_type.as_str(), c.data_type_display.as_deref().unwrap()))
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.data_type.as_str(),
+                    c.data_type_display.as_deref().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -294,7 +319,13 @@ mod tests {
 
     #[test]
     fn a_short_header_asks_for_more() {
-        assert!(matches!(header_schema(b"Obj\x01\x02"), Err(HeaderError::Short)));
-        assert!(matches!(header_schema(b"PAR1xxxx"), Err(HeaderError::Invalid(_))));
+        assert!(matches!(
+            header_schema(b"Obj\x01\x02"),
+            Err(HeaderError::Short)
+        ));
+        assert!(matches!(
+            header_schema(b"PAR1xxxx"),
+            Err(HeaderError::Invalid(_))
+        ));
     }
 }

@@ -73,8 +73,7 @@ pub fn decode(
         Codec::Deflate => Box::new(flate2::read::DeflateDecoder::new(input)),
         Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(input)),
         Codec::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(input)
-                .map_err(|e| format!("zstd: {e}"))?,
+            zstd::stream::read::Decoder::with_buffer(input).map_err(|e| format!("zstd: {e}"))?,
         ),
     };
     let mut out = Vec::new();
@@ -215,7 +214,9 @@ mod tests {
 
     #[test]
     fn a_prefix_of_a_stream_keeps_what_it_decoded() {
-        let text: Vec<u8> = (0..20000).flat_map(|i| format!("{i},x\n").into_bytes()).collect();
+        let text: Vec<u8> = (0..20000)
+            .flat_map(|i| format!("{i},x\n").into_bytes())
+            .collect();
         let z = gzip(&text);
         let d = decode(Codec::Gzip, &z[..z.len() / 2], 1 << 30, true).unwrap();
         assert!(d.cut && !d.capped);

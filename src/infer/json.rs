@@ -65,10 +65,7 @@ fn shape_of(v: &Value) -> Shape {
         Value::Number(_) => Shape::Float,
         Value::String(_) => Shape::Str,
         Value::Array(items) => Shape::Array(Box::new(
-            items
-                .iter()
-                .map(shape_of)
-                .fold(Shape::Null, merge),
+            items.iter().map(shape_of).fold(Shape::Null, merge),
         )),
         Value::Object(map) => {
             let mut f = Fields::default();
@@ -243,7 +240,10 @@ pub(super) fn from_document(
 
 fn json_schema_type(v: &Value) -> &'static str {
     if let Some(one_of) = v.get("oneOf").and_then(Value::as_array) {
-        if one_of.iter().any(|m| m.get("type") == Some(&Value::from("object"))) {
+        if one_of
+            .iter()
+            .any(|m| m.get("type") == Some(&Value::from("object")))
+        {
             return "RECORD";
         }
     }
@@ -261,12 +261,7 @@ fn json_schema_type(v: &Value) -> &'static str {
 
 fn json_schema_props(v: &Value) -> Option<Vec<Column>> {
     let props = v.get("properties").and_then(Value::as_object)?;
-    Some(
-        props
-            .iter()
-            .map(|(k, p)| json_schema_field(k, p))
-            .collect(),
-    )
+    Some(props.iter().map(|(k, p)| json_schema_field(k, p)).collect())
 }
 
 fn json_schema_field(name: &str, v: &Value) -> Column {
@@ -305,11 +300,51 @@ fn json_schema_column(doc: &Value) -> Column {
 
 /// OpenMetadata `DataType` values an Iceberg/Delta type may upper-case to.
 const OM_TYPES: &[&str] = &[
-    "NUMBER", "TINYINT", "SMALLINT", "INT", "BIGINT", "BYTEINT", "BYTES", "FLOAT", "DOUBLE",
-    "DECIMAL", "NUMERIC", "TIMESTAMP", "TIMESTAMPZ", "TIME", "DATE", "DATETIME", "INTERVAL",
-    "STRING", "MEDIUMTEXT", "TEXT", "CHAR", "LONG", "VARCHAR", "BOOLEAN", "BINARY", "VARBINARY",
-    "ARRAY", "BLOB", "LONGBLOB", "MEDIUMBLOB", "MAP", "STRUCT", "UNION", "SET", "GEOGRAPHY",
-    "ENUM", "JSON", "UUID", "VARIANT", "GEOMETRY", "BYTEA", "FIXED", "RECORD", "NULL", "UNKNOWN",
+    "NUMBER",
+    "TINYINT",
+    "SMALLINT",
+    "INT",
+    "BIGINT",
+    "BYTEINT",
+    "BYTES",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "NUMERIC",
+    "TIMESTAMP",
+    "TIMESTAMPZ",
+    "TIME",
+    "DATE",
+    "DATETIME",
+    "INTERVAL",
+    "STRING",
+    "MEDIUMTEXT",
+    "TEXT",
+    "CHAR",
+    "LONG",
+    "VARCHAR",
+    "BOOLEAN",
+    "BINARY",
+    "VARBINARY",
+    "ARRAY",
+    "BLOB",
+    "LONGBLOB",
+    "MEDIUMBLOB",
+    "MAP",
+    "STRUCT",
+    "UNION",
+    "SET",
+    "GEOGRAPHY",
+    "ENUM",
+    "JSON",
+    "UUID",
+    "VARIANT",
+    "GEOMETRY",
+    "BYTEA",
+    "FIXED",
+    "RECORD",
+    "NULL",
+    "UNKNOWN",
 ];
 
 /// Python's `str()` of a parsed JSON value, which is how the reference stringifies an
@@ -328,7 +363,11 @@ fn python_repr(v: &Value) -> String {
         Value::Object(map) => format!(
             "{{{}}}",
             map.iter()
-                .map(|(k, v)| format!("{}: {}", python_repr(&Value::from(k.as_str())), python_repr(v)))
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_repr(&Value::from(k.as_str())),
+                    python_repr(v)
+                ))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -401,7 +440,13 @@ mod tests {
         let cols = from_lines(text, false, 100);
         let got: Vec<_> = cols
             .iter()
-            .map(|c| (c.name.as_str(), c.data_type.as_str(), c.array_data_type.as_deref()))
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.data_type.as_str(),
+                    c.array_data_type.as_deref(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -413,14 +458,28 @@ mod tests {
                 ("items", "ARRAY", Some("STRUCT")),
             ]
         );
-        let user: Vec<_> = cols[2].children.as_ref().unwrap().iter().map(|c| c.name.as_str()).collect();
+        let user: Vec<_> = cols[2]
+            .children
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         assert_eq!(user, vec!["n", "age"]);
     }
 
     #[test]
     fn a_large_array_document_is_read_item_by_item() {
-        let cols = from_document(b"[{\"a\": 1}, {\"a\": 2, \"b\": true}, {\"a\": 3, \"c\": \"cu", false, 100).unwrap();
-        let got: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.data_type.as_str())).collect();
+        let cols = from_document(
+            b"[{\"a\": 1}, {\"a\": 2, \"b\": true}, {\"a\": 3, \"c\": \"cu",
+            false,
+            100,
+        )
+        .unwrap();
+        let got: Vec<_> = cols
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type.as_str()))
+            .collect();
         assert_eq!(got, vec![("a", "INT"), ("b", "BOOLEAN")]);
         assert!(from_document(b"{\"a\": [1, 2", false, 100).is_err());
     }

@@ -88,9 +88,16 @@ mod tests {
         let m = merge(vec![
             ("a.csv".into(), cols(&[("id", "INT"), ("x", "INT")])),
             ("b.csv".into(), cols(&[("id", "INT"), ("x", "INT")])),
-            ("c.csv".into(), cols(&[("x", "FLOAT"), ("y", "DATE"), ("id", "BOOLEAN")])),
+            (
+                "c.csv".into(),
+                cols(&[("x", "FLOAT"), ("y", "DATE"), ("id", "BOOLEAN")]),
+            ),
         ]);
-        let got: Vec<_> = m.columns.iter().map(|c| (c.name.as_str(), c.data_type.as_str())).collect();
+        let got: Vec<_> = m
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type.as_str()))
+            .collect();
         assert_eq!(got, vec![("id", "STRING"), ("x", "FLOAT"), ("y", "DATE")]);
         assert_eq!(m.disagreeing, vec!["c.csv".to_string()]);
     }

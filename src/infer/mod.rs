@@ -175,11 +175,17 @@ pub(crate) fn type_text(
     limits: &Limits,
 ) -> Result<TextOutcome, String> {
     match kind {
-        TextKind::Delimited(sep) => csv::infer(bytes, complete, sep, limits.text_rows).map(TextOutcome::Columns),
+        TextKind::Delimited(sep) => {
+            csv::infer(bytes, complete, sep, limits.text_rows).map(TextOutcome::Columns)
+        }
         TextKind::Json => {
             let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
             if json::is_lines(first) {
-                Ok(TextOutcome::Columns(json::from_lines(bytes, complete, limits.text_rows)))
+                Ok(TextOutcome::Columns(json::from_lines(
+                    bytes,
+                    complete,
+                    limits.text_rows,
+                )))
             } else if complete {
                 json::from_document(bytes, true, limits.text_rows).map(TextOutcome::Columns)
             } else {
@@ -256,10 +262,7 @@ async fn infer_avro(
                 n = size.min(limits.max_document);
             }
             Err(avro::HeaderError::Short) => {
-                return Err(s.corrupt(
-                    "avro",
-                    format!("the header does not end within {n} bytes"),
-                ))
+                return Err(s.corrupt("avro", format!("the header does not end within {n} bytes")))
             }
         }
     }

@@ -1,6 +1,6 @@
 //! Test support: a lake on disk served by the embedded S3 server (s3s-fs, SigV4 checked),
 //! a workflow config pointing at it, and a runner for the built `s3meta` binary.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
