@@ -2,7 +2,7 @@
 //!
 //! `parquet_footer gen DIR` writes `DIR/lake/bench/{1mib,100mib,1gib}.parquet` (streamed, one
 //! int64 and one float64 column, uncompressed). `parquet_footer infer DIR KEY` serves
-//! `DIR/lake` with the embedded S3 server, infers the schema of `bench/KEY` through a
+//! `DIR/lake` with the embedded S3 server, infers the schema of `KEY` in bucket `bench` through a
 //! `CountingStore`, and prints bytes read, requests, wall time and the process's peak RSS.
 //! Run by `bench/parquet_footer.sh`, one process per file so that each peak is its own.
 
@@ -88,7 +88,7 @@ async fn main() {
             }
         }
         Some("infer") => {
-            let key = format!("bench/{}", args[3]);
+            let key = args[3].clone();
             let server = s3meta::embedded::serve(&lake, ACCESS, SECRET)
                 .await
                 .unwrap();
@@ -107,14 +107,14 @@ async fn main() {
             ));
             let store = CountingStore::new(Arc::new(s3));
             // The size comes from a listing in a real run; HEAD here, not counted.
-            let object = store.head("lake", &key).await.unwrap();
+            let object = store.head("bench", &key).await.unwrap();
             store.reset();
             let limits = s3meta::infer::Limits::default();
             let started = Instant::now();
             let cols = s3meta::infer::infer_columns(
                 &store,
                 s3meta::infer::Sample {
-                    bucket: "lake",
+                    bucket: "bench",
                     object: &object,
                     format: "parquet",
                     separator: None,
