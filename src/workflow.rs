@@ -231,7 +231,7 @@ async fn run_inner(
         store,
         global,
         default_manifest,
-        limits: Limits::default(),
+        limits: Limits::from_options(&opts),
         metrics,
     });
     let mut results = stream::iter(buckets)
@@ -616,7 +616,7 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
 
     let mut folder_fqns: BTreeMap<String, String> = BTreeMap::new();
     let mut not_built: BTreeMap<String, usize> = BTreeMap::new();
-    for (p, columns) in planned.into_iter().zip(inferred) {
+    for (p, inferred) in planned.into_iter().zip(inferred) {
         let c = match p {
             Planned::Structured(s) => {
                 match structured_container(
@@ -624,7 +624,7 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     &fqn,
                     &console,
                     s,
-                    columns,
+                    inferred,
                     &mut st,
                     &mut not_built,
                 ) {
@@ -632,23 +632,30 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
                     None => continue,
                 }
             }
-            Planned::Archive { name, size } | Planned::Unstructured { name, size } => Container {
-                fqn: child_fqn(&fqn, &name),
-                parent_fqn: Some(fqn.clone()),
-                data_model: None,
-                prefix: format!("/{name}"),
-                number_of_objects: None,
-                size: size.map(|s| s as f64),
-                file_formats: vec![],
-                tags: vec![],
-                source_url: if size.is_some() {
-                    console.object_url(bucket, &name)
-                } else {
-                    console.folder_url(bucket, &name)
-                },
-                full_path: full_path(bucket, &name),
-                name,
-            },
+            Planned::Archive { name, size, .. } => {
+                let archive = unstructured_container(bucket, &fqn, &console, name, size);
+                if let Some(why) = invalid_name(&archive.name) {
+                    st.fail(&archive.fqn, format!("not published: {why}"));
+                    continue;
+                }
+                let members = match inferred {
+                    Inferred::Archive(read) => {
+                        archive_members(bucket, &console, &archive, read, &mut st)
+                    }
+                    _ => vec![],
+                };
+                containers.push(archive);
+                for m in members {
+                    match invalid_name(&m.name) {
+                        Some(why) => st.fail(&m.fqn, format!("not published: {why}")),
+                        None => containers.push(m),
+                    }
+                }
+                continue;
+            }
+            Planned::Unstructured { name, size } => {
+                unstructured_container(bucket, &fqn, &console, name, size)
+            }
             Planned::Folder { path, name, parent } => {
                 let parent_fqn = parent
                     .and_then(|p| folder_fqns.get(&p).cloned())
@@ -758,26 +765,32 @@ async fn file_tags(
 }
 
 /// Inference for every structured plan, concurrently, results in plan order.
-async fn infer_all(
-    shared: &Shared,
-    bucket: &str,
-    planned: &[Planned],
-) -> Vec<Option<Result<Vec<Column>, infer::Error>>> {
+/// Inference for every structured plan (each of its samples) and every archive,
+/// concurrently within `entryConcurrency`, results in plan order.
+async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<Inferred> {
     let store = shared.store.as_ref();
     let limits = shared.limits;
     stream::iter(planned.iter())
         .map(|p| async move {
             match p {
                 Planned::Structured(s) => {
-                    let sample = Sample {
-                        bucket,
-                        object: &s.samples[0],
-                        format: &s.format,
-                        separator: s.separator.as_deref(),
-                    };
-                    Some(infer::infer_columns(store, sample, &limits).await)
+                    let mut out = Vec::with_capacity(s.samples.len());
+                    for object in &s.samples {
+                        let sample = Sample {
+                            bucket,
+                            object,
+                            format: &s.format,
+                            separator: s.separator.as_deref(),
+                        };
+                        let r = infer::infer_columns(store, sample, &limits).await;
+                        out.push((object.key.clone(), r));
+                    }
+                    Inferred::Samples(out)
                 }
-                _ => None,
+                Planned::Archive { name, format, size } => Inferred::Archive(
+                    infer::archive::read_archive(store, bucket, name, *size, format, &limits).await,
+                ),
+                _ => Inferred::Nothing,
             }
         })
         .buffered(shared.v.raw.s3meta.entry_concurrency)
@@ -790,37 +803,57 @@ fn structured_container(
     bucket_fqn: &str,
     console: &Console,
     s: StructuredPlan,
-    columns: Option<Result<Vec<Column>, infer::Error>>,
+    inferred: Inferred,
     st: &mut StepStatus,
     not_built: &mut BTreeMap<String, usize>,
 ) -> Option<Container> {
     let scope = format!("{bucket}/{}", s.samples[0].key);
     let mut all = s.partition_columns.clone();
-    match columns {
-        Some(Ok(cols)) => {
-            if cols.is_empty() && all.is_empty() {
-                st.warn(
-                    &scope,
-                    format!("no columns found in the sample of {}; no container", s.name),
-                );
-                return None;
+    let mut read = Vec::new();
+    let mut failed = false;
+    if let Inferred::Samples(results) = inferred {
+        for (key, r) in results {
+            match r {
+                Ok(cols) => read.push((key, cols)),
+                Err(infer::Error::NotBuilt { format }) => {
+                    *not_built.entry(format).or_default() += 1;
+                    break;
+                }
+                Err(e) => {
+                    failed = true;
+                    // DIFF(spec §13 #21): a read or parse failure is counted, not only logged.
+                    st.fail(
+                        format!("{bucket}/{key}"),
+                        format!("Error fetching the schema of {}: {e}", s.name),
+                    );
+                }
             }
-            all.extend(cols);
         }
-        Some(Err(infer::Error::NotBuilt { format })) => {
-            *not_built.entry(format).or_default() += 1;
-        }
-        Some(Err(e)) => {
-            // DIFF(spec §13 #21): a read or parse failure is counted, not only logged.
-            st.fail(
+    }
+    if !read.is_empty() {
+        let keys: Vec<String> = read.iter().map(|(k, _)| k.clone()).collect();
+        let merged = infer::merge::merge(read);
+        if !merged.disagreeing.is_empty() {
+            st.warn(
                 &scope,
-                format!("Error fetching the schema of {}: {e}", s.name),
+                format!(
+                    "the sample files of {} disagree on the schema: {} differ from {}; columns merged (union by name, INT with FLOAT is FLOAT, other conflicts STRING)",
+                    s.name,
+                    merged.disagreeing.join(", "),
+                    keys[0]
+                ),
             );
-            if all.is_empty() {
-                return None;
-            }
         }
-        None => {}
+        if merged.columns.is_empty() && all.is_empty() {
+            st.warn(
+                &scope,
+                format!("no columns found in the sample of {}; no container", s.name),
+            );
+            return None;
+        }
+        all.extend(merged.columns);
+    } else if failed && all.is_empty() {
+        return None;
     }
     Some(Container {
         fqn: child_fqn(bucket_fqn, &s.name),
@@ -860,4 +893,108 @@ pub async fn run_ingest_isolated(v: Validated) -> Result<RunStatus, String> {
     });
     rx.await
         .map_err(|_| "the run's thread ended without a result".to_string())?
+}
+
+/// What inference gave for one planned container.
+#[derive(Debug)]
+enum Inferred {
+    /// Not a container with a schema.
+    Nothing,
+    /// Each sample's key and columns (or error), best sample first.
+    Samples(Vec<(String, Result<Vec<Column>, infer::Error>)>),
+    /// An archive's members.
+    Archive(Result<infer::archive::Archive, infer::Error>),
+}
+
+/// A literal unstructured path, or an archive's own container (reference §5.6, §5.8).
+fn unstructured_container(
+    bucket: &str,
+    bucket_fqn: &str,
+    console: &Console,
+    name: String,
+    size: Option<u64>,
+) -> Container {
+    Container {
+        fqn: child_fqn(bucket_fqn, &name),
+        parent_fqn: Some(bucket_fqn.to_string()),
+        data_model: None,
+        prefix: format!("/{name}"),
+        number_of_objects: None,
+        size: size.map(|s| s as f64),
+        file_formats: vec![],
+        tags: vec![],
+        source_url: if size.is_some() {
+            console.object_url(bucket, &name)
+        } else {
+            console.folder_url(bucket, &name)
+        },
+        full_path: full_path(bucket, &name),
+        name,
+    }
+}
+
+/// One child container per file member of an archive (reference §5.8), each with the
+/// columns of its own content.
+fn archive_members(
+    bucket: &str,
+    console: &Console,
+    archive: &Container,
+    read: Result<infer::archive::Archive, infer::Error>,
+    st: &mut StepStatus,
+) -> Vec<Container> {
+    let scope = format!("{bucket}/{}", archive.name);
+    let read = match read {
+        Ok(r) => r,
+        Err(e) => {
+            // The reference logs archive errors and records nothing; a warning here.
+            st.warn(&scope, format!("archive members not read: {e}"));
+            return vec![];
+        }
+    };
+    for w in &read.warnings {
+        st.warn(&scope, w.clone());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for m in read.members {
+        let name = m.name().to_string();
+        let fqn = child_fqn(&archive.fqn, &name);
+        if !seen.insert(fqn.clone()) {
+            st.warn(
+                &scope,
+                format!(
+                    "member {} skipped: another member is also named {name}",
+                    m.path
+                ),
+            );
+            continue;
+        }
+        let inner = format!("{}/{}", archive.name, m.path);
+        out.push(Container {
+            fqn,
+            parent_fqn: Some(archive.fqn.clone()),
+            data_model: m
+                .columns
+                .filter(|c| !c.is_empty())
+                .map(|columns| DataModel {
+                    is_partitioned: false,
+                    columns,
+                }),
+            prefix: format!("/{inner}"),
+            number_of_objects: None,
+            size: Some(m.size as f64),
+            // `[inner format]` only when the format is itself a FileFormat value (`jsonl`
+            // is not), as the reference.
+            file_formats: m
+                .format
+                .as_deref()
+                .and_then(|f| entity::file_formats(f).filter(|v| v.as_slice() == [f]))
+                .unwrap_or_default(),
+            tags: vec![],
+            source_url: console.object_url(bucket, &archive.name),
+            full_path: full_path(bucket, &inner),
+            name,
+        });
+    }
+    out
 }

@@ -520,6 +520,32 @@ pub struct S3metaOptions {
     /// when CloudWatch has no data, and no CloudWatch call is made.
     #[serde(default = "yes")]
     pub bucket_metrics: bool,
+    /// Sample files read per structured container; their schemas are merged (default 1).
+    #[serde(default = "default_sample_files")]
+    pub sample_files: usize,
+    /// Bytes of a CSV/TSV/JSON Lines/Avro file read to learn its schema (after
+    /// decompression, too), default 1 MiB. The prefix is cut at its last complete line.
+    #[serde(default = "default_text_sample_bytes")]
+    pub text_sample_bytes: u64,
+    /// Rows (CSV/TSV) or records (JSON Lines) typed at most, default 1000.
+    #[serde(default = "default_text_sample_rows")]
+    pub text_sample_rows: usize,
+    /// Largest JSON document (not lines) read whole, default 16 MiB; a larger one is read
+    /// as a stream of its top-level array's items within this many bytes. Also the largest
+    /// archive member held in memory whole (a parquet member of a tar or a deflated zip).
+    #[serde(default = "default_max_document_bytes")]
+    pub max_document_bytes: u64,
+    /// Largest archive read (zip and tar), default 2 GiB, as the reference.
+    #[serde(default = "default_max_archive_bytes")]
+    pub max_archive_bytes: u64,
+    /// Archive members larger than this (uncompressed) are skipped, default 256 MiB, as the
+    /// reference.
+    #[serde(default = "default_max_member_bytes")]
+    pub max_member_bytes: u64,
+    /// Archive members read at most per archive, default 1000; the rest are skipped with
+    /// a warning.
+    #[serde(default = "default_max_archive_members")]
+    pub max_archive_members: usize,
 }
 
 impl Default for S3metaOptions {
@@ -536,6 +562,13 @@ impl Default for S3metaOptions {
             sink_max_attempts: default_max_attempts(),
             sink_timeout_secs: default_sink_timeout(),
             bucket_metrics: true,
+            sample_files: default_sample_files(),
+            text_sample_bytes: default_text_sample_bytes(),
+            text_sample_rows: default_text_sample_rows(),
+            max_document_bytes: default_max_document_bytes(),
+            max_archive_bytes: default_max_archive_bytes(),
+            max_member_bytes: default_max_member_bytes(),
+            max_archive_members: default_max_archive_members(),
         }
     }
 }
@@ -566,4 +599,25 @@ fn default_sink_concurrency() -> usize {
 }
 fn default_sink_timeout() -> u64 {
     300
+}
+fn default_sample_files() -> usize {
+    1
+}
+fn default_text_sample_bytes() -> u64 {
+    1024 * 1024
+}
+fn default_text_sample_rows() -> usize {
+    1000
+}
+fn default_max_document_bytes() -> u64 {
+    16 * 1024 * 1024
+}
+fn default_max_archive_bytes() -> u64 {
+    2 * 1024 * 1024 * 1024
+}
+fn default_max_member_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+fn default_max_archive_members() -> usize {
+    1000
 }

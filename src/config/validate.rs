@@ -335,6 +335,9 @@ impl Workflow {
             ("entryConcurrency", opts.entry_concurrency),
             ("sampleScanLimit", opts.sample_scan_limit),
             ("globScanLimit", opts.glob_scan_limit),
+            ("sampleFiles", opts.sample_files),
+            ("textSampleRows", opts.text_sample_rows),
+            ("maxArchiveMembers", opts.max_archive_members),
         ] {
             if v == 0 {
                 err(

@@ -3,7 +3,8 @@
 //! One speculative read of the object's tail (`parquet_prefetch` bytes) usually holds the
 //! whole footer; a second ranged read fetches the rest only when it does not, and only after
 //! the claimed footer length has been checked against `max_footer`, so that a hostile file
-//! cannot force a huge read. No data page is ever read.
+//! cannot force a huge read. No data page is ever read. The same reads work on a parquet
+//! file stored uncompressed inside a zip archive (a byte range of the archive).
 
 use super::{types, Error, Limits, Sample};
 use crate::entity::Column;
@@ -17,70 +18,110 @@ pub(super) async fn infer(
     s: Sample<'_>,
     limits: &Limits,
 ) -> Result<Vec<Column>, Error> {
-    let corrupt = |message: String| Error::Corrupt {
-        bucket: s.bucket.to_string(),
-        key: s.object.key.clone(),
-        format: "parquet".into(),
-        message,
-    };
-    let size = s.object.size;
+    infer_range(store, s.bucket, &s.object.key, 0, s.object.size, limits)
+        .await
+        .map_err(|e| match e {
+            RangeError::Store(e) => Error::Store(e),
+            RangeError::Corrupt(m) => s.corrupt("parquet", m),
+        })
+}
+
+/// Why [`infer_range`] failed.
+#[derive(Debug)]
+pub(crate) enum RangeError {
+    /// A read failed.
+    Store(crate::store::Error),
+    /// The bytes are not a parquet file.
+    Corrupt(String),
+}
+
+/// The columns of a parquet file held in bytes `base..base + size` of an object.
+pub(crate) async fn infer_range(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    base: u64,
+    size: u64,
+    limits: &Limits,
+) -> Result<Vec<Column>, RangeError> {
+    let corrupt = RangeError::Corrupt;
     if size < FOOTER_TAIL + 4 {
         return Err(corrupt(format!(
             "{size} bytes is too small for a parquet file"
         )));
     }
+    let end = base + size;
     let first = store
         .get_range(
-            s.bucket,
-            &s.object.key,
-            GetRange::Suffix(limits.parquet_prefetch.min(size)),
+            bucket,
+            key,
+            GetRange::Bounded(end - limits.parquet_prefetch.min(size), end),
         )
-        .await?;
+        .await
+        .map_err(RangeError::Store)?;
     let tail = &first.bytes;
-    if (tail.len() as u64) < FOOTER_TAIL || &tail[tail.len() - 4..] != b"PAR1" {
-        return Err(corrupt("no PAR1 magic at the end".into()));
-    }
-    let len_bytes: [u8; 4] = tail[tail.len() - 8..tail.len() - 4]
-        .try_into()
-        .map_err(|_| corrupt("short footer".into()))?;
-    let footer_len = u32::from_le_bytes(len_bytes) as u64;
-    if footer_len > limits.max_footer {
-        return Err(corrupt(format!(
-            "footer claims {footer_len} bytes, over the {} limit",
-            limits.max_footer
-        )));
-    }
-    if footer_len + FOOTER_TAIL > size {
-        return Err(corrupt(format!(
-            "footer claims {footer_len} bytes in a {size}-byte file"
-        )));
-    }
+    let footer_len = footer_len(tail, size, limits).map_err(corrupt)?;
     let footer = if footer_len + FOOTER_TAIL <= tail.len() as u64 {
         let end = tail.len() - FOOTER_TAIL as usize;
         tail.slice(end - footer_len as usize..end)
     } else {
-        let start = size - footer_len - FOOTER_TAIL;
+        let start = end - footer_len - FOOTER_TAIL;
         let got = store
-            .get_range(
-                s.bucket,
-                &s.object.key,
-                GetRange::Bounded(start, size - FOOTER_TAIL),
-            )
-            .await?;
+            .get_range(bucket, key, GetRange::Bounded(start, end - FOOTER_TAIL))
+            .await
+            .map_err(RangeError::Store)?;
         if got.bytes.len() as u64 != footer_len {
             return Err(corrupt("the object changed while it was read".into()));
         }
         got.bytes
     };
-    let meta =
-        ParquetMetaDataReader::decode_metadata(&footer).map_err(|e| corrupt(e.to_string()))?;
+    decode(&footer).map_err(corrupt)
+}
+
+/// The footer length a tail claims, checked against the file size and the cap.
+fn footer_len(tail: &[u8], size: u64, limits: &Limits) -> Result<u64, String> {
+    if (tail.len() as u64) < FOOTER_TAIL || &tail[tail.len() - 4..] != b"PAR1" {
+        return Err("no PAR1 magic at the end".into());
+    }
+    let len_bytes: [u8; 4] = tail[tail.len() - 8..tail.len() - 4]
+        .try_into()
+        .map_err(|_| "short footer".to_string())?;
+    let footer_len = u64::from(u32::from_le_bytes(len_bytes));
+    if footer_len > limits.max_footer {
+        return Err(format!(
+            "footer claims {footer_len} bytes, over the {} limit",
+            limits.max_footer
+        ));
+    }
+    if footer_len + FOOTER_TAIL > size {
+        return Err(format!(
+            "footer claims {footer_len} bytes in a {size}-byte file"
+        ));
+    }
+    Ok(footer_len)
+}
+
+fn decode(footer: &[u8]) -> Result<Vec<Column>, String> {
+    let meta = ParquetMetaDataReader::decode_metadata(footer).map_err(|e| e.to_string())?;
     let file = meta.file_metadata();
     let schema =
         parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
     Ok(schema
         .fields()
         .iter()
         .map(|f| types::column(f.name(), f.data_type()))
         .collect())
+}
+
+/// The columns of a whole parquet file held in memory (an archive member).
+pub(super) fn from_bytes(bytes: &[u8]) -> Result<Vec<Column>, String> {
+    let size = bytes.len() as u64;
+    if size < FOOTER_TAIL + 4 {
+        return Err(format!("{size} bytes is too small for a parquet file"));
+    }
+    let limits = Limits::default();
+    let len = footer_len(bytes, size, &limits)? as usize;
+    let end = bytes.len() - FOOTER_TAIL as usize;
+    decode(&bytes[end - len..end])
 }

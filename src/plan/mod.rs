@@ -54,10 +54,12 @@ pub struct StructuredPlan {
 pub enum Planned {
     /// A structured container (literal, depth-discovered or glob-derived).
     Structured(StructuredPlan),
-    /// An archive object (its members are not read yet).
+    /// An archive object; the workflow reads its members.
     Archive {
         /// The archive key, trimmed.
         name: String,
+        /// Its `structureFormat` (`zip`, `tar.gz`, …).
+        format: String,
         /// Its size, when HEAD answered.
         size: Option<u64>,
     },
@@ -202,8 +204,11 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
     let scope = format!("{}/{}", ctx.bucket, path);
     if is_archive_format(&fmt) {
         let size = ctx.store.head(ctx.bucket, &path).await.ok().map(|m| m.size);
-        st.warn(&scope, format!("archive members of `{fmt}` archives are not read yet; only the archive container is built"));
-        return vec![Planned::Archive { name: path, size }];
+        return vec![Planned::Archive {
+            name: path,
+            format: fmt,
+            size,
+        }];
     }
     if file_formats(&fmt).is_none() {
         st.fail(
@@ -296,7 +301,7 @@ async fn structured_literal(
             }
         },
     };
-    let samples = choose_samples(objects, &fmt, 1);
+    let samples = choose_samples(objects, &fmt, ctx.opts.sample_files);
     if samples.is_empty() {
         st.warn(
             &scope,

@@ -146,6 +146,25 @@ impl Lake {
         run_binary_env(dir, &["ingest", "-c"], yaml, &self.catalog_path(), env)
     }
 
+    /// A store talking to this lake's server (the real S3 client, SigV4 signed).
+    pub fn store(&self) -> std::sync::Arc<dyn s3meta::store::ObjectStore> {
+        let creds: s3meta::config::AwsCredentials = serde_json::from_value(serde_json::json!({
+            "awsRegion": "us-east-1",
+            "awsAccessKeyId": ACCESS_KEY,
+            "awsSecretAccessKey": SECRET_KEY,
+            "endPointURL": self.endpoint(),
+        }))
+        .unwrap();
+        let opts = s3meta::config::S3metaOptions::default();
+        let endpoint = self.endpoint();
+        self.rt.block_on(async move {
+            let sdk = s3meta::aws::sdk_config(&creds, &opts).await;
+            let client = s3meta::aws::s3_client(&sdk, Some(&endpoint));
+            std::sync::Arc::new(s3meta::store::s3::S3Store::new(client))
+                as std::sync::Arc<dyn s3meta::store::ObjectStore>
+        })
+    }
+
     /// Runs an async block on the lake's runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)

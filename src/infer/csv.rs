@@ -1,0 +1,184 @@
+//! CSV / TSV: the header and the types of a bounded prefix (reference §5.4).
+//!
+//! The caller hands over at most `textSampleBytes` of (decompressed) text; a prefix that is
+//! not the whole file is cut at its last complete line, and at most `textSampleRows` rows are
+//! typed (rules in [`super::text`]). Quoting is RFC 4180 with a backslash escape, as the
+//! reference's `escapechar`; invalid UTF-8 is replaced, not fatal (`encoding_errors="ignore"`).
+//! A header that parses as one field containing the separator (a whole quoted header line)
+//! is split again, and so are data rows quoted the same way.
+
+use super::text::{classify, Kind};
+use super::types;
+use crate::entity::Column;
+
+/// The separator byte of a `separator` option (`\t` spelled out is a tab), or the format's
+/// default.
+pub(super) fn separator(option: Option<&str>, format: &str, key: &str) -> u8 {
+    match option {
+        Some("\\t") => b'\t',
+        Some(s) if !s.is_empty() => s.as_bytes()[0],
+        _ if format.starts_with("tsv") || key.to_ascii_lowercase().contains(".tsv") => b'\t',
+        _ => b',',
+    }
+}
+
+fn split_quoted(field: &str, sep: u8) -> Vec<String> {
+    field
+        .split(sep as char)
+        .map(|p| p.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+/// Pandas' names for empty and repeated headers: `Unnamed: i`, then `a.1`, `a.2`, ….
+fn header_names(raw: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, name) in raw.into_iter().enumerate() {
+        let base = if name.is_empty() {
+            format!("Unnamed: {i}")
+        } else {
+            name
+        };
+        let mut candidate = base.clone();
+        let mut n = 0;
+        while out.contains(&candidate) {
+            n += 1;
+            candidate = format!("{base}.{n}");
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+/// Columns of a CSV text. `complete` says the text is the whole file (else its last,
+/// possibly partial, line is dropped).
+pub(super) fn infer(
+    text: &[u8],
+    complete: bool,
+    sep: u8,
+    max_rows: usize,
+) -> Result<Vec<Column>, String> {
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    let text = if complete {
+        text
+    } else {
+        match text.iter().rposition(|&b| b == b'\n') {
+            Some(i) => &text[..=i],
+            None => {
+                return Err(format!(
+                    "no complete line in the first {} bytes",
+                    text.len()
+                ))
+            }
+        }
+    };
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(sep)
+        .has_headers(false)
+        .flexible(true)
+        .escape(Some(b'\\'))
+        .from_reader(text);
+    let mut records = reader.byte_records();
+    let header = loop {
+        match records.next() {
+            None => return Ok(vec![]),
+            Some(Err(e)) => return Err(e.to_string()),
+            Some(Ok(r)) if r.iter().all(|f| f.is_empty()) => continue,
+            Some(Ok(r)) => break r,
+        }
+    };
+    let mut raw: Vec<String> = header
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).trim().to_string())
+        .collect();
+    let quoted_header = raw.len() == 1 && raw[0].contains(sep as char);
+    if quoted_header {
+        raw = split_quoted(&raw[0], sep);
+    }
+    let names = header_names(raw);
+    let mut kinds = vec![Kind::Null; names.len()];
+    for (n, rec) in records.enumerate() {
+        if n >= max_rows {
+            break;
+        }
+        let rec = match rec {
+            Ok(r) => r,
+            // A malformed row (e.g. an unterminated quote at the cut) ends the sample.
+            Err(_) => break,
+        };
+        let cells: Vec<String> = if rec.len() == 1 && names.len() > 1 {
+            let one = String::from_utf8_lossy(&rec[0]).into_owned();
+            if one.contains(sep as char) {
+                split_quoted(&one, sep)
+            } else {
+                vec![one]
+            }
+        } else {
+            rec.iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect()
+        };
+        for (k, cell) in kinds.iter_mut().zip(cells.iter()) {
+            *k = k.widen(classify(cell));
+        }
+    }
+    Ok(names
+        .iter()
+        .zip(kinds)
+        .map(|(name, k)| {
+            let mut c = types::named(name, k.om());
+            c.data_type_display = Some(k.om().to_string());
+            c
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(text: &str, complete: bool, sep: u8) -> Vec<(String, String)> {
+        infer(text.as_bytes(), complete, sep, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.data_type))
+            .collect()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn nulls_do_not_make_an_int_a_float() {
+        assert_eq!(
+            cols("id,score,name\n1,,x\n,2.5,\"y, z\"\n3,1,w\n", true, b','),
+            pairs(&[("id", "INT"), ("score", "FLOAT"), ("name", "STRING")])
+        );
+    }
+
+    #[test]
+    fn a_prefix_is_cut_at_its_last_line() {
+        assert_eq!(
+            cols("a;b\n1;2\n3;ab", false, b';'),
+            pairs(&[("a", "INT"), ("b", "INT")])
+        );
+    }
+
+    #[test]
+    fn a_quoted_whole_header_is_split() {
+        assert_eq!(
+            cols("\"a,b\"\n1,x\n", true, b','),
+            pairs(&[("a", "INT"), ("b", "STRING")])
+        );
+    }
+
+    #[test]
+    fn empty_and_repeated_headers_get_pandas_names() {
+        assert_eq!(
+            cols("a,,a\n1,2,3\n", true, b','),
+            pairs(&[("a", "INT"), ("Unnamed: 1", "INT"), ("a.1", "INT")])
+        );
+    }
+}
