@@ -34,6 +34,7 @@ pub mod infer;
 pub mod local_job;
 pub mod manifest;
 pub mod metrics;
+pub mod pipeline;
 pub mod plan;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;

@@ -46,21 +46,62 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run a pipeline configured in the OpenMetadata UI (not built yet).
+    /// Run a pipeline configured in the OpenMetadata UI, reporting its status to the server.
     Run {
         /// The IngestionPipeline's fully qualified name.
         #[arg(long)]
         pipeline: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Ingest only this worker's share of the buckets: `I/N`.
+        #[arg(long)]
+        shard: Option<config::Shard>,
     },
     /// Run pipelines on their schedules until SIGTERM.
     ///
-    /// With `-c FILE --schedule CRON`, runs a local workflow file on a cron schedule. Without
-    /// `-c`, schedules the S3 pipelines configured on the OpenMetadata server (not built yet).
+    /// Without `-c`, schedules the S3 metadata pipelines configured on the OpenMetadata server
+    /// (or those named by `--pipeline`), by their `airflowConfig`. With `-c FILE --schedule
+    /// CRON`, runs a local workflow file on a cron schedule instead.
     Serve(ServeArgs),
+}
+
+/// Where the OpenMetadata server is.
+#[derive(Debug, clap::Args)]
+struct ServerArgs {
+    /// The server's API URL, e.g. http://localhost:8585/api.
+    #[arg(long, env = "OPENMETADATA_HOST_PORT")]
+    host_port: Option<String>,
+    /// The ingestion bot's JWT, or a path to a file holding it.
+    #[arg(long, env = "OPENMETADATA_JWT_TOKEN", hide_env_values = true)]
+    jwt_token: Option<String>,
+}
+
+impl ServerArgs {
+    fn access(&self) -> anyhow::Result<s3meta::pipeline::ServerAccess> {
+        let host_port = self
+            .host_port
+            .clone()
+            .context("the OpenMetadata server is needed: --host-port or OPENMETADATA_HOST_PORT")?;
+        let token = self.jwt_token.clone().context(
+            "the ingestion bot's token is needed: --jwt-token or OPENMETADATA_JWT_TOKEN",
+        )?;
+        if !host_port.trim_end_matches('/').ends_with("/api") {
+            anyhow::bail!("--host-port must be the server's API URL ending in /api, e.g. http://localhost:8585/api, found `{host_port}`");
+        }
+        Ok(s3meta::pipeline::ServerAccess {
+            host_port,
+            jwt_token: config::Secret::new(token),
+        })
+    }
 }
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Only these pipelines (FQNs), instead of every S3 metadata pipeline of the server.
+    #[arg(long = "pipeline")]
+    pipelines: Vec<String>,
     /// A local workflow file to run on `--schedule`.
     #[arg(short = 'c', long = "config", requires = "schedule")]
     config: Option<PathBuf>,
@@ -95,8 +136,6 @@ struct ServeArgs {
 
 /// Exit code of a failed run or an initialisation error (reference §10).
 const EXIT_FAILED: u8 = 1;
-/// Exit code of a command that is not built yet.
-const EXIT_NOT_BUILT: u8 = 2;
 
 fn init_logging(level: LogLevel) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
@@ -166,7 +205,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(if report.passed { 0 } else { EXIT_FAILED })
         }
-        Command::Run { .. } => not_built("run"),
+        Command::Run {
+            pipeline,
+            server,
+            shard,
+        } => {
+            init_logging(LogLevel::Info);
+            let client = s3meta::pipeline::PipelineClient::new(server.access()?)?;
+            let run_id = uuid::Uuid::new_v4().to_string();
+            let run = runtime()?
+                .block_on(s3meta::pipeline::run_pipeline(
+                    &client, &pipeline, &run_id, shard,
+                ))
+                .map_err(anyhow::Error::msg)?;
+            print!("{}", run.status.summary());
+            Ok(
+                if run.status.should_fail(run.raise_on_error, run.threshold) {
+                    EXIT_FAILED
+                } else {
+                    0
+                },
+            )
+        }
         Command::Serve(args) => serve(args),
     }
 }
@@ -174,8 +234,33 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     use s3meta::schedule::cron::Cron;
     use s3meta::serve::{self, ServeOptions, SystemClock};
+    let opts = ServeOptions {
+        state_file: args.state_file.clone(),
+        health_addr: args.health_addr,
+        refresh: std::time::Duration::from_secs(args.refresh_secs.max(1)),
+        grace: std::time::Duration::from_secs(args.grace_secs),
+        run_at_start: args.run_at_start,
+    };
+    let announce = |started: serve::Started| {
+        if let Some(a) = started.health_addr {
+            eprintln!("s3meta serve: health endpoint on http://{a}/");
+        }
+    };
     let Some(config) = args.config else {
-        return not_built("serve (scheduling the pipelines of an OpenMetadata server)");
+        // The pipelines configured on the OpenMetadata server.
+        init_logging(LogLevel::Info);
+        let client = s3meta::pipeline::PipelineClient::new(args.server.access()?)?;
+        let jobs = s3meta::pipeline::ServerJobs::new(client.clone(), args.pipelines);
+        let runner = std::sync::Arc::new(s3meta::pipeline::ServerRunner::new(client));
+        runtime()?.block_on(serve::serve(
+            jobs,
+            runner,
+            std::sync::Arc::new(SystemClock),
+            opts,
+            serve::shutdown_signal(),
+            announce,
+        ))?;
+        return Ok(0);
     };
     let schedule = args.schedule.unwrap_or_default();
     let v = load(&config)?;
@@ -188,13 +273,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         retries: args.retries,
         retry_delay: std::time::Duration::from_secs(args.retry_delay_secs),
     };
-    let opts = ServeOptions {
-        state_file: args.state_file,
-        health_addr: args.health_addr,
-        refresh: std::time::Duration::from_secs(args.refresh_secs.max(1)),
-        grace: std::time::Duration::from_secs(args.grace_secs),
-        run_at_start: args.run_at_start,
-    };
     let runner = std::sync::Arc::new(job.clone());
     runtime()?.block_on(serve::serve(
         job,
@@ -202,18 +280,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         std::sync::Arc::new(SystemClock),
         opts,
         serve::shutdown_signal(),
-        |started| {
-            if let Some(a) = started.health_addr {
-                eprintln!("s3meta serve: health endpoint on http://{a}/");
-            }
-        },
+        announce,
     ))?;
     Ok(0)
-}
-
-fn not_built(what: &str) -> anyhow::Result<u8> {
-    eprintln!("s3meta {what}: not built yet");
-    Ok(EXIT_NOT_BUILT)
 }
 
 fn main() -> ExitCode {

@@ -33,10 +33,18 @@ fn every_command_answers_help() {
 }
 
 #[test]
-fn commands_not_built_say_so_and_exit_non_zero() {
-    let out = s3meta(&["serve"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+fn server_commands_without_a_server_say_what_is_missing() {
+    for args in [vec!["serve"], vec!["run", "--pipeline", "svc.p"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_s3meta"))
+            .args(&args)
+            .env_remove("OPENMETADATA_HOST_PORT")
+            .env_remove("OPENMETADATA_JWT_TOKEN")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("OPENMETADATA_HOST_PORT"), "{err}");
+    }
 }
 
 #[test]

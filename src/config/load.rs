@@ -87,6 +87,17 @@ pub fn parse_str(text: &str) -> Result<Workflow, ConfigError> {
     })
 }
 
+/// Parses a workflow built as JSON in memory (e.g. from what the OpenMetadata server stores
+/// for a pipeline), with the key path of any error.
+pub fn parse_value(value: serde_json::Value) -> Result<Workflow, ConfigError> {
+    serde_path_to_error::deserialize::<_, Workflow>(value).map_err(|e| ConfigError::Parse {
+        key_path: display_path(&e.path().to_string()),
+        line: None,
+        column: None,
+        message: e.into_inner().to_string(),
+    })
+}
+
 fn parse_json(text: &str) -> Result<Workflow, ConfigError> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, Workflow>(de).map_err(|e| {

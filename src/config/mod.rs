@@ -9,7 +9,7 @@ mod load;
 mod secret;
 mod validate;
 
-pub use load::{load_file, parse_str, ConfigError};
+pub use load::{load_file, parse_str, parse_value, ConfigError};
 pub use secret::Secret;
 pub use validate::{ManifestSource, Shard, SinkKind, Validated, ValidationError, ValidationErrors};
 

@@ -1,0 +1,510 @@
+//! Running what the OpenMetadata UI configured (spec README "Beyond the reference",
+//! ACCEPTANCE "Pipelines"): read an IngestionPipeline and its StorageService from the server,
+//! build the workflow a user would have written, run it, and let the `metadata-rest` sink
+//! report `pipelineStatus`. Also the server-side [`JobSource`] and [`Runner`] of
+//! `s3meta serve`.
+//!
+//! This module only talks to the OpenMetadata API; the run itself is the ordinary ingest.
+
+use crate::config::{self, Secret, Validated};
+use crate::schedule::{cron::Cron, JobSpec};
+use crate::serve::{JobSource, Runner};
+use crate::sink::openmetadata::client::{segment, Client, ClientError, Transport};
+use async_trait::async_trait;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Where the OpenMetadata server is and how to authenticate: `--host-port` /
+/// `OPENMETADATA_HOST_PORT` and `--jwt-token` / `OPENMETADATA_JWT_TOKEN`.
+#[derive(Debug, Clone)]
+pub struct ServerAccess {
+    /// `http(s)://host:port/api`.
+    pub host_port: String,
+    /// The ingestion bot's JWT (or a path to a file holding it).
+    pub jwt_token: Secret,
+}
+
+/// A failure reading a pipeline or building its workflow.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server answered an error.
+    #[error("{what}: {source}")]
+    Api {
+        /// What was asked.
+        what: String,
+        /// The error.
+        source: ClientError,
+    },
+    /// The pipeline is not one s3meta runs.
+    #[error("pipeline {fqn}: {message}")]
+    Unsupported {
+        /// The pipeline.
+        fqn: String,
+        /// Why.
+        message: String,
+    },
+    /// The workflow built from the server's data does not validate.
+    #[error("pipeline {fqn}: the configuration stored on the server is not valid: {source}")]
+    Config {
+        /// The pipeline.
+        fqn: String,
+        /// Why.
+        source: config::ConfigError,
+    },
+}
+
+/// The OpenMetadata calls for pipelines.
+#[derive(Debug, Clone)]
+pub struct PipelineClient {
+    client: Client,
+    access: ServerAccess,
+}
+
+fn api(what: impl Into<String>) -> impl FnOnce(ClientError) -> Error {
+    let what = what.into();
+    move |source| Error::Api { what, source }
+}
+
+impl PipelineClient {
+    /// A client for the server.
+    pub fn new(access: ServerAccess) -> Result<PipelineClient, Error> {
+        let cfg = server_config(&access);
+        let client = Client::new(
+            &cfg,
+            &Transport {
+                service_name: "s3meta-runner".into(),
+                max_attempts: 5,
+                read_timeout: Duration::from_secs(60),
+            },
+        )
+        .map_err(api("connecting to OpenMetadata"))?;
+        Ok(PipelineClient { client, access })
+    }
+
+    /// `GET /v1/services/ingestionPipelines/name/<fqn>`.
+    pub async fn pipeline(&self, fqn: &str) -> Result<Value, Error> {
+        let path = format!("/services/ingestionPipelines/name/{}", segment(fqn));
+        let a = self
+            .client
+            .call(Method::GET, &path, &[("fields", "*")], None)
+            .await
+            .map_err(api(format!("reading pipeline {fqn}")))?;
+        Ok(a.body)
+    }
+
+    /// Every metadata pipeline of a storage service, all pages.
+    pub async fn storage_pipelines(&self) -> Result<Vec<Value>, Error> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = vec![
+                ("serviceType", "storageService"),
+                ("pipelineType", "metadata"),
+                ("limit", "100"),
+            ];
+            if let Some(a) = &after {
+                q.push(("after", a.as_str()));
+            }
+            let a = self
+                .client
+                .call(Method::GET, "/services/ingestionPipelines", &q, None)
+                .await
+                .map_err(api("listing ingestion pipelines"))?;
+            if let Some(items) = a.body["data"].as_array() {
+                out.extend(items.iter().cloned());
+            }
+            match a.body["paging"]["after"].as_str() {
+                Some(next) if !next.is_empty() && Some(next) != after.as_deref() => {
+                    after = Some(next.to_string())
+                }
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// `GET /v1/services/storageServices/name/<fqn>`, with its connection.
+    pub async fn service(&self, fqn: &str) -> Result<Value, Error> {
+        let path = format!("/services/storageServices/name/{}", segment(fqn));
+        let a = self
+            .client
+            .call(Method::GET, &path, &[("fields", "*")], None)
+            .await
+            .map_err(api(format!("reading storage service {fqn}")))?;
+        Ok(a.body)
+    }
+
+    /// Builds the workflow a user would have written for the pipeline: service name and
+    /// connection from the service; `sourceConfig` and `loggerLevel` from the pipeline; the
+    /// `metadata-rest` sink; `ingestionPipelineFQN` and `pipelineRunId` set.
+    pub async fn workflow(&self, fqn: &str, run_id: &str) -> Result<Validated, Error> {
+        let pipeline = self.pipeline(fqn).await?;
+        let service_fqn = service_fqn(&pipeline).ok_or_else(|| Error::Unsupported {
+            fqn: fqn.into(),
+            message: "it names no service".into(),
+        })?;
+        let service = self.service(&service_fqn).await?;
+        let value = workflow_json(fqn, run_id, &pipeline, &service, &self.access)?;
+        let raw = config::parse_value(value).map_err(|source| Error::Config {
+            fqn: fqn.into(),
+            source,
+        })?;
+        raw.validate().map_err(|e| Error::Config {
+            fqn: fqn.into(),
+            source: e.into(),
+        })
+    }
+
+    /// Reports a final `failed` status for a run that could not run or was abandoned.
+    pub async fn report_failed(&self, fqn: &str, run_id: &str, started_ms: i64, message: &str) {
+        let now = Timestamp::now().as_millisecond();
+        let body = json!({
+            "runId": run_id,
+            "pipelineState": "failed",
+            "startDate": started_ms,
+            "timestamp": now,
+            "endDate": now,
+            "status": [{"name": "S3", "records": 0, "updated_records": 0, "warnings": 0,
+                        "errors": 1, "filtered": 0,
+                        "failures": [{"name": fqn, "error": message}]}],
+        });
+        let path = format!(
+            "/services/ingestionPipelines/{}/pipelineStatus",
+            segment(fqn)
+        );
+        if let Err(e) = self.client.call(Method::PUT, &path, &[], Some(&body)).await {
+            tracing::error!(pipeline = %fqn, error = %e, "Cannot report the failed status.");
+        }
+    }
+}
+
+/// The `openMetadataServerConfig` of a workflow run against `access`.
+fn server_config(access: &ServerAccess) -> config::OpenMetadataServerConfig {
+    let v = json!({
+        "hostPort": access.host_port,
+        "authProvider": "openmetadata",
+        "securityConfig": {"jwtToken": access.jwt_token.expose()},
+    });
+    // The shape is fixed above and matches the struct.
+    #[allow(clippy::expect_used)]
+    serde_json::from_value(v).expect("a fixed, valid openMetadataServerConfig")
+}
+
+fn service_fqn(pipeline: &Value) -> Option<String> {
+    let s = &pipeline["service"];
+    s["fullyQualifiedName"]
+        .as_str()
+        .or_else(|| s["name"].as_str())
+        .map(str::to_string)
+}
+
+/// The workflow JSON for a pipeline (pure: the tests check it without a server).
+pub fn workflow_json(
+    fqn: &str,
+    run_id: &str,
+    pipeline: &Value,
+    service: &Value,
+    access: &ServerAccess,
+) -> Result<Value, Error> {
+    let unsupported = |message: &str| Error::Unsupported {
+        fqn: fqn.into(),
+        message: message.into(),
+    };
+    if pipeline["pipelineType"]
+        .as_str()
+        .is_some_and(|t| t != "metadata")
+    {
+        return Err(unsupported("only metadata pipelines are run by s3meta"));
+    }
+    if service["serviceType"].as_str().is_some_and(|t| t != "S3") {
+        return Err(unsupported("its service is not an S3 storage service"));
+    }
+    let connection = service["connection"]["config"].clone();
+    if connection.is_null() {
+        return Err(unsupported(
+            "its service has no stored connection (storeServiceConnection was false?)",
+        ));
+    }
+    let mut source_config = pipeline["sourceConfig"].clone();
+    if source_config.is_null() {
+        source_config = json!({"config": {"type": "StorageMetadata"}});
+    }
+    let logger = pipeline["loggerLevel"].as_str().unwrap_or("INFO");
+    let service_name = service["name"].as_str().unwrap_or_default();
+    Ok(json!({
+        "source": {
+            "type": "s3",
+            "serviceName": service_name,
+            "serviceConnection": {"config": connection},
+            "sourceConfig": source_config,
+        },
+        "sink": {"type": "metadata-rest", "config": {}},
+        "workflowConfig": {
+            "loggerLevel": logger,
+            "openMetadataServerConfig": {
+                "hostPort": access.host_port,
+                "authProvider": "openmetadata",
+                "securityConfig": {"jwtToken": access.jwt_token.expose()},
+            },
+        },
+        "ingestionPipelineFQN": fqn,
+        "pipelineRunId": run_id,
+    }))
+}
+
+/// A date from `airflowConfig` (`2026-01-01`, or a timestamp), in the pipeline's zone.
+fn airflow_date(v: &Value, tz: &TimeZone) -> Option<Timestamp> {
+    if let Some(ms) = v.as_i64() {
+        return Timestamp::from_millisecond(ms).ok();
+    }
+    let s = v.as_str()?;
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Some(t);
+    }
+    let date: jiff::civil::Date = s.get(..10)?.parse().ok()?;
+    date.to_datetime(jiff::civil::time(0, 0, 0, 0))
+        .to_zoned_datetime(tz.clone())
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// The schedule of a pipeline from its `airflowConfig` (reference §11).
+pub fn job_spec(pipeline: &Value) -> Result<JobSpec, String> {
+    let fqn = pipeline["fullyQualifiedName"]
+        .as_str()
+        .ok_or("the pipeline has no fullyQualifiedName")?
+        .to_string();
+    let a = &pipeline["airflowConfig"];
+    let tz_name = a["pipelineTimezone"].as_str().unwrap_or("UTC");
+    let tz =
+        TimeZone::get(tz_name).map_err(|e| format!("{fqn}: pipelineTimezone `{tz_name}`: {e}"))?;
+    let cron = match a["scheduleInterval"].as_str() {
+        None | Some("") => None,
+        Some(expr) => Some(Cron::parse(expr).map_err(|e| format!("{fqn}: {e}"))?),
+    };
+    Ok(JobSpec {
+        start: airflow_date(&a["startDate"], &tz),
+        end: airflow_date(&a["endDate"], &tz),
+        paused: a["pausePipeline"].as_bool().unwrap_or(false)
+            || pipeline["enabled"].as_bool() == Some(false),
+        retries: a["retries"].as_u64().unwrap_or(0) as u32,
+        retry_delay: Duration::from_secs(a["retryDelay"].as_u64().unwrap_or(300)),
+        cron,
+        tz,
+        id: fqn,
+    })
+}
+
+/// The S3 storage pipelines of the server (or the ones named), for `s3meta serve`.
+#[derive(Debug)]
+pub struct ServerJobs {
+    client: PipelineClient,
+    only: Vec<String>,
+}
+
+impl ServerJobs {
+    /// All the server's S3 metadata pipelines, or only `only` when it is not empty.
+    pub fn new(client: PipelineClient, only: Vec<String>) -> ServerJobs {
+        ServerJobs { client, only }
+    }
+}
+
+#[async_trait]
+impl JobSource for ServerJobs {
+    async fn jobs(&self) -> Result<Vec<JobSpec>, String> {
+        let pipelines = if self.only.is_empty() {
+            self.client
+                .storage_pipelines()
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            let mut v = Vec::new();
+            for fqn in &self.only {
+                v.push(self.client.pipeline(fqn).await.map_err(|e| e.to_string())?);
+            }
+            v
+        };
+        let mut services: HashMap<String, bool> = HashMap::new();
+        let mut out = Vec::new();
+        for p in pipelines {
+            if p["pipelineType"].as_str().is_some_and(|t| t != "metadata") {
+                continue;
+            }
+            let Some(svc) = service_fqn(&p) else { continue };
+            if !services.contains_key(&svc) {
+                let is_s3 = match self.client.service(&svc).await {
+                    Ok(s) => s["serviceType"].as_str() == Some("S3"),
+                    Err(e) => return Err(e.to_string()),
+                };
+                services.insert(svc.clone(), is_s3);
+            }
+            if services.get(&svc) != Some(&true) {
+                continue;
+            }
+            match job_spec(&p) {
+                Ok(spec) => out.push(spec),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Pipeline skipped: its schedule is not valid.")
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Runs a server pipeline: build its workflow, run it on a runtime of its own (the sink
+/// reports `running` then the final state), and report `failed` when it cannot even start or
+/// is abandoned at shutdown.
+#[derive(Debug)]
+pub struct ServerRunner {
+    client: PipelineClient,
+    runs: Mutex<HashMap<String, (String, i64)>>,
+}
+
+impl ServerRunner {
+    /// A runner for the server's pipelines.
+    pub fn new(client: PipelineClient) -> ServerRunner {
+        ServerRunner {
+            client,
+            runs: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// The outcome of one pipeline run.
+#[derive(Debug)]
+pub struct PipelineRun {
+    /// The run's status.
+    pub status: crate::status::RunStatus,
+    /// `successThreshold` of the workflow.
+    pub threshold: u32,
+    /// `raiseOnError` of the workflow.
+    pub raise_on_error: bool,
+}
+
+/// Runs one pipeline once; used by `s3meta run` and `serve`. The `metadata-rest` sink
+/// reports `running` and the final state to the pipeline.
+pub async fn run_pipeline(
+    client: &PipelineClient,
+    fqn: &str,
+    run_id: &str,
+    shard: Option<config::Shard>,
+) -> Result<PipelineRun, String> {
+    let mut v = client
+        .workflow(fqn, run_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    v.shard = shard;
+    let threshold = v.raw.workflow_config.success_threshold;
+    let raise_on_error = v.raw.workflow_config.raise_on_error;
+    let status = crate::workflow::run_ingest_isolated(v).await?;
+    Ok(PipelineRun {
+        status,
+        threshold,
+        raise_on_error,
+    })
+}
+
+#[async_trait]
+impl Runner for ServerRunner {
+    async fn run(&self, id: &str, attempt: u32) -> String {
+        let run_id = uuid::Uuid::new_v4().to_string();
+        let started = Timestamp::now().as_millisecond();
+        if let Ok(mut r) = self.runs.lock() {
+            r.insert(id.to_string(), (run_id.clone(), started));
+        }
+        let state = match run_pipeline(&self.client, id, &run_id, None).await {
+            Ok(run) => crate::sink::openmetadata::api::state_name(run.status.state(run.threshold))
+                .to_string(),
+            Err(e) => {
+                tracing::error!(pipeline = %id, attempt, error = %e, "Run failed.");
+                self.client.report_failed(id, &run_id, started, &e).await;
+                "failed".to_string()
+            }
+        };
+        if let Ok(mut r) = self.runs.lock() {
+            r.remove(id);
+        }
+        state
+    }
+
+    async fn abandoned(&self, id: &str) {
+        let run = self.runs.lock().ok().and_then(|mut r| r.remove(id));
+        if let Some((run_id, started)) = run {
+            self.client
+                .report_failed(
+                    id,
+                    &run_id,
+                    started,
+                    "s3meta serve stopped before the run finished",
+                )
+                .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn airflow_config_becomes_a_schedule() {
+        let p = json!({
+            "fullyQualifiedName": "svc.nightly",
+            "airflowConfig": {
+                "scheduleInterval": "0 2 * * *", "pipelineTimezone": "Europe/Lisbon",
+                "startDate": "2026-01-01", "endDate": "2026-12-31T00:00:00Z",
+                "retries": 2, "retryDelay": 60, "pausePipeline": false
+            }
+        });
+        let s = job_spec(&p).unwrap();
+        assert_eq!(s.id, "svc.nightly");
+        assert_eq!(s.cron.unwrap().to_string(), "0 2 * * *");
+        assert_eq!(s.retries, 2);
+        assert_eq!(s.retry_delay, Duration::from_secs(60));
+        assert_eq!(s.start.unwrap().to_string(), "2026-01-01T00:00:00Z");
+        assert_eq!(s.end.unwrap().to_string(), "2026-12-31T00:00:00Z");
+        assert!(!s.paused);
+    }
+
+    #[test]
+    fn paused_or_disabled_pipelines_do_not_fire_and_manual_ones_have_no_cron() {
+        let p = json!({"fullyQualifiedName": "a.b", "airflowConfig": {"pausePipeline": true}});
+        let s = job_spec(&p).unwrap();
+        assert!(s.paused);
+        assert!(s.cron.is_none());
+        let p = json!({"fullyQualifiedName": "a.b", "enabled": false, "airflowConfig": {"scheduleInterval": "@daily"}});
+        assert!(job_spec(&p).unwrap().paused);
+    }
+
+    #[test]
+    fn the_workflow_is_the_one_a_user_would_write() {
+        let access = ServerAccess {
+            host_port: "http://om:8585/api".into(),
+            jwt_token: Secret::new("jwt"),
+        };
+        let pipeline = json!({
+            "fullyQualifiedName": "svc.p", "pipelineType": "metadata", "loggerLevel": "DEBUG",
+            "sourceConfig": {"config": {"type": "StorageMetadata", "markDeletedContainers": false}},
+            "service": {"fullyQualifiedName": "svc", "type": "storageService"}
+        });
+        let service = json!({
+            "name": "svc", "serviceType": "S3",
+            "connection": {"config": {"type": "S3", "awsConfig": {"awsRegion": "us-east-1"}}}
+        });
+        let w = workflow_json("svc.p", "run-1", &pipeline, &service, &access).unwrap();
+        let v = config::parse_value(w).unwrap().validate().unwrap();
+        assert_eq!(v.service_name, "svc");
+        assert_eq!(v.raw.ingestion_pipeline_fqn.as_deref(), Some("svc.p"));
+        assert_eq!(v.raw.pipeline_run_id.as_deref(), Some("run-1"));
+        assert!(!v.raw.source.source_config.config.mark_deleted_containers);
+        assert_eq!(v.raw.workflow_config.logger_level, config::LogLevel::Debug);
+        assert!(matches!(v.sink, config::SinkKind::MetadataRest(_)));
+        let gcs = json!({"name": "g", "serviceType": "GCS", "connection": {"config": {}}});
+        assert!(workflow_json("svc.p", "r", &pipeline, &gcs, &access).is_err());
+    }
+}
