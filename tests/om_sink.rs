@@ -359,6 +359,18 @@ fn pipeline_status_goes_from_running_to_success() {
         stored[0]["status"][1]["records"], 8,
         "service + 7 containers"
     );
+    // Progress events: discovery at the start, completion at the end, under the run id.
+    let progress: Vec<String> = om
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.method == "PUT"
+                && r.path
+                    == format!("/v1/services/ingestionPipelines/progress/svc.s3_metadata/{run_id}")
+        })
+        .map(|r| r.body.unwrap()["updateType"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(progress, vec!["DISCOVERY", "PIPELINE_COMPLETE"]);
 }
 
 #[test]

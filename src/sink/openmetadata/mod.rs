@@ -238,6 +238,25 @@ impl OmSink {
             .map(|_| ())
     }
 
+    /// A progress event (`DISCOVERY` at start, `PIPELINE_COMPLETE` at the end), as the
+    /// reference sends to `PUT /v1/services/ingestionPipelines/progress/<fqn>/<runId>`. Best
+    /// effort: a server without the endpoint only costs a debug line.
+    async fn progress(&self, fqn: &str, update_type: &str, records: u64) {
+        let body = serde_json::json!({
+            "updateType": update_type,
+            "timestamp": now_ms(),
+            "records": records,
+        });
+        let path = format!(
+            "/services/ingestionPipelines/progress/{}/{}",
+            segment(fqn),
+            segment(&self.run_id)
+        );
+        if let Err(e) = self.client.call(Method::PUT, &path, &[], Some(&body)).await {
+            tracing::debug!(pipeline = %fqn, error = %e, "Progress event not accepted.");
+        }
+    }
+
     /// The fallback of older servers: delete, one by one, every listed container that is not
     /// kept, skipping those whose ancestor was just deleted (recursively).
     async fn delete_each(&self, existing: &[(String, String)], keep: &BTreeSet<String>) {
@@ -295,7 +314,10 @@ impl Sink for OmSink {
                         status: None,
                     };
                     match self.pipeline_status(&fqn, &running).await {
-                        Ok(()) => self.pipeline = Some(fqn),
+                        Ok(()) => {
+                            self.progress(&fqn, "DISCOVERY", 0).await;
+                            self.pipeline = Some(fqn);
+                        }
                         Err(e) => lock(&self.status)
                             .warn(&fqn, format!("cannot report the pipeline status: {e}")),
                     }
@@ -468,6 +490,8 @@ impl Sink for OmSink {
         let Some(fqn) = self.pipeline.clone() else {
             return;
         };
+        let records = run.steps.first().map_or(0, |s| s.records);
+        self.progress(&fqn, "PIPELINE_COMPLETE", records).await;
         let now = now_ms();
         let body = PipelineStatus {
             run_id: &self.run_id,
