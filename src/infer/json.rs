@@ -298,55 +298,6 @@ fn json_schema_column(doc: &Value) -> Column {
     json_schema_field(title, doc)
 }
 
-/// OpenMetadata `DataType` values an Iceberg/Delta type may upper-case to.
-const OM_TYPES: &[&str] = &[
-    "NUMBER",
-    "TINYINT",
-    "SMALLINT",
-    "INT",
-    "BIGINT",
-    "BYTEINT",
-    "BYTES",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-    "NUMERIC",
-    "TIMESTAMP",
-    "TIMESTAMPZ",
-    "TIME",
-    "DATE",
-    "DATETIME",
-    "INTERVAL",
-    "STRING",
-    "MEDIUMTEXT",
-    "TEXT",
-    "CHAR",
-    "LONG",
-    "VARCHAR",
-    "BOOLEAN",
-    "BINARY",
-    "VARBINARY",
-    "ARRAY",
-    "BLOB",
-    "LONGBLOB",
-    "MEDIUMBLOB",
-    "MAP",
-    "STRUCT",
-    "UNION",
-    "SET",
-    "GEOGRAPHY",
-    "ENUM",
-    "JSON",
-    "UUID",
-    "VARIANT",
-    "GEOMETRY",
-    "BYTEA",
-    "FIXED",
-    "RECORD",
-    "NULL",
-    "UNKNOWN",
-];
-
 /// Python's `str()` of a parsed JSON value, which is how the reference stringifies an
 /// object type (`{'type': 'struct', 'fields': [...]}`).
 fn python_repr(v: &Value) -> String {
@@ -387,7 +338,7 @@ fn iceberg_columns(fields: &Value) -> Vec<Column> {
             let (om, display) = match &t {
                 Value::String(s) => {
                     let up = s.to_ascii_uppercase();
-                    let om = OM_TYPES
+                    let om = crate::entity::DATA_TYPES
                         .iter()
                         .find(|v| **v == up)
                         .copied()
@@ -400,7 +351,7 @@ fn iceberg_columns(fields: &Value) -> Vec<Column> {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_ascii_uppercase();
-                    let om = OM_TYPES
+                    let om = crate::entity::DATA_TYPES
                         .iter()
                         .find(|v| **v == up)
                         .copied()
