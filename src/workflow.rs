@@ -44,9 +44,6 @@ pub enum InitError {
         /// Its error and hint.
         message: String,
     },
-    /// A sink type that is not built yet.
-    #[error("the `{0}` sink is not built yet; use `sink: {{type: file, config: {{path: …}}}}`")]
-    SinkNotBuilt(&'static str),
 }
 
 /// What one bucket produced.
