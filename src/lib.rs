@@ -35,6 +35,7 @@ pub mod local_job;
 pub mod manifest;
 pub mod metrics;
 pub mod plan;
+pub mod progress;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
 pub mod schedule;
