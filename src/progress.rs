@@ -68,9 +68,9 @@ pub struct Counters {
 }
 
 impl Counters {
-    fn text(&self, started: Instant, bytes: u64) -> String {
+    fn text(&self, started: Instant, (requests, bytes): (u64, u64)) -> String {
         format!(
-            "buckets {}/{}, containers {}, read {:.1} MiB, {:.0}s",
+            "buckets {}/{}, containers {}, S3 requests {requests}, read {:.1} MiB, {:.0}s",
             self.buckets_done.load(Relaxed),
             self.buckets_total.load(Relaxed),
             self.containers.load(Relaxed),
@@ -120,10 +120,11 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// Starts the display for `counters` and `bytes` read so far (needs a tokio runtime).
+    /// Starts the display for `counters` and `s3`: the S3 requests sent and bytes read so
+    /// far (needs a tokio runtime).
     pub fn start(
         counters: Arc<Counters>,
-        bytes: impl Fn() -> u64 + Send + 'static,
+        s3: impl Fn() -> (u64, u64) + Send + 'static,
         interval: Duration,
     ) -> Reporter {
         let tty = std::io::stderr().is_terminal();
@@ -131,7 +132,7 @@ impl Reporter {
         let task = if tty {
             Some(tokio::spawn(async move {
                 loop {
-                    let text = counters.text(started, bytes());
+                    let text = counters.text(started, s3());
                     {
                         let mut current = line();
                         let mut err = std::io::stderr().lock();
@@ -146,7 +147,7 @@ impl Reporter {
             Some(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(interval).await;
-                    tracing::info!("Status: {}.", counters.text(started, bytes()));
+                    tracing::info!("Status: {}.", counters.text(started, s3()));
                 }
             }))
         } else {

@@ -167,7 +167,10 @@ async fn run_inner(
     let reading = counting.clone();
     let _progress = Reporter::start(
         counters.clone(),
-        move || reading.counts().bytes,
+        move || {
+            let c = reading.counts();
+            (c.requests, c.bytes)
+        },
         Duration::from_secs(v.raw.s3meta.status_interval_secs),
     );
     let mut source = StepStatus::new(SOURCE_STEP);

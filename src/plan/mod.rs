@@ -522,16 +522,21 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
     }
     // Group by table root, in first-seen (key) order.
     let mut roots: Vec<(String, Vec<ObjectMeta>)> = Vec::new();
+    let mut root_index: std::collections::HashMap<String, usize> = Default::default();
     for o in matched {
         let root = glob::table_root(&o.key);
         if root.is_empty() {
             continue;
         }
-        match roots.iter_mut().find(|(r, _)| *r == root) {
-            Some((_, v)) => v.push(o),
-            None => roots.push((root, vec![o])),
+        match root_index.get(&root) {
+            Some(&i) => roots[i].1.push(o),
+            None => {
+                root_index.insert(root.clone(), roots.len());
+                roots.push((root, vec![o]));
+            }
         }
     }
+    drop(root_index);
     let mut out = Vec::new();
     for (root, files) in roots {
         let format = match &e.structure_format {
@@ -562,6 +567,9 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
         } else {
             (e.is_partitioned, None)
         };
+        // Only the sample files travel on: a root of 100,000 keys is not held (or cloned)
+        // past this point. Choosing again from them later gives the same samples.
+        let files = choose_samples(files, &format, ctx.opts.sample_files);
         out.push(Expanded {
             entry: Entry {
                 data_path: root,
