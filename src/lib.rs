@@ -36,6 +36,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub mod progress;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
 pub mod schedule;

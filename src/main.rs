@@ -143,7 +143,7 @@ fn init_logging(level: LogLevel) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(s3meta::progress::stderr)
         .with_target(false)
         .try_init();
 }

@@ -51,8 +51,16 @@ pub struct StepStatus {
     pub filtered: Vec<Event>,
     /// Something could not be done.
     pub failures: Vec<Event>,
-    /// S3 requests and retries, when the step counted them.
+    /// S3 requests and retries (source) or API calls (sink), when the step counted them.
     pub requests: Option<RequestCounts>,
+    /// Bytes the step read from S3, when it counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes_read: Option<u64>,
+    /// Wall time per stage, in seconds, in the order the stages start (work of
+    /// different buckets overlaps, so each is the time from the stage's first start to
+    /// its last end).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<(String, f64)>,
 }
 
 impl StepStatus {
@@ -184,9 +192,33 @@ impl RunStatus {
             ]);
         }
         let mut out = format!("{table}\n");
-        for s in &self.steps {
+        for (i, s) in self.steps.iter().enumerate() {
             if let Some(r) = s.requests {
-                let _ = writeln!(out, "S3 requests: {}, retries: {}", r.requests, r.retries);
+                let what = if i == 0 {
+                    "S3".to_string()
+                } else {
+                    format!("Sink ({})", s.name)
+                };
+                let _ = writeln!(
+                    out,
+                    "{what} requests: {}, retries: {}",
+                    r.requests, r.retries
+                );
+            }
+            if let Some(b) = s.bytes_read {
+                let _ = writeln!(
+                    out,
+                    "Bytes read from S3: {b} ({:.2} MiB)",
+                    b as f64 / 1048576.0
+                );
+            }
+            if !s.stages.is_empty() {
+                let times: Vec<String> = s
+                    .stages
+                    .iter()
+                    .map(|(name, secs)| format!("{name} {secs:.2}s"))
+                    .collect();
+                let _ = writeln!(out, "Stage wall times: {}", times.join(", "));
             }
         }
         for s in &self.steps {

@@ -15,10 +15,11 @@ use crate::infer::{self, Limits, Sample};
 use crate::manifest::{self, Entry, GlobalEntry, GlobalSource};
 use crate::metrics::Metrics;
 use crate::plan::{self, PlanContext, Planned, StructuredPlan};
+use crate::progress::{Counters, Reporter, Stages};
 use crate::sink::openmetadata::{self as om, OmSink};
 use crate::sink::{self, file::FileSink, Seen, ServiceInfo, Sink};
 use crate::status::{RunStatus, StepStatus};
-use crate::store::{s3::S3Store, ErrorKind, ObjectStore};
+use crate::store::{counting::CountingStore, s3::S3Store, ErrorKind, ObjectStore};
 use crate::testconn;
 use futures::stream::{self, StreamExt};
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +68,10 @@ struct Shared {
     limits: Limits,
     /// CloudWatch, unless `s3meta.bucketMetrics` is off.
     metrics: Option<Metrics>,
+    /// Progress counters.
+    counters: Arc<Counters>,
+    /// Wall time per stage.
+    stages: Stages,
 }
 
 /// Runs an ingestion with the configured sink.
@@ -150,6 +155,21 @@ async fn run_inner(
     mut sink: Box<dyn Sink>,
 ) -> Result<RunStatus, InitError> {
     let started = Instant::now();
+    // Counts bytes read, for progress and the summary (requests are counted by the store
+    // itself, retries included, and forwarded).
+    let counting = Arc::new(CountingStore::new(store));
+    let store: Arc<dyn ObjectStore> = counting.clone();
+    let stages = Stages::default();
+    let counters = Arc::new(Counters::default());
+    let reading = counting.clone();
+    let _progress = Reporter::start(
+        counters.clone(),
+        move || {
+            let c = reading.counts();
+            (c.requests, c.bytes)
+        },
+        Duration::from_secs(v.raw.s3meta.status_interval_secs),
+    );
     let mut source = StepStatus::new(SOURCE_STEP);
     let metrics = match metrics {
         Ok(m) => m,
@@ -220,7 +240,13 @@ async fn run_inner(
             })?,
         store_connection: v.store_service_connection,
     };
+    stages.record("discovery", started);
+    counters
+        .buckets_total
+        .store(buckets.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let begun = Instant::now();
     sink.begin(&service).await?;
+    stages.record("sink writes", begun);
     source.records += 1;
 
     let shared = Arc::new(Shared {
@@ -230,6 +256,8 @@ async fn run_inner(
         default_manifest,
         limits: Limits::from_options(&opts),
         metrics,
+        counters,
+        stages,
     });
     let mut results = stream::iter(buckets)
         .map(|bucket| {
@@ -267,6 +295,7 @@ async fn run_inner(
                 source.records += 1;
                 seen.fqns.insert(c.fqn.clone());
             }
+            let begun = Instant::now();
             write_bucket(
                 sink.as_ref(),
                 &service_name,
@@ -275,6 +304,11 @@ async fn run_inner(
                 &mut sink_failures,
             )
             .await;
+            shared.stages.record("sink writes", begun);
+            shared
+                .counters
+                .buckets_done
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     };
     futures::future::join(produce, consume).await;
@@ -290,12 +324,16 @@ async fn run_inner(
         );
     }
     source.requests = shared.store.request_counts();
+    source.bytes_read = Some(counting.counts().bytes);
     if everything_incomplete {
         seen.incomplete.insert(quote_name(&service_name));
     }
+    let begun = Instant::now();
     if let Err(e) = sink.finish(&seen).await {
         sink_failures.fail(e.entity, e.message);
     }
+    shared.stages.record("sink writes", begun);
+    source.stages = shared.stages.summary();
     let mut sink_status = sink.status();
     sink_status.absorb(sink_failures);
     let run = RunStatus {
@@ -574,7 +612,10 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
         (metrics, tags)
     };
     let body = async {
+        let begun = Instant::now();
         let (entries, manifest_ok) = resolve_entries(shared, bucket, &mut st).await;
+        shared.stages.record("manifests", begun);
+        let begun = Instant::now();
         let ctx = PlanContext {
             store,
             bucket,
@@ -582,10 +623,13 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
             opts: &v.raw.s3meta,
         };
         let planned = plan::plan_bucket(ctx, entries, &mut st).await;
+        shared.stages.record("planning", begun);
+        let begun = Instant::now();
         let (inferred, file_tags) = tokio::join!(
             infer_all(shared, bucket, &planned),
             file_tags(shared, bucket, &planned)
         );
+        shared.stages.record("inference", begun);
         (manifest_ok, planned, inferred, file_tags)
     };
     let ((metrics, bucket_tags), (manifest_ok, planned, inferred, mut file_tags)) =
@@ -723,6 +767,10 @@ async fn process_bucket(shared: &Shared, bucket: &str) -> BucketResult {
         );
     }
     let complete = manifest_ok && st.failures.is_empty();
+    shared.counters.containers.fetch_add(
+        containers.len() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     BucketResult {
         fqn,
         containers,

@@ -660,9 +660,22 @@ fn delete_stale(sh: &Shared, body: &Value) -> Result<Reply> {
         remove(&mut st, &all, hard);
         sh.dirty.store(true, Ordering::SeqCst);
     }
+    // The real server's `BulkOperationResult` (the Python client validates it with
+    // extra=forbid, so no other key may appear): one success entry per deleted FQN.
+    let done: Vec<Value> = all
+        .iter()
+        .map(|f| json!({"request": f, "status": 200}))
+        .collect();
     Ok(reply(
         200,
-        json!({"dryRun": dry, "deletedCount": all.len(), "deleted": all}),
+        json!({
+            "dryRun": dry,
+            "status": "success",
+            "numberOfRowsProcessed": all.len(),
+            "numberOfRowsPassed": all.len(),
+            "numberOfRowsFailed": 0,
+            "successRequest": done,
+        }),
     ))
 }
 

@@ -496,6 +496,15 @@ pub struct S3metaOptions {
     /// Keys scanned at most by one glob expansion (the reference stops at 100,000).
     #[serde(default = "default_glob_scan_limit")]
     pub glob_scan_limit: usize,
+    /// Keys a bucket may have for it to be listed once for all its manifest entries (instead
+    /// of once per entry), default 50,000; 0 turns the shared listing off. The shared listing
+    /// is also given up once it has cost as many pages as the entries would.
+    #[serde(default = "default_bucket_listing_cap")]
+    pub bucket_listing_cap: usize,
+    /// Seconds between status lines on stderr when it is not a terminal (default 30);
+    /// 0 turns them off.
+    #[serde(default = "default_status_interval")]
+    pub status_interval_secs: u64,
     /// Timeout of the HTTP global manifest fetch, in seconds.
     #[serde(default = "default_http_timeout")]
     pub http_timeout_secs: u64,
@@ -555,6 +564,8 @@ impl Default for S3metaOptions {
             entry_concurrency: default_entry_concurrency(),
             sample_scan_limit: default_sample_scan_limit(),
             glob_scan_limit: default_glob_scan_limit(),
+            bucket_listing_cap: default_bucket_listing_cap(),
+            status_interval_secs: default_status_interval(),
             http_timeout_secs: default_http_timeout(),
             max_manifest_bytes: default_max_manifest_bytes(),
             max_attempts: default_max_attempts(),
@@ -584,6 +595,12 @@ fn default_sample_scan_limit() -> usize {
 }
 fn default_glob_scan_limit() -> usize {
     100_000
+}
+fn default_bucket_listing_cap() -> usize {
+    50_000
+}
+fn default_status_interval() -> u64 {
+    30
 }
 fn default_http_timeout() -> u64 {
     30

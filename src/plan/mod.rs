@@ -8,15 +8,17 @@
 
 pub mod artifact;
 pub mod glob;
+pub mod listing;
 
 use crate::config::S3metaOptions;
 use crate::entity::{file_formats, is_archive_format, Column};
 use crate::filter::Filter;
 use crate::manifest::Entry;
 use crate::status::StepStatus;
-use crate::store::{ObjectMeta, ObjectStore};
+use crate::store::{Listing, ObjectMeta, ObjectStore};
 use artifact::{is_artifact, is_cold, DEFAULT_EXCLUDE_PATHS};
 use futures::stream::{self, StreamExt};
+use listing::{BucketIndex, NoIndex};
 use std::collections::{BTreeMap, HashSet};
 
 /// Everything the planner needs for one bucket.
@@ -30,6 +32,58 @@ pub struct PlanContext<'a> {
     pub filter: &'a Filter,
     /// Limits and concurrency.
     pub opts: &'a S3metaOptions,
+}
+
+/// The planner's view of one bucket: the context, plus the bucket's one listing when it
+/// was cheaper to list the whole bucket once than each entry's prefix.
+#[derive(Debug, Clone, Copy)]
+struct Cx<'a> {
+    ctx: PlanContext<'a>,
+    index: Option<&'a BucketIndex>,
+}
+
+impl Cx<'_> {
+    /// The keys under `prefix` (at most `limit`), from the index when there is one.
+    async fn list(&self, prefix: &str, limit: usize) -> crate::store::Result<Listing> {
+        match self.index {
+            Some(ix) => Ok(ix.list(prefix, limit)),
+            None => {
+                self.ctx
+                    .store
+                    .list_all(self.ctx.bucket, prefix, limit)
+                    .await
+            }
+        }
+    }
+
+    /// An object's size, as HEAD answers it (`None` when it is not there or HEAD failed).
+    async fn size_of(&self, key: &str) -> Option<u64> {
+        match self.index {
+            Some(ix) => ix.get(key).map(|o| o.size),
+            None => self
+                .ctx
+                .store
+                .head(self.ctx.bucket, key)
+                .await
+                .ok()
+                .map(|m| m.size),
+        }
+    }
+}
+
+/// How many listings (or HEADs) planning `entries` one by one would send at the least.
+fn listings_needed(entries: &[Entry]) -> usize {
+    entries
+        .iter()
+        .filter(|e| {
+            let literal_object = !glob::is_glob(&e.data_path)
+                && match &e.structure_format {
+                    Some(f) => is_archive_format(f),
+                    None => e.unstructured_formats.is_none(),
+                };
+            !literal_object
+        })
+        .count()
 }
 
 /// A structured container to build, with its sample files.
@@ -120,12 +174,37 @@ pub async fn plan_bucket(
 ) -> Vec<Planned> {
     let n = ctx.opts.entry_concurrency;
 
+    // 0. One listing of the whole bucket when that is cheaper than one per entry.
+    let needed = listings_needed(&entries);
+    let index = if needed >= 2 && ctx.opts.bucket_listing_cap > 0 {
+        match BucketIndex::build(ctx.store, ctx.bucket, needed, ctx.opts.bucket_listing_cap).await {
+            Ok(ix) => Some(ix),
+            Err(NoIndex::TooLarge) => {
+                tracing::debug!(
+                    bucket = ctx.bucket,
+                    "Bucket too large to list once; listing each entry's prefix."
+                );
+                None
+            }
+            Err(NoIndex::Failed(e)) => {
+                tracing::debug!(bucket = ctx.bucket, error = %e, "Bucket listing failed; listing each entry's prefix.");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let cx = Cx {
+        ctx,
+        index: index.as_ref(),
+    };
+
     // 1. Glob expansion, each entry on its own (a failure only skips that entry).
     let expanded: Vec<(Vec<Expanded>, StepStatus)> = stream::iter(entries)
         .map(|e| async move {
             let mut st = StepStatus::default();
             let out = if glob::is_glob(&e.data_path) {
-                expand_glob(ctx, e, &mut st).await
+                expand_glob(cx, e, &mut st).await
             } else {
                 vec![Expanded {
                     entry: e,
@@ -158,7 +237,7 @@ pub async fn plan_bucket(
         stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_some()))
             .map(|x| async move {
                 let mut st = StepStatus::default();
-                let out = plan_structured(ctx, x, &mut st).await;
+                let out = plan_structured(cx, x, &mut st).await;
                 (out, st)
             })
             .buffered(n)
@@ -175,7 +254,7 @@ pub async fn plan_bucket(
         stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_none()))
             .map(|x| async move {
                 let mut st = StepStatus::default();
-                let out = plan_unstructured(ctx, x, &mut st).await;
+                let out = plan_unstructured(cx, x, &mut st).await;
                 (out, st)
             })
             .buffered(n)
@@ -197,13 +276,14 @@ pub async fn plan_bucket(
     planned
 }
 
-async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+async fn plan_structured(cx: Cx<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+    let ctx = cx.ctx;
     let e = &x.entry;
     let fmt = e.structure_format.clone().unwrap_or_default();
     let path = trimmed(&e.data_path).to_string();
     let scope = format!("{}/{}", ctx.bucket, path);
     if is_archive_format(&fmt) {
-        let size = ctx.store.head(ctx.bucket, &path).await.ok().map(|m| m.size);
+        let size = cx.size_of(&path).await;
         return vec![Planned::Archive {
             name: path,
             format: fmt,
@@ -218,16 +298,15 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
         return vec![];
     }
     if e.depth == 0 {
-        return structured_literal(ctx, e, &path, x.listed.clone(), st)
+        return structured_literal(cx, e, &path, x.listed.clone(), st)
             .await
             .into_iter()
             .map(Planned::Structured)
             .collect();
     }
     // Depth discovery: every folder `depth` levels below dataPath becomes its own entry.
-    let listing = match ctx
-        .store
-        .list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit)
+    let listing = match cx
+        .list(&folder_prefix(&path), ctx.opts.glob_scan_limit)
         .await
     {
         Ok(l) => l,
@@ -270,7 +349,7 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
     let mut out = Vec::new();
     for (folder, objects) in by_folder {
         // DIFF(spec §5.1): folders in key order; the reference uses set order (arbitrary).
-        if let Some(p) = structured_literal(ctx, e, &folder, Some(objects), st).await {
+        if let Some(p) = structured_literal(cx, e, &folder, Some(objects), st).await {
             out.push(Planned::Structured(p));
         }
     }
@@ -279,19 +358,19 @@ async fn plan_structured(ctx: PlanContext<'_>, x: &Expanded, st: &mut StepStatus
 
 /// A literal structured entry: list `path/` (unless already listed) and choose samples.
 async fn structured_literal(
-    ctx: PlanContext<'_>,
+    cx: Cx<'_>,
     e: &Entry,
     path: &str,
     listed: Option<Vec<ObjectMeta>>,
     st: &mut StepStatus,
 ) -> Option<StructuredPlan> {
+    let ctx = cx.ctx;
     let fmt = e.structure_format.clone().unwrap_or_default();
     let scope = format!("{}/{}", ctx.bucket, path);
     let objects = match listed {
         Some(o) => o,
-        None => match ctx
-            .store
-            .list_all(ctx.bucket, &folder_prefix(path), ctx.opts.sample_scan_limit)
+        None => match cx
+            .list(&folder_prefix(path), ctx.opts.sample_scan_limit)
             .await
         {
             Ok(l) => l.objects,
@@ -362,18 +441,14 @@ pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<O
     candidates
 }
 
-async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded> {
+async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded> {
+    let ctx = cx.ctx;
     // DIFF(spec §13 #28): a leading `/` is ignored, as for literal paths; the reference
     // matches nothing.
     let pattern = e.data_path.trim_start_matches('/').to_string();
     let scope = format!("{}/{}", ctx.bucket, pattern);
-    let listing = match ctx
-        .store
-        .list_all(
-            ctx.bucket,
-            &glob::static_prefix(&pattern),
-            ctx.opts.glob_scan_limit,
-        )
+    let listing = match cx
+        .list(&glob::static_prefix(&pattern), ctx.opts.glob_scan_limit)
         .await
     {
         Ok(l) => l,
@@ -447,16 +522,21 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
     }
     // Group by table root, in first-seen (key) order.
     let mut roots: Vec<(String, Vec<ObjectMeta>)> = Vec::new();
+    let mut root_index: std::collections::HashMap<String, usize> = Default::default();
     for o in matched {
         let root = glob::table_root(&o.key);
         if root.is_empty() {
             continue;
         }
-        match roots.iter_mut().find(|(r, _)| *r == root) {
-            Some((_, v)) => v.push(o),
-            None => roots.push((root, vec![o])),
+        match root_index.get(&root) {
+            Some(&i) => roots[i].1.push(o),
+            None => {
+                root_index.insert(root.clone(), roots.len());
+                roots.push((root, vec![o]));
+            }
         }
     }
+    drop(root_index);
     let mut out = Vec::new();
     for (root, files) in roots {
         let format = match &e.structure_format {
@@ -487,6 +567,9 @@ async fn expand_glob(ctx: PlanContext<'_>, e: Entry, st: &mut StepStatus) -> Vec
         } else {
             (e.is_partitioned, None)
         };
+        // Only the sample files travel on: a root of 100,000 keys is not held (or cloned)
+        // past this point. Choosing again from them later gives the same samples.
+        let files = choose_samples(files, &format, ctx.opts.sample_files);
         out.push(Expanded {
             entry: Entry {
                 data_path: root,
@@ -520,11 +603,8 @@ fn as_partition_columns(cols: Vec<Column>) -> Vec<crate::manifest::PartitionColu
         .collect()
 }
 
-async fn plan_unstructured(
-    ctx: PlanContext<'_>,
-    x: &Expanded,
-    st: &mut StepStatus,
-) -> Vec<Planned> {
+async fn plan_unstructured(cx: Cx<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+    let ctx = cx.ctx;
     let e = &x.entry;
     let path = trimmed(&e.data_path).to_string();
     let scope = format!("{}/{}", ctx.bucket, path);
@@ -538,7 +618,7 @@ async fn plan_unstructured(
         }
         let size = match &x.listed {
             Some(l) => l.first().map(|o| o.size),
-            None => ctx.store.head(ctx.bucket, &path).await.ok().map(|m| m.size),
+            None => cx.size_of(&path).await,
         };
         return vec![Planned::Unstructured { name: path, size }];
     };
@@ -546,9 +626,8 @@ async fn plan_unstructured(
     // (the reference lists `images` as written, so it also catalogues `images_old/…`, and a
     // leading `/` finds nothing), and every artifact rule applies (the reference keeps `.crc`
     // and `_committed_*` files).
-    let listing = match ctx
-        .store
-        .list_all(ctx.bucket, &folder_prefix(&path), ctx.opts.glob_scan_limit)
+    let listing = match cx
+        .list(&folder_prefix(&path), ctx.opts.glob_scan_limit)
         .await
     {
         Ok(l) => l,

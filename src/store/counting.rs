@@ -75,6 +75,11 @@ impl ObjectStore for CountingStore {
         self.inner.list_page(bucket, prefix, continuation).await
     }
 
+    async fn list_first(&self, bucket: &str) -> Result<ListPage> {
+        self.count();
+        self.inner.list_first(bucket).await
+    }
+
     async fn get_range(&self, bucket: &str, key: &str, range: GetRange) -> Result<GetResult> {
         self.count();
         self.gets.fetch_add(1, Ordering::Relaxed);

@@ -81,6 +81,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     max_attempts: u32,
+    /// Calls made (each once whatever its attempts) and attempts beyond the first.
+    calls: std::sync::Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
 }
 
 /// The JWT: the value itself, or, when it names an existing file, that file's content with
@@ -180,7 +182,17 @@ impl Client {
             http,
             base: format!("{}/{api_version}", cfg.host_port.trim_end_matches('/')),
             max_attempts: t.max_attempts.max(1),
+            calls: Default::default(),
         })
+    }
+
+    /// Calls sent so far, and their retries.
+    pub fn request_counts(&self) -> crate::status::RequestCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::status::RequestCounts {
+            requests: self.calls.0.load(Relaxed),
+            retries: self.calls.1.load(Relaxed),
+        }
     }
 
     /// `hostPort/v1`.
@@ -208,8 +220,16 @@ impl Client {
             );
         }
         let mut attempt = 0;
+        self.calls
+            .0
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         loop {
             attempt += 1;
+            if attempt > 1 {
+                self.calls
+                    .1
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             let mut req = self.http.request(method.clone(), &url);
             if let Some(b) = body {
                 req = req.body(b.to_string());

@@ -507,6 +507,8 @@ impl Sink for OmSink {
     }
 
     fn status(&self) -> StepStatus {
-        lock(&self.status).clone()
+        let mut st = lock(&self.status).clone();
+        st.requests = Some(self.client.request_counts());
+        st
     }
 }

@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of s3meta and the Python reference (driven by bench/run.sh).
+
+Starts one moto server on loopback, writes the medium lake into it (bench/gen_lake.py), then
+runs `s3meta ingest` and `metadata ingest` (openmetadata-ingestion 2.0.7.0) RUNS times each
+with the same source config, each sinking to its own om-test-server (fresh state per run).
+Prints wall time (median), peak RSS (median), S3 and CloudWatch requests (counted by moto's
+recorder), bytes read (from the recorded Range headers and the objects' sizes, the same way
+for both tools), containers produced (from each stand-in's state), the ratios, and the
+container FQNs that differ.
+
+With --large it instead writes a 100,000-object prefix straight into an s3s-fs directory
+(served by `cargo run --example serve_dir`) and measures s3meta alone on a glob entry.
+
+Needs the reference venv's python (boto3, pyarrow, PyYAML).
+"""
+import argparse
+import base64
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import boto3
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVICE = "bench_s3"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"bench: {url} did not answer within {timeout}s")
+
+
+def post(url):
+    req = urllib.request.Request(url, method="POST", data=b"")
+    return urllib.request.urlopen(req, timeout=30).read()
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def run_measured(cmd, log):
+    """Runs cmd; returns (rc, wall seconds, peak RSS MiB) of that process alone.
+
+    Peak RSS comes from GNU time's %M when it is installed: a child forked from this Python
+    process (boto3 and pyarrow loaded) would start with this process's RSS as its high-water
+    mark, which exec does not reset, so wait4's ru_maxrss would read ~50 MiB for any command.
+    Without GNU time that is the fallback, and the figure is a ceiling, not a measurement.
+    """
+    rss_file = log + ".rss"
+    use_time = os.access(GNU_TIME, os.X_OK)
+    full = [GNU_TIME, "-f", "%M", "-o", rss_file] + cmd if use_time else cmd
+    with open(log, "wb") as out:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+    rc = os.waitstatus_to_exitcode(status)
+    rss = usage.ru_maxrss / 1024
+    if use_time:
+        with open(rss_file) as f:
+            lines = [l for l in f.read().split() if l.isdigit()]
+        rss = int(lines[-1]) / 1024 if lines else float("nan")
+    return rc, wall, rss
+
+
+class OmServer:
+    """One om-test-server with a fresh state file."""
+
+    def __init__(self, binary, workdir, name):
+        self.token = f"bench-token-{name}"
+        self.state = os.path.join(workdir, f"om-{name}.json")
+        if os.path.exists(self.state):
+            os.remove(self.state)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--token", self.token, "--state", self.state],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = self.proc.stdout.readline().decode().strip()
+        if not self.url:
+            raise SystemExit("bench: om-test-server did not start")
+
+    def stop(self):
+        """Stops the server (it saves its state on SIGINT) and returns the live containers."""
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=30)
+        with open(self.state) as f:
+            state = json.load(f)
+        return sorted(c["fqn"] for c in state["containers"].values() if not c["deleted"])
+
+
+def config(endpoint, om, s3meta_opts=None):
+    cfg = {
+        "source": {
+            "type": "s3",
+            "serviceName": SERVICE,
+            "serviceConnection": {
+                "config": {
+                    "type": "S3",
+                    "awsConfig": {
+                        "awsRegion": "us-east-1",
+                        "awsAccessKeyId": "testing",
+                        "awsSecretAccessKey": "testing",
+                        "endPointURL": endpoint,
+                    },
+                }
+            },
+            "sourceConfig": {"config": {"type": "StorageMetadata"}},
+        },
+        "sink": {"type": "metadata-rest", "config": {}},
+        "workflowConfig": {
+            "loggerLevel": "INFO",
+            "openMetadataServerConfig": {
+                "hostPort": om.url,
+                "authProvider": "openmetadata",
+                "securityConfig": {"jwtToken": om.token},
+            },
+        },
+    }
+    if s3meta_opts:
+        cfg["s3meta"] = s3meta_opts
+    return cfg
+
+
+def parse_range(h, size):
+    """Bytes a GET with Range header h returns from an object of `size` bytes."""
+    if not h:
+        return size
+    spec = h.split("=", 1)[1]
+    a, b = spec.split("-", 1)
+    if a == "":
+        return min(int(b), size)
+    a = int(a)
+    end = min(int(b), size - 1) if b else size - 1
+    return max(0, end - a + 1)
+
+
+def analyse_recording(lines, sizes):
+    """Counts S3 and CloudWatch requests and estimates the bytes GETs returned."""
+    s3 = cw = gets = 0
+    read = 0
+    kinds = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        auth = r["headers"].get("Authorization", "")
+        url = r["url"]
+        path = url.split("//", 1)[1].split("/", 1)[1] if "//" in url else url
+        path, _, query = path.partition("?")
+        if "/monitoring/" in auth:
+            cw += 1
+            body = r.get("body") or ""
+            if r.get("body_encoded"):
+                body = base64.b64decode(body).decode(errors="replace")
+            action = body.split("Action=", 1)[1].split("&", 1)[0] if "Action=" in body else "?"
+            kinds["cloudwatch " + action] = kinds.get("cloudwatch " + action, 0) + 1
+            continue
+        s3 += 1
+        parts = urllib.parse.unquote(path).split("/", 1)
+        if r["method"] == "GET" and len(parts) == 2 and parts[1] and "list-type" not in query \
+                and "location" not in query and "tagging" not in query:
+            gets += 1
+            size = sizes.get((parts[0], parts[1]), 0)
+            headers = {k.lower(): v for k, v in r["headers"].items()}
+            read += parse_range(headers.get("range"), size)
+            kind = "GetObject"
+        elif "list-type" in query:
+            kind = "ListObjectsV2"
+        elif "location" in query:
+            kind = "GetBucketLocation"
+        elif r["method"] == "HEAD":
+            kind = "HeadObject"
+        elif path.strip("/") == "" or "ListBuckets" in query:
+            kind = "ListBuckets"
+        else:
+            kind = f"{r['method']} other"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return {"s3": s3, "cloudwatch": cw, "gets": gets, "bytes": read, "kinds": kinds}
+
+
+# Why a container FQN can differ between the two (the spec README's "Better than the
+# reference" list); the lake of this benchmark is built so that none should.
+REASONS = [
+    ("/", "unstructuredFormats folder/file: s3meta lists `path/`, the reference `path` (spec §13 #13)"),
+    (".zip", "archive member: s3meta types each member from its own content (spec §5.8)"),
+]
+
+
+def reason(fqn, only_in):
+    for needle, why in REASONS:
+        if needle in fqn:
+            return why
+    if only_in == "reference":
+        return "not produced by s3meta: check its run's failures/warnings in the logs"
+    return "not produced by the reference: check its log for a swallowed error (spec §13 #21)"
+
+
+def bench_medium(a):
+    work = a.workdir
+    venv_bin = os.path.dirname(sys.executable)
+    moto_port = free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto = subprocess.Popen(
+        [os.path.join(venv_bin, "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=work,
+    )
+    try:
+        wait_http(endpoint + "/moto-api/")
+        print(f"moto on {endpoint}; writing the lake …", file=sys.stderr)
+        gen = subprocess.run(
+            [sys.executable, os.path.join(HERE, "gen_lake.py"), "--endpoint", endpoint,
+             "--buckets", str(a.buckets), "--entries", str(a.entries), "--files", str(a.files)],
+            check=True, capture_output=True, text=True,
+        )
+        lake = json.loads(gen.stdout)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        sizes = {}
+        for b in s3.list_buckets()["Buckets"]:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=b["Name"]):
+                for o in page.get("Contents", []):
+                    sizes[(b["Name"], o["Key"])] = o["Size"]
+        print(f"lake: {lake}", file=sys.stderr)
+
+        tools = {
+            "s3meta": lambda cfg: [a.s3meta, "ingest", "-c", cfg],
+            "reference": lambda cfg: [os.path.join(venv_bin, "metadata"), "ingest", "-c", cfg],
+        }
+        results = {name: [] for name in tools}
+        counts = {}
+        fqns = {}
+        # Run 0 of each tool is recorded by moto (requests, Range headers) and not timed: the
+        # recorder slows moto by about 20 %. Runs 1..RUNS are timed without it.
+        for i in range(a.runs + 1):
+            for name, cmd in tools.items():
+                if name == "reference" and a.skip_reference:
+                    continue
+                recorded = i == 0
+                om = OmServer(a.om_server, work, name)
+                cfg_path = os.path.join(work, f"{name}.yaml")
+                with open(cfg_path, "w") as f:
+                    yaml.safe_dump(config(endpoint, om), f)
+                if recorded:
+                    post(endpoint + "/moto-api/recorder/reset-recording")
+                    post(endpoint + "/moto-api/recorder/start-recording")
+                log = os.path.join(work, f"{name}-run{i}.log")
+                rc, wall, rss = run_measured(cmd(cfg_path), log)
+                containers = om.stop()
+                if recorded:
+                    post(endpoint + "/moto-api/recorder/stop-recording")
+                    rec = urllib.request.urlopen(
+                        endpoint + "/moto-api/recorder/download-recording", timeout=60
+                    ).read().decode().splitlines()
+                    post(endpoint + "/moto-api/recorder/reset-recording")
+                    counts[name] = analyse_recording(rec, sizes)
+                    fqns[name] = containers
+                    print(f"recorded run {name}: rc={rc} containers={len(containers)} "
+                          f"s3={counts[name]['s3']} cw={counts[name]['cloudwatch']}",
+                          file=sys.stderr)
+                    continue
+                own = [l.strip() for l in open(log, errors="replace")
+                       if l.startswith(("S3 requests:", "Bytes read from S3:", "Sink (",
+                                        "Stage wall times:"))]
+                results[name].append(
+                    {"rc": rc, "wall": wall, "rss": rss, "containers": len(containers),
+                     **counts[name], "own": own}
+                )
+                print(f"run {i}/{a.runs} {name}: rc={rc} wall={wall:.2f}s rss={rss:.1f}MiB "
+                      f"containers={len(containers)}", file=sys.stderr)
+        report(a, lake, results, fqns)
+    finally:
+        moto.terminate()
+        moto.wait(timeout=30)
+
+
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
+def report(a, lake, results, fqns):
+    print(f"\nLake: {a.buckets} buckets x {a.entries} entries x {a.files} files "
+          f"({lake['objects']} objects, {lake['bytes'] / 2**20:.1f} MiB) on moto; "
+          f"median of {a.runs} timed run(s); requests and bytes from one extra run recorded "
+          f"by moto\n")
+    cols = ["", "wall (s)", "peak RSS (MiB)", "S3 requests", "CloudWatch req.", "bytes read",
+            "containers", "exit"]
+    rows = []
+    for name, rs in results.items():
+        if not rs:
+            continue
+        rows.append([name, f"{med(rs, 'wall'):.2f}", f"{med(rs, 'rss'):.1f}",
+                     str(int(med(rs, 's3'))), str(int(med(rs, 'cloudwatch'))),
+                     f"{med(rs, 'bytes') / 2**20:.2f} MiB", str(int(med(rs, 'containers'))),
+                     ",".join(str(r["rc"]) for r in rs)])
+    s, r = results["s3meta"], results.get("reference") or []
+    if s and r:
+        def ratio(k, fmt="{:.1f}x"):
+            x, y = med(s, k), med(r, k)
+            return fmt.format(y / x) if x else "-"
+        rows.append(["reference / s3meta", ratio("wall"), ratio("rss"), ratio("s3"),
+                     ratio("cloudwatch"), ratio("bytes"), "", ""])
+    widths = [max(len(str(x[i])) for x in rows + [cols]) for i in range(len(cols))]
+    line = lambda x: "| " + " | ".join(str(v).ljust(w) for v, w in zip(x, widths)) + " |"
+    print(line(cols))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    for name, rs in results.items():
+        if rs:
+            kinds = rs[-1]["kinds"]
+            print(f"\n{name} requests (last run): "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+            for line in rs[-1].get("own") or []:
+                print(f"{name} summary: {line}")
+    if "reference" in fqns and "s3meta" in fqns:
+        A, B = set(fqns["s3meta"]), set(fqns["reference"])
+        diff = [(f, "s3meta") for f in sorted(A - B)] + [(f, "reference") for f in sorted(B - A)]
+        print(f"\nContainer FQNs: {len(A)} from s3meta, {len(B)} from the reference, "
+              f"{len(A & B)} in common, {len(diff)} differ")
+        for f, only in diff:
+            print(f"  only in {only}: {f} — {reason(f, only)}")
+
+
+def bench_large(a):
+    """100,000 small objects under one prefix, written straight into an s3s-fs directory."""
+    root = os.path.join(a.workdir, "large-lake")
+    bucket = os.path.join(root, "bench-large")
+    n = a.large_objects
+    marker = os.path.join(root, f".written-{n}")
+    if not os.path.exists(marker):
+        print(f"writing {n} objects into {bucket} …", file=sys.stderr)
+        for i in range(n):
+            d = os.path.join(bucket, "events", f"day={i % 100:03d}")
+            if i < 100:
+                os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, f"part-{i:06d}.json"), "w") as f:
+                f.write(json.dumps({"id": i, "kind": "click", "amount": i * 0.5}) + "\n")
+        with open(os.path.join(bucket, "openmetadata.json"), "w") as f:
+            json.dump({"entries": [{"dataPath": "events/**/*.json", "autoPartitionDetection": True}]}, f)
+        open(marker, "w").close()
+    server = subprocess.Popen([a.serve_dir, root, "bench", "bench-secret"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        endpoint = server.stdout.readline().decode().strip()
+        catalog = os.path.join(a.workdir, "large-catalog.jsonl")
+        cfg = config(endpoint, type("Om", (), {"url": "unused", "token": "unused"}),
+                     {"bucketMetrics": False})
+        cfg["source"]["serviceConnection"]["config"]["awsConfig"].update(
+            {"awsAccessKeyId": "bench", "awsSecretAccessKey": "bench-secret"})
+        cfg["sink"] = {"type": "file", "config": {"path": catalog}}
+        del cfg["workflowConfig"]["openMetadataServerConfig"]
+        path = os.path.join(a.workdir, "large.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(cfg, f)
+        log = os.path.join(a.workdir, "large.log")
+        rc, wall, rss = run_measured([a.s3meta, "ingest", "-c", path], log)
+        lines = sum(1 for _ in open(catalog)) if os.path.exists(catalog) else 0
+        own = [l.strip() for l in open(log, errors="replace") if l.startswith("S3 requests:")]
+        print(f"\nLarge listing (s3s-fs, {n} objects under one prefix, glob `events/**/*.json`):")
+        print(f"| s3meta | wall {wall:.2f} s | peak RSS {rss:.1f} MiB | {own[0] if own else '?'} "
+              f"| catalog lines {lines} | exit {rc} |")
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--s3meta", required=True)
+    ap.add_argument("--om-server", required=True)
+    ap.add_argument("--serve-dir")
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--buckets", type=int, default=20)
+    ap.add_argument("--entries", type=int, default=20)
+    ap.add_argument("--files", type=int, default=10)
+    ap.add_argument("--large", action="store_true")
+    ap.add_argument("--large-objects", type=int, default=100_000)
+    ap.add_argument("--skip-reference", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    if a.large:
+        bench_large(a)
+    else:
+        bench_medium(a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+//! Listing at scale: the shared bucket listing gives the same catalog as per-entry listings
+//! with fewer requests, and the output is deterministic.
+mod support;
+
+use pretty_assertions::assert_eq;
+use support::{parquet_id_name, Lake};
+
+fn lake() -> Lake {
+    let lake = Lake::new();
+    let pq = parquet_id_name();
+    let b = "demo";
+    lake.put(
+        b,
+        "openmetadata.json",
+        include_str!("data/openmetadata.json"),
+    );
+    lake.put(b, "transactions/2024.csv", "id,amount\n1,2.5\n");
+    lake.put(b, "transactions/2023.csv", "id,amount,note\n1,2.5,x\n");
+    lake.put(b, "transactions_old/x.csv", "id\n1\n");
+    lake.put(b, "transactions_semicolon/t.csv", "id;amount\n1;2.5\n");
+    lake.put(b, "cities/State=CA/part-0.parquet", &pq);
+    lake.put(b, "cities/State=NY/part-0.parquet", &pq);
+    lake.put(b, "cities/_SUCCESS", "");
+    lake.put(b, "cities_multiple/Year=2024/State=CA/part-0.parquet", &pq);
+    lake.put(b, "athena_service/db_a/t1/f.parquet", &pq);
+    lake.put(b, "athena_service/db_a/t2/f.parquet", &pq);
+    lake.put(b, "athena_service/db_b/t3/f.parquet", &pq);
+    lake.put(b, "events_json/e.json", "{\"a\": 1}\n");
+    lake.put(b, "docs/solution.pdf", "%PDF-1.4 twelve");
+    lake.put(b, "images/a.png", "png");
+    lake.put(b, "images/sub/b.png", "png!");
+    lake.put(b, "images_old/z.png", "png");
+    lake.put(b, "raw_drop/x.bin", "bin");
+    lake
+}
+
+fn requests(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("S3 requests: "))
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in:\n{stdout}"))
+}
+
+#[test]
+fn a_file_sink_written_twice_from_the_same_lake_is_byte_identical() {
+    let lake = lake();
+    let yaml = lake.config("", "");
+    let first = lake.ingest(&yaml);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    let a = std::fs::read(lake.catalog_path()).unwrap();
+    let second = lake.ingest(&yaml);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let b = std::fs::read(lake.catalog_path()).unwrap();
+    assert!(!a.is_empty());
+    assert!(a == b, "the two catalogs differ");
+}
+
+#[test]
+fn one_listing_of_the_bucket_gives_the_same_catalog_as_one_listing_per_entry() {
+    let lake = lake();
+    let shared = lake.ingest(&lake.config("", ""));
+    assert_eq!(shared.code, 0, "{}", shared.stderr);
+    let per_entry_yaml = format!("{}s3meta:\n  bucketListingCap: 0\n", lake.config("", ""));
+    let per_entry = lake.ingest(&per_entry_yaml);
+    assert_eq!(per_entry.code, 0, "{}", per_entry.stderr);
+    assert_eq!(shared.catalog, per_entry.catalog);
+    // The example manifest's 9 entries each list or HEAD; shared, the bucket is listed once
+    // (one page).
+    let (s, p) = (requests(&shared.stdout), requests(&per_entry.stdout));
+    assert!(s + 6 <= p, "shared listing: {s} requests, per entry: {p}");
+}
