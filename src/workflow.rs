@@ -128,6 +128,7 @@ fn om_settings(v: &Validated) -> om::Settings {
         concurrency: o.sink_concurrency,
         max_attempts: o.sink_max_attempts,
         timeout_secs: o.sink_timeout_secs,
+        progress_interval_secs: o.status_interval_secs,
     }
 }
 

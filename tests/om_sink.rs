@@ -384,3 +384,38 @@ fn the_file_sink_never_contacts_the_server() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(om.requests().is_empty());
 }
+
+#[test]
+fn a_long_pipeline_run_sends_processing_progress_events() {
+    let lake = lake();
+    let om = server();
+    assert_eq!(lake.ingest(&rest_config(&lake, &om, "")).code, 0);
+    om.add_pipeline("svc", "s3_metadata").unwrap();
+    // Two 429s with Retry-After: 1 on container writes make the run last two seconds more.
+    om.inject(
+        Fault::new(429, 2)
+            .retry_after(1)
+            .method("PUT")
+            .path("/v1/containers"),
+    );
+    let extra = "ingestionPipelineFQN: svc.s3_metadata\ns3meta:\n  statusIntervalSecs: 1\n";
+    let run = lake.ingest(&rest_config(&lake, &om, extra));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let events: Vec<String> = om
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/ingestionPipelines/progress/"))
+        .map(|r| r.body.unwrap()["updateType"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        events.first().map(String::as_str),
+        Some("DISCOVERY"),
+        "{events:?}"
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("PIPELINE_COMPLETE"),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| e == "PROCESSING"), "{events:?}");
+}

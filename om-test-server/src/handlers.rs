@@ -141,7 +141,7 @@ pub(crate) async fn handle(
         })
         .collect();
 
-    let r = if let Some(f) = fault(&sh, method.as_str()) {
+    let r = if let Some(f) = fault(&sh, method.as_str(), &path) {
         f
     } else if !body.is_empty() && json_body.is_none() {
         bad("Unable to process JSON")
@@ -176,13 +176,14 @@ pub(crate) async fn handle(
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
-fn fault(sh: &Shared, method: &str) -> Option<Reply> {
+fn fault(sh: &Shared, method: &str, path: &str) -> Option<Reply> {
     let mut faults = lock(&sh.faults);
     faults.retain(|f| f.times > 0);
     let f = faults.iter_mut().find(|f| {
         f.method
             .as_deref()
             .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && f.path.as_deref().is_none_or(|p| path.starts_with(p))
     })?;
     f.seen += 1;
     if !f.seen.is_multiple_of(f.every) {

@@ -164,6 +164,8 @@ pub struct Fault {
     pub retry_after: Option<u32>,
     /// Only requests of this method (`PUT`, …).
     pub method: Option<String>,
+    /// Only requests whose path (after `/api`) starts with this.
+    pub path: Option<String>,
     seen: u32,
 }
 
@@ -176,6 +178,7 @@ impl Fault {
             every: 1,
             retry_after: None,
             method: None,
+            path: None,
             seen: 0,
         }
     }
@@ -195,6 +198,12 @@ impl Fault {
     /// Only requests of this method.
     pub fn method(mut self, m: &str) -> Fault {
         self.method = Some(m.to_string());
+        self
+    }
+
+    /// Only requests whose path (after `/api`) starts with `p`, e.g. `/v1/containers`.
+    pub fn path(mut self, p: &str) -> Fault {
+        self.path = Some(p.to_string());
         self
     }
 }

@@ -55,6 +55,9 @@ pub struct Settings {
     pub max_attempts: u32,
     /// `s3meta.sinkTimeoutSecs`.
     pub timeout_secs: u64,
+    /// `s3meta.statusIntervalSecs`: how often a `PROCESSING` progress event is sent while a
+    /// pipeline run lasts (0: never).
+    pub progress_interval_secs: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -82,6 +85,33 @@ pub struct OmSink {
     pipeline: Option<String>,
     status: Mutex<StepStatus>,
     tags: Mutex<HashMap<String, Once>>,
+    /// The task sending `PROCESSING` events, stopped by `report`.
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for OmSink {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+    }
+}
+
+/// Sends one progress event; best effort (a server without the endpoint costs a debug line).
+async fn send_progress(client: &Client, fqn: &str, run_id: &str, update_type: &str, records: u64) {
+    let body = serde_json::json!({
+        "updateType": update_type,
+        "timestamp": now_ms(),
+        "records": records,
+    });
+    let path = format!(
+        "/services/ingestionPipelines/progress/{}/{}",
+        segment(fqn),
+        segment(run_id)
+    );
+    if let Err(e) = client.call(Method::PUT, &path, &[], Some(&body)).await {
+        tracing::debug!(pipeline = %fqn, error = %e, "Progress event not accepted.");
+    }
 }
 
 fn err(entity: impl Into<String>, e: impl std::fmt::Display) -> Error {
@@ -140,6 +170,7 @@ impl OmSink {
             pipeline: None,
             status: Mutex::new(StepStatus::new(STEP)),
             tags: Mutex::new(HashMap::new()),
+            ticker: None,
         })
     }
 
@@ -242,19 +273,7 @@ impl OmSink {
     /// reference sends to `PUT /v1/services/ingestionPipelines/progress/<fqn>/<runId>`. Best
     /// effort: a server without the endpoint only costs a debug line.
     async fn progress(&self, fqn: &str, update_type: &str, records: u64) {
-        let body = serde_json::json!({
-            "updateType": update_type,
-            "timestamp": now_ms(),
-            "records": records,
-        });
-        let path = format!(
-            "/services/ingestionPipelines/progress/{}/{}",
-            segment(fqn),
-            segment(&self.run_id)
-        );
-        if let Err(e) = self.client.call(Method::PUT, &path, &[], Some(&body)).await {
-            tracing::debug!(pipeline = %fqn, error = %e, "Progress event not accepted.");
-        }
+        send_progress(&self.client, fqn, &self.run_id, update_type, records).await;
     }
 
     /// The fallback of older servers: delete, one by one, every listed container that is not
@@ -316,6 +335,20 @@ impl Sink for OmSink {
                     match self.pipeline_status(&fqn, &running).await {
                         Ok(()) => {
                             self.progress(&fqn, "DISCOVERY", 0).await;
+                            let every = self.settings.progress_interval_secs;
+                            if every > 0 {
+                                // `PROCESSING` while the run lasts, as the reference's
+                                // reporting tick (§8.2).
+                                let (client, run, p) =
+                                    (self.client.clone(), self.run_id.clone(), fqn.clone());
+                                self.ticker = Some(tokio::spawn(async move {
+                                    let period = Duration::from_secs(every);
+                                    loop {
+                                        tokio::time::sleep(period).await;
+                                        send_progress(&client, &p, &run, "PROCESSING", 0).await;
+                                    }
+                                }));
+                            }
                             self.pipeline = Some(fqn);
                         }
                         Err(e) => lock(&self.status)
@@ -490,6 +523,9 @@ impl Sink for OmSink {
         let Some(fqn) = self.pipeline.clone() else {
             return;
         };
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
         let records = run.steps.first().map_or(0, |s| s.records);
         self.progress(&fqn, "PIPELINE_COMPLETE", records).await;
         let now = now_ms();
