@@ -191,6 +191,7 @@ fn tags_become_classifications_and_labels_before_their_container() {
                 concurrency: 4,
                 max_attempts: 3,
                 timeout_secs: 10,
+                progress_interval_secs: 0,
             },
         )
         .await
