@@ -71,3 +71,57 @@ fn one_listing_of_the_bucket_gives_the_same_catalog_as_one_listing_per_entry() {
     let (s, p) = (requests(&shared.stdout), requests(&per_entry.stdout));
     assert!(s + 6 <= p, "shared listing: {s} requests, per entry: {p}");
 }
+
+#[test]
+fn a_large_listing_split_by_folders_equals_the_sequential_one() {
+    let lake = Lake::new();
+    // 2,300 keys under `big/` (three pages), in four folders, plus keys at its own level.
+    for f in 0..4 {
+        for i in 0..575 {
+            lake.put("wide", &format!("big/t{f}/part-{i:04}.csv"), "a\n1\n");
+        }
+    }
+    lake.put("wide", "big/readme.txt", "x");
+    lake.put("wide", "big/zz.csv", "a\n1\n");
+    lake.put("wide", "other/x.csv", "a\n1\n");
+    let store = lake.store();
+    let keys = |l: s3meta::store::Listing| l.objects.into_iter().map(|o| o.key).collect::<Vec<_>>();
+    let (seq, split, cut_seq, cut_split) = lake.block_on(async {
+        (
+            store.list_all("wide", "big/", 100_000).await.unwrap(),
+            store.list_split("wide", "big/", 100_000, 4).await.unwrap(),
+            store.list_all("wide", "big/", 1_500).await.unwrap(),
+            store.list_split("wide", "big/", 1_500, 4).await.unwrap(),
+        )
+    });
+    assert_eq!(seq.objects.len(), 2_302);
+    assert!(!split.truncated);
+    assert_eq!(keys(split), keys(seq));
+    assert!(cut_seq.truncated && cut_split.truncated);
+    assert_eq!(
+        keys(cut_split),
+        keys(cut_seq),
+        "the same first keys under a limit"
+    );
+
+    // Through a glob entry: four tables and the level's own file.
+    lake.put(
+        "wide",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "big/**/*.csv", "structureFormat": "csv"}]}"#,
+    );
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.fqns(),
+        vec![
+            "svc.wide",
+            "svc.wide.big/t0",
+            "svc.wide.big/t1",
+            "svc.wide.big/t2",
+            "svc.wide.big/t3",
+            // `big/zz.csv` sits at the level itself: its table root is `big`, seen last
+            "svc.wide.big",
+        ]
+    );
+}

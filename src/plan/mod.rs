@@ -48,9 +48,10 @@ impl Cx<'_> {
         match self.index {
             Some(ix) => Ok(ix.list(prefix, limit)),
             None => {
+                let width = self.ctx.opts.entry_concurrency;
                 self.ctx
                     .store
-                    .list_all(self.ctx.bucket, prefix, limit)
+                    .list_split(self.ctx.bucket, prefix, limit, width)
                     .await
             }
         }

@@ -75,6 +75,15 @@ impl ObjectStore for CountingStore {
         self.inner.list_page(bucket, prefix, continuation).await
     }
 
+    async fn list_level(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
+        self.count();
+        self.inner.list_level(bucket, prefix).await
+    }
+
     async fn list_first(&self, bucket: &str) -> Result<ListPage> {
         self.count();
         self.inner.list_first(bucket).await

@@ -11,6 +11,7 @@ pub mod s3;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use std::fmt;
 
 /// One object of a listing.
@@ -156,6 +157,58 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Requests sent and retries made so far, when the store counts them.
     fn request_counts(&self) -> Option<crate::status::RequestCounts> {
         None
+    }
+
+    /// The level directly under `prefix` (`ListObjectsV2` with `Delimiter=/`, all pages):
+    /// the objects at that level and the sub-prefixes (each ending in `/`).
+    async fn list_level(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<(Vec<ObjectMeta>, Vec<String>)>;
+
+    /// Lists every key under `prefix` (at most `limit`), splitting a listing of more than one
+    /// page by its sub-prefixes and listing those `width` at a time: a 100,000-key prefix is
+    /// 100 pages in a row otherwise. The result is the same as [`ObjectStore::list_all`]'s,
+    /// in key order; a one-page listing costs nothing more.
+    async fn list_split(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        limit: usize,
+        width: usize,
+    ) -> Result<Listing> {
+        let first = self.list_page(bucket, prefix, None).await?;
+        if first.next.is_none() || width < 2 {
+            if first.next.is_none() {
+                let mut objects = first.objects;
+                let truncated = objects.len() > limit;
+                objects.truncate(limit);
+                return Ok(Listing { objects, truncated });
+            }
+            return self.list_all(bucket, prefix, limit).await;
+        }
+        let (mut objects, folders) = self.list_level(bucket, prefix).await?;
+        if folders.len() < 2 {
+            return self.list_all(bucket, prefix, limit).await;
+        }
+        let parts: Vec<Result<Listing>> = futures::stream::iter(folders)
+            .map(|f| async move { self.list_all(bucket, &f, limit).await })
+            .buffered(width)
+            .collect()
+            .await;
+        let mut truncated = false;
+        for p in parts {
+            let p = p?;
+            truncated |= p.truncated;
+            objects.extend(p.objects);
+        }
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        if objects.len() > limit {
+            objects.truncate(limit);
+            truncated = true;
+        }
+        Ok(Listing { objects, truncated })
     }
 
     /// Lists every page under `prefix`, stopping after `limit` objects.

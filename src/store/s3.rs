@@ -179,6 +179,47 @@ impl ObjectStore for S3Store {
         Ok(ListPage { objects, next })
     }
 
+    async fn list_level(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<(Vec<ObjectMeta>, Vec<String>)> {
+        let mut objects = Vec::new();
+        let mut folders = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .delimiter("/")
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| err("ListObjectsV2", bucket, Some(prefix), e))?;
+            objects.extend(out.contents().iter().filter_map(|o| {
+                Some(ObjectMeta {
+                    key: o.key()?.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified: millis(o.last_modified()),
+                    storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+                })
+            }));
+            folders.extend(
+                out.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated().unwrap_or(false) && Some(t) != token.as_deref() => {
+                    token = Some(t.to_string())
+                }
+                _ => return Ok((objects, folders)),
+            }
+        }
+    }
+
     async fn list_first(&self, bucket: &str) -> Result<ListPage> {
         let out = self
             .client
