@@ -113,6 +113,16 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
+/// One listed object; `None` for an entry without a key.
+fn object_meta(o: &aws_sdk_s3::types::Object) -> Option<ObjectMeta> {
+    Some(ObjectMeta {
+        key: o.key()?.to_string(),
+        size: o.size().unwrap_or(0).max(0) as u64,
+        last_modified: millis(o.last_modified()),
+        storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+    })
+}
+
 fn millis(d: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<i64> {
     d.and_then(|d| d.to_millis().ok())
 }
@@ -159,18 +169,7 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| err("ListObjectsV2", bucket, Some(prefix), e))?;
-        let objects = out
-            .contents()
-            .iter()
-            .filter_map(|o| {
-                Some(ObjectMeta {
-                    key: o.key()?.to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    last_modified: millis(o.last_modified()),
-                    storage_class: o.storage_class().map(|s| s.as_str().to_string()),
-                })
-            })
-            .collect();
+        let objects = out.contents().iter().filter_map(object_meta).collect();
         let next = if out.is_truncated().unwrap_or(false) {
             out.next_continuation_token().map(str::to_string)
         } else {
@@ -198,14 +197,7 @@ impl ObjectStore for S3Store {
                 .send()
                 .await
                 .map_err(|e| err("ListObjectsV2", bucket, Some(prefix), e))?;
-            objects.extend(out.contents().iter().filter_map(|o| {
-                Some(ObjectMeta {
-                    key: o.key()?.to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    last_modified: millis(o.last_modified()),
-                    storage_class: o.storage_class().map(|s| s.as_str().to_string()),
-                })
-            }));
+            objects.extend(out.contents().iter().filter_map(object_meta));
             folders.extend(
                 out.common_prefixes()
                     .iter()
@@ -229,18 +221,7 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| err("ListObjectsV2", bucket, None, e))?;
-        let objects = out
-            .contents()
-            .iter()
-            .filter_map(|o| {
-                Some(ObjectMeta {
-                    key: o.key()?.to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    last_modified: millis(o.last_modified()),
-                    storage_class: o.storage_class().map(|s| s.as_str().to_string()),
-                })
-            })
-            .collect();
+        let objects = out.contents().iter().filter_map(object_meta).collect();
         Ok(ListPage {
             objects,
             next: None,
