@@ -400,32 +400,14 @@ fn put_service(sh: &Shared, body: &Value) -> Result<Reply> {
     let fqn = quote(&name);
     let mut st = sh.state();
     sh.dirty.store(true, Ordering::SeqCst);
-    match st.services.get_mut(&fqn) {
-        Some(e) if e.request == *body && !e.deleted => {
-            Ok(changed(200, service_json(e), "entityNoChange"))
-        }
-        Some(e) => {
-            e.version = bump(e.version);
-            e.request = body.clone();
-            e.deleted = false;
-            Ok(changed(200, service_json(e), "entityUpdated"))
-        }
-        None => {
-            let e = Entity {
-                id: new_id(),
-                name,
-                fqn: fqn.clone(),
-                version: 0.1,
-                deleted: false,
-                request: body.clone(),
-                parent: None,
-                owner: None,
-            };
-            let out = service_json(&e);
-            st.services.insert(fqn, e);
-            Ok(changed(201, out, "entityCreated"))
-        }
-    }
+    Ok(upsert(
+        &mut st.services,
+        fqn,
+        name,
+        body,
+        None,
+        service_json,
+    ))
 }
 
 fn put_container(sh: &Shared, body: &Value) -> Result<Reply> {
@@ -710,19 +692,23 @@ fn delete_container(sh: &Shared, id: &str, q: &HashMap<String, String>) -> Resul
     Ok(reply(200, out))
 }
 
+/// Create-or-update by FQN: the same body is a no-op, another body bumps the version (and
+/// revives a soft-deleted entity), a new FQN is created. `render` is the answer's shape.
 fn upsert(
     map: &mut std::collections::BTreeMap<String, Entity>,
     fqn: String,
     name: String,
     body: &Value,
     owner: Option<String>,
+    render: fn(&Entity) -> Value,
 ) -> Reply {
     match map.get_mut(&fqn) {
-        Some(e) if e.request == *body => changed(200, plain_json(e), "entityNoChange"),
+        Some(e) if e.request == *body && !e.deleted => changed(200, render(e), "entityNoChange"),
         Some(e) => {
             e.version = bump(e.version);
             e.request = body.clone();
-            changed(200, plain_json(e), "entityUpdated")
+            e.deleted = false;
+            changed(200, render(e), "entityUpdated")
         }
         None => {
             let e = Entity {
@@ -735,7 +721,7 @@ fn upsert(
                 parent: None,
                 owner,
             };
-            let out = plain_json(&e);
+            let out = render(&e);
             map.insert(fqn, e);
             changed(201, out, "entityCreated")
         }
@@ -757,6 +743,7 @@ fn put_classification(sh: &Shared, body: &Value) -> Result<Reply> {
         name,
         body,
         None,
+        plain_json,
     ))
 }
 
@@ -776,7 +763,14 @@ fn put_tag(sh: &Shared, body: &Value) -> Result<Reply> {
     }
     let fqn = format!("{}.{}", quote(&class), quote(&name));
     sh.dirty.store(true, Ordering::SeqCst);
-    Ok(upsert(&mut st.tags, fqn, name, body, Some(class)))
+    Ok(upsert(
+        &mut st.tags,
+        fqn,
+        name,
+        body,
+        Some(class),
+        plain_json,
+    ))
 }
 
 fn put_pipeline(sh: &Shared, body: &Value) -> Result<Reply> {
@@ -801,7 +795,14 @@ fn put_pipeline(sh: &Shared, body: &Value) -> Result<Reply> {
         .ok_or_else(|| not_found("storageService", sid))?;
     let fqn = format!("{}.{}", svc.fqn, quote(&name));
     sh.dirty.store(true, Ordering::SeqCst);
-    let r = upsert(&mut st.pipelines, fqn.clone(), name, body, Some(svc.fqn));
+    let r = upsert(
+        &mut st.pipelines,
+        fqn.clone(),
+        name,
+        body,
+        Some(svc.fqn),
+        plain_json,
+    );
     let e = st.pipelines[&fqn].clone();
     Ok(Reply {
         body: pipeline_json(&st, &e),
