@@ -9,6 +9,7 @@ use s3meta::pipeline::{PipelineClient, ServerAccess, ServerJobs, ServerRunner};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use support::serving::{blackhole, free_addr, get, until, ManualClock};
 use support::{parquet_id_name, run_binary, Lake};
 
 const TOKEN: &str = "bot-jwt-for-pipelines";
@@ -149,67 +150,6 @@ fn run_pipeline_builds_the_workflow_from_the_server_and_reports_its_status() {
     assert_eq!(st[0].0, st[1].0, "one run id");
 }
 
-/// A clock the test moves by hand (as in tests/serve.rs).
-mod clock {
-    use futures::future::BoxFuture;
-    use jiff::Timestamp;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Mutex;
-    use tokio::sync::watch;
-
-    pub struct Manual {
-        now: Mutex<Timestamp>,
-        tick: watch::Sender<Timestamp>,
-        pub sleeps: AtomicU32,
-    }
-
-    impl Manual {
-        pub fn new(at: &str) -> Manual {
-            let t: Timestamp = at.parse().unwrap();
-            Manual {
-                now: Mutex::new(t),
-                tick: watch::channel(t).0,
-                sleeps: AtomicU32::new(0),
-            }
-        }
-        pub fn set(&self, at: &str) {
-            let t: Timestamp = at.parse().unwrap();
-            *self.now.lock().unwrap() = t;
-            self.tick.send_replace(t);
-        }
-        pub fn idle(&self) -> bool {
-            self.sleeps.load(Ordering::SeqCst) > 0
-        }
-    }
-
-    impl s3meta::serve::Clock for Manual {
-        fn now(&self) -> Timestamp {
-            *self.now.lock().unwrap()
-        }
-        fn sleep_until(&self, t: Timestamp) -> BoxFuture<'_, ()> {
-            self.sleeps.fetch_add(1, Ordering::SeqCst);
-            let mut rx = self.tick.subscribe();
-            Box::pin(async move {
-                while *rx.borrow_and_update() < t {
-                    if rx.changed().await.is_err() {
-                        return;
-                    }
-                }
-            })
-        }
-    }
-}
-
-async fn until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..400 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[test]
 fn serve_fires_due_server_pipelines_and_skips_paused_ones() {
     let lake = lake();
@@ -237,7 +177,7 @@ fn serve_fires_due_server_pipelines_and_skips_paused_ones() {
     let client = PipelineClient::new(access).unwrap();
     let jobs = ServerJobs::new(client.clone(), vec![]);
     let runner = Arc::new(ServerRunner::new(client));
-    let clock = Arc::new(clock::Manual::new("2026-11-27T14:59:59Z"));
+    let clock = ManualClock::new("2026-11-27T14:59:59Z");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let opts = s3meta::serve::ServeOptions {
         state_file: None,
@@ -277,27 +217,6 @@ fn serve_fires_due_server_pipelines_and_skips_paused_ones() {
     });
 }
 
-fn blackhole() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = vec![];
-        for s in l.incoming().flatten().take(64) {
-            held.push(s);
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn get(addr: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
 #[test]
 fn sigterm_during_a_server_run_reports_it_failed() {
     let lake = lake();
@@ -310,14 +229,7 @@ fn sigterm_during_a_server_run_reports_it_failed() {
         &yaml,
         &[("stuck", json!({"scheduleInterval": "0 0 1 1 *"}))],
     );
-    let health = {
-        let p = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        format!("127.0.0.1:{p}")
-    };
+    let health = free_addr();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3meta"))
         .args([
             "serve",

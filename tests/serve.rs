@@ -3,58 +3,15 @@
 mod support;
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
-use jiff::Timestamp;
 use s3meta::local_job::LocalJob;
 use s3meta::schedule::cron::Cron;
-use s3meta::serve::{serve, Clock, Runner, ServeOptions};
+use s3meta::serve::{serve, Runner, ServeOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use support::serving::{blackhole, free_addr, get, until, ManualClock};
 use support::Lake;
-use tokio::sync::watch;
-
-/// A clock the test moves by hand.
-struct ManualClock {
-    now: Mutex<Timestamp>,
-    tick: watch::Sender<Timestamp>,
-    /// How often the loop went to sleep: once it has, it has registered its jobs.
-    sleeps: AtomicU32,
-}
-
-impl ManualClock {
-    fn new(at: &str) -> Arc<ManualClock> {
-        let t: Timestamp = at.parse().unwrap();
-        Arc::new(ManualClock {
-            now: Mutex::new(t),
-            tick: watch::channel(t).0,
-            sleeps: AtomicU32::new(0),
-        })
-    }
-    fn set(&self, at: &str) {
-        let t: Timestamp = at.parse().unwrap();
-        *self.now.lock().unwrap() = t;
-        self.tick.send_replace(t);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        *self.now.lock().unwrap()
-    }
-    fn sleep_until(&self, t: Timestamp) -> BoxFuture<'_, ()> {
-        self.sleeps.fetch_add(1, Ordering::SeqCst);
-        let mut rx = self.tick.subscribe();
-        Box::pin(async move {
-            while *rx.borrow_and_update() < t {
-                if rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        })
-    }
-}
 
 /// The real local runner, with a count of the runs it was asked for.
 struct Counted {
@@ -81,17 +38,6 @@ fn job(config: PathBuf, retries: u32) -> LocalJob {
         retries,
         retry_delay: Duration::from_secs(300),
     }
-}
-
-/// Waits (bounded) until `cond` holds.
-async fn until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..400 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn opts(state: PathBuf) -> ServeOptions {
@@ -184,10 +130,7 @@ fn a_failing_run_is_retried_after_the_delay() {
             },
             |_| {},
         ));
-        until("the loop to idle", || {
-            clock.sleeps.load(Ordering::SeqCst) > 0
-        })
-        .await;
+        until("the loop to idle", || clock.idle()).await;
         clock.set("2026-11-27T15:00:00Z");
         until("the first attempt", || state_of(&state, &id).is_some()).await;
         assert_eq!(state_of(&state, &id).as_deref(), Some("failed"));
@@ -226,47 +169,17 @@ fn a_failing_run_is_retried_after_the_delay() {
     });
 }
 
-/// A TCP server that accepts connections and never answers: a run against it hangs.
-fn blackhole() -> (String, std::thread::JoinHandle<()>) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    let h = std::thread::spawn(move || {
-        let mut held = vec![];
-        for s in l.incoming().flatten().take(64) {
-            held.push(s);
-        }
-    });
-    (format!("http://{addr}"), h)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get(addr: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
 #[test]
 fn sigterm_during_a_run_leaves_a_final_failed_state() {
     let lake = Lake::new();
-    let (endpoint, _hole) = blackhole();
+    let endpoint = blackhole();
     let yaml = lake
         .config("bucketNames: [stuck]\n", "")
         .replace(&lake.endpoint(), &endpoint);
     let config = lake.dir.path().join("workflow.yaml");
     std::fs::write(&config, yaml).unwrap();
     let state = lake.dir.path().join("state.json");
-    let health = format!("127.0.0.1:{}", free_port());
+    let health = free_addr();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3meta"))
         .args(["serve", "-c"])
         .arg(&config)

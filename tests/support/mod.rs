@@ -8,6 +8,7 @@ use std::process::Command;
 
 pub mod moto;
 pub mod proxy;
+pub mod serving;
 
 /// The key pair the test server accepts.
 pub const ACCESS_KEY: &str = "AKIATESTS3META";
