@@ -5,7 +5,6 @@
 //! must match none; with both, excludes win. A pattern list against an empty name filters it
 //! out.
 
-use crate::config::FilterPattern;
 use regex::Regex;
 
 /// A compiled filter. The empty filter keeps everything.
@@ -28,8 +27,9 @@ pub struct FilterError {
 
 impl Filter {
     /// Compiles every pattern first, as the reference does, so one bad pattern fails the run
-    /// before anything is read.
-    pub fn compile(pattern: &FilterPattern) -> Result<Filter, FilterError> {
+    /// before anything is read. Takes the two lists rather than the config's `FilterPattern`
+    /// so that this module does not depend on `config` (which depends on it).
+    pub fn compile(includes: &[String], excludes: &[String]) -> Result<Filter, FilterError> {
         let compile = |p: &String| {
             Regex::new(&format!("(?i)^(?:{p})")).map_err(|source| FilterError {
                 pattern: p.clone(),
@@ -37,16 +37,8 @@ impl Filter {
             })
         };
         Ok(Filter {
-            includes: pattern
-                .includes
-                .iter()
-                .map(compile)
-                .collect::<Result<_, _>>()?,
-            excludes: pattern
-                .excludes
-                .iter()
-                .map(compile)
-                .collect::<Result<_, _>>()?,
+            includes: includes.iter().map(compile).collect::<Result<_, _>>()?,
+            excludes: excludes.iter().map(compile).collect::<Result<_, _>>()?,
         })
     }
 
@@ -75,11 +67,8 @@ mod tests {
     use super::*;
 
     fn filter(includes: &[&str], excludes: &[&str]) -> Filter {
-        Filter::compile(&FilterPattern {
-            includes: includes.iter().map(|s| s.to_string()).collect(),
-            excludes: excludes.iter().map(|s| s.to_string()).collect(),
-        })
-        .unwrap()
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Filter::compile(&strings(includes), &strings(excludes)).unwrap()
     }
 
     #[test]
@@ -121,11 +110,7 @@ mod tests {
 
     #[test]
     fn invalid_regex_is_an_error_naming_it() {
-        let err = Filter::compile(&FilterPattern {
-            includes: vec!["(".into()],
-            excludes: vec![],
-        })
-        .unwrap_err();
+        let err = Filter::compile(&["(".into()], &[]).unwrap_err();
         assert!(err.to_string().contains("`(`"));
     }
 }

@@ -26,6 +26,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod discover;
 #[cfg(feature = "quickstart")]
 pub mod embedded;
 pub mod entity;

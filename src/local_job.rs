@@ -60,12 +60,12 @@ impl Runner for LocalJob {
                 return "failed".into();
             }
         };
-        let raise = v.raw.workflow_config.raise_on_error;
-        let threshold = v.raw.workflow_config.success_threshold;
+        let rules = v.rules;
+        let threshold = rules.success_threshold;
         match crate::workflow::run_ingest_isolated(v).await {
             Ok(status) => {
                 tracing::info!(attempt, "Run summary:\n{}", status.summary());
-                if status.should_fail(raise, threshold) {
+                if status.fails(rules) {
                     "failed".into()
                 } else {
                     serde_json::to_value(status.state(threshold))

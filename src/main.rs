@@ -148,9 +148,20 @@ fn init_logging(level: LogLevel) {
         .try_init();
 }
 
-fn load(path: &std::path::Path) -> anyhow::Result<config::Validated> {
+fn load(path: &std::path::Path, overrides: config::Overrides) -> anyhow::Result<config::Validated> {
     let raw = config::load_file(path)?;
-    Ok(raw.validate().map_err(config::ConfigError::from)?)
+    Ok(raw
+        .validate_with(overrides)
+        .map_err(config::ConfigError::from)?)
+}
+
+/// The exit code of a finished run: the decision itself is [`s3meta::status::RunStatus::fails`].
+fn exit_code(failed: bool) -> u8 {
+    if failed {
+        EXIT_FAILED
+    } else {
+        0
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -163,23 +174,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Validate { config } => {
-            load(&config)?;
+            load(&config, config::Overrides::default())?;
             println!("{}: valid", config.display());
             Ok(0)
         }
         Command::Ingest { config, shard } => {
-            let mut v = load(&config)?;
-            v.shard = shard;
-            init_logging(v.raw.workflow_config.logger_level);
-            let raise = v.raw.workflow_config.raise_on_error;
-            let threshold = v.raw.workflow_config.success_threshold;
+            let v = load(&config, config::Overrides { shard })?;
+            init_logging(v.logger_level);
+            let rules = v.rules;
             let status = runtime()?.block_on(s3meta::workflow::run_ingest(v))?;
             print!("{}", status.summary());
-            Ok(if status.should_fail(raise, threshold) {
-                EXIT_FAILED
-            } else {
-                0
-            })
+            Ok(exit_code(status.fails(rules)))
         }
         Command::Quickstart => {
             init_logging(LogLevel::Warn);
@@ -188,22 +193,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let rel = q.catalog.strip_prefix(&cwd).unwrap_or(&q.catalog);
             print!("{}", q.status.summary());
             println!("Catalog written to {}", rel.display());
-            Ok(if q.status.should_fail(true, 90) {
-                EXIT_FAILED
-            } else {
-                0
-            })
+            Ok(exit_code(q.status.fails(q.rules)))
         }
         Command::TestConnection { config, json } => {
-            let v = load(&config)?;
-            init_logging(v.raw.workflow_config.logger_level);
+            let v = load(&config, config::Overrides::default())?;
+            init_logging(v.logger_level);
             let report = runtime()?.block_on(s3meta::testconn::run(&v));
             if json {
                 println!("{}", report.json());
             } else {
                 print!("{}", report.table());
             }
-            Ok(if report.passed { 0 } else { EXIT_FAILED })
+            Ok(exit_code(!report.passed))
         }
         Command::Run {
             pipeline,
@@ -219,13 +220,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 ))
                 .map_err(anyhow::Error::msg)?;
             print!("{}", run.status.summary());
-            Ok(
-                if run.status.should_fail(run.raise_on_error, run.threshold) {
-                    EXIT_FAILED
-                } else {
-                    0
-                },
-            )
+            Ok(exit_code(run.status.fails(config::RunRules {
+                raise_on_error: run.raise_on_error,
+                success_threshold: run.threshold,
+            })))
         }
         Command::Serve(args) => serve(args),
     }
@@ -263,8 +261,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         return Ok(0);
     };
     let schedule = args.schedule.unwrap_or_default();
-    let v = load(&config)?;
-    init_logging(v.raw.workflow_config.logger_level);
+    let v = load(&config, config::Overrides::default())?;
+    init_logging(v.logger_level);
     let job = s3meta::local_job::LocalJob {
         config,
         cron: Cron::parse(&schedule)?,

@@ -399,9 +399,11 @@ pub async fn run_pipeline(
         .await
         .map_err(|e| e.to_string())?;
     v.shard = shard;
-    let threshold = v.raw.workflow_config.success_threshold;
-    let raise_on_error = v.raw.workflow_config.raise_on_error;
-    let status = crate::workflow::run_ingest_isolated(v).await?;
+    let threshold = v.rules.success_threshold;
+    let raise_on_error = v.rules.raise_on_error;
+    let status = crate::workflow::run_ingest_isolated(v)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(PipelineRun {
         status,
         threshold,
@@ -499,10 +501,10 @@ mod tests {
         let w = workflow_json("svc.p", "run-1", &pipeline, &service, &access).unwrap();
         let v = config::parse_value(w).unwrap().validate().unwrap();
         assert_eq!(v.service_name, "svc");
-        assert_eq!(v.raw.ingestion_pipeline_fqn.as_deref(), Some("svc.p"));
-        assert_eq!(v.raw.pipeline_run_id.as_deref(), Some("run-1"));
-        assert!(!v.raw.source.source_config.config.mark_deleted_containers);
-        assert_eq!(v.raw.workflow_config.logger_level, config::LogLevel::Debug);
+        assert_eq!(v.pipeline_fqn.as_deref(), Some("svc.p"));
+        assert_eq!(v.run_id.as_deref(), Some("run-1"));
+        assert!(!v.mark_deleted);
+        assert_eq!(v.logger_level, config::LogLevel::Debug);
         assert!(matches!(v.sink, config::SinkKind::MetadataRest(_)));
         let gcs = json!({"name": "g", "serviceType": "GCS", "connection": {"config": {}}});
         assert!(workflow_json("svc.p", "r", &pipeline, &gcs, &access).is_err());

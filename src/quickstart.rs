@@ -24,6 +24,8 @@ pub struct Quickstart {
     pub catalog: PathBuf,
     /// The run's status.
     pub status: RunStatus,
+    /// The exit rules of its workflow.
+    pub rules: crate::config::RunRules,
 }
 
 /// A quickstart failure.
@@ -88,9 +90,14 @@ s3meta:
     let validated = config::parse_str(&yaml)?
         .validate()
         .map_err(config::ConfigError::from)?;
+    let rules = validated.rules;
     let status = crate::workflow::run_ingest(validated).await?;
     drop(server);
-    Ok(Quickstart { catalog, status })
+    Ok(Quickstart {
+        catalog,
+        status,
+        rules,
+    })
 }
 
 fn put(root: &Path, bucket: &str, key: &str, bytes: &[u8]) -> std::io::Result<()> {

@@ -4,6 +4,7 @@
 //! A value, not a global flag: each stage fills its own [`StepStatus`] and the workflow
 //! merges them in a deterministic order.
 
+use crate::config::RunRules;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -161,9 +162,11 @@ impl RunStatus {
         }
     }
 
-    /// Whether the CLI exits non-zero: `raiseOnError` and a step under the threshold.
-    pub fn should_fail(&self, raise_on_error: bool, threshold: u32) -> bool {
-        raise_on_error && self.state(threshold) == PipelineState::Failed
+    /// Whether the run failed by the reference's rules (§10): `raiseOnError` and a step
+    /// under `successThreshold`. The one place the exit decision is made; the CLI maps it to
+    /// exit code 1, the scheduler to a failed run.
+    pub fn fails(&self, rules: RunRules) -> bool {
+        rules.raise_on_error && self.state(rules.success_threshold) == PipelineState::Failed
     }
 
     /// The end-of-run summary: a table of counts, then every failure, warning and filtered
@@ -249,6 +252,13 @@ impl RunStatus {
 mod tests {
     use super::*;
 
+    fn rules(raise_on_error: bool) -> RunRules {
+        RunRules {
+            raise_on_error,
+            success_threshold: 90,
+        }
+    }
+
     fn step(records: u64, failures: usize) -> StepStatus {
         let mut s = StepStatus::new("S3");
         s.records = records;
@@ -273,9 +283,9 @@ mod tests {
             steps: vec![s],
             elapsed_secs: 0.0,
         };
-        assert!(run(step(13, 2)).should_fail(true, 90));
-        assert!(!run(step(13, 2)).should_fail(false, 90));
-        assert!(!run(step(14, 1)).should_fail(true, 90));
+        assert!(run(step(13, 2)).fails(rules(true)));
+        assert!(!run(step(13, 2)).fails(rules(false)));
+        assert!(!run(step(14, 1)).fails(rules(true)));
         assert_eq!(run(step(14, 1)).state(90), PipelineState::PartialSuccess);
         assert_eq!(run(step(3, 0)).state(90), PipelineState::Success);
     }

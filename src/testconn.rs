@@ -99,8 +99,8 @@ impl Report {
 
 /// Builds the clients from the config and runs every step.
 pub async fn run(v: &Validated) -> Report {
-    let sdk = aws::sdk_config(&v.aws, &v.raw.s3meta).await;
-    let endpoint = v.aws.end_point_url.as_deref();
+    let sdk = aws::sdk_config(v.aws(), &v.options).await;
+    let endpoint = v.aws().end_point_url.as_deref();
     let store = S3Store::new(aws::s3_client(&sdk, endpoint));
     let cloudwatch = aws::cloudwatch_client(&sdk, endpoint, None);
     run_with(v, &store, &cloudwatch, false).await
@@ -116,17 +116,11 @@ pub async fn run_with(
     stop_on_mandatory_failure: bool,
 ) -> Report {
     let endpoint = v
-        .aws
+        .aws()
         .end_point_url
         .clone()
-        .unwrap_or_else(|| format!("the AWS endpoints of {}", v.aws.aws_region));
-    let configured: Vec<String> = v
-        .raw
-        .source
-        .service_connection
-        .as_ref()
-        .and_then(|c| c.config.bucket_names.clone())
-        .unwrap_or_default();
+        .unwrap_or_else(|| format!("the AWS endpoints of {}", v.aws().aws_region));
+    let configured: Vec<String> = v.connection.bucket_names.clone().unwrap_or_default();
 
     let mut steps = Vec::new();
     let mut first_bucket: Option<String> = configured.first().cloned();
@@ -173,7 +167,7 @@ pub async fn run_with(
     }
 
     // GetMetrics (optional).
-    let metrics = if v.raw.s3meta.bucket_metrics {
+    let metrics = if v.options.bucket_metrics {
         timed(async {
             let out = cloudwatch
                 .list_metrics()
@@ -213,7 +207,7 @@ pub async fn run_with(
             })
             .await;
             steps.push(step("GetBucketLocation", false, region));
-            let max = v.raw.s3meta.max_manifest_bytes;
+            let max = v.options.max_manifest_bytes;
             let read = timed(async {
                 match store.get_small(bucket, MANIFEST_FILE, max).await {
                     Ok(bytes) => match manifest::parse_bucket_manifest(&bytes) {
@@ -320,7 +314,7 @@ async fn om_version(om: &crate::config::OpenMetadataServerConfig) -> Result<Stri
     let base = om.host_port.trim_end_matches('/');
     let url = format!("{base}/v1/system/version");
     let mut b = reqwest::Client::builder().timeout(OM_TIMEOUT);
-    if om.verify_ssl.as_deref() == Some("ignore") {
+    if om.verify_ssl == crate::config::VerifySsl::Ignore {
         b = b.danger_accept_invalid_certs(true);
     }
     let client = b

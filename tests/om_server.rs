@@ -176,7 +176,7 @@ fn tags_become_classifications_and_labels_before_their_container() {
     };
     let service = ServiceInfo {
         name: "svc".into(),
-        connection: v.raw.source.service_connection.clone().unwrap().config,
+        connection: v.connection.clone(),
         store_connection: true,
     };
     rt().block_on(async {

@@ -118,6 +118,22 @@ pub fn s3_client(sdk: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client 
     aws_sdk_s3::Client::from_conf(b.build())
 }
 
+/// The S3 client that reads an S3 global manifest: built from that variant's own
+/// `securityConfig`, or from the ambient default chain when it has none — never from the
+/// connector's credentials (spec §2.5).
+pub async fn manifest_s3_client(
+    security: Option<&AwsCredentials>,
+    opts: &S3metaOptions,
+) -> aws_sdk_s3::Client {
+    match security {
+        Some(sc) => s3_client(&sdk_config(sc, opts).await, sc.end_point_url.as_deref()),
+        None => s3_client(
+            &aws_config::defaults(BehaviorVersion::latest()).load().await,
+            None,
+        ),
+    }
+}
+
 /// A CloudWatch client for `sdk` in `region` (the SDK config's region when `None`), pointed
 /// at `endPointURL` when set: the same credentials and endpoint as S3 (reference §2).
 pub fn cloudwatch_client(

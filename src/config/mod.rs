@@ -11,7 +11,10 @@ mod validate;
 
 pub use load::{load_file, parse_str, parse_value, ConfigError};
 pub use secret::Secret;
-pub use validate::{ManifestSource, Shard, SinkKind, Validated, ValidationError, ValidationErrors};
+pub use validate::{
+    ManifestSource, Overrides, RunRules, Shard, SinkKind, Validated, ValidationError,
+    ValidationErrors,
+};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -20,6 +23,8 @@ use std::collections::BTreeMap;
 pub const MANIFEST_FILE: &str = "openmetadata.json";
 /// Name of the global manifest read from S3 under `prefixConfig.objectPrefix`.
 pub const GLOBAL_MANIFEST_FILE: &str = "openmetadata_storage_manifest.json";
+/// Default `workflowConfig.successThreshold`, as in the reference.
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 90;
 /// Default `assumeRoleSessionName`, as in the reference.
 pub const DEFAULT_SESSION_NAME: &str = "OpenMetadataSession";
 
@@ -273,10 +278,21 @@ pub struct PrefixConfig {
 pub struct SinkConfig {
     /// `metadata-rest` or `file`.
     #[serde(rename = "type")]
-    pub sink_type: String,
+    pub sink_type: SinkType,
     /// Options of that sink (`config:` with nothing under it is the same as no options).
     #[serde(default)]
     pub config: Option<SinkOptions>,
+}
+
+/// `sink.type`: which sink the run writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SinkType {
+    /// The OpenMetadata server's REST API (the reference's default).
+    #[serde(rename = "metadata-rest")]
+    MetadataRest,
+    /// A local JSON-lines catalog.
+    #[serde(rename = "file")]
+    File,
 }
 
 /// The union of the options of our sinks; validation checks which belong to the chosen one.
@@ -325,7 +341,7 @@ pub struct WorkflowConfig {
 }
 
 fn default_threshold() -> u32 {
-    90
+    DEFAULT_SUCCESS_THRESHOLD
 }
 
 /// `loggerLevel`: the reference's enum (`WARNING` is rejected there too).
@@ -373,9 +389,9 @@ pub struct OpenMetadataServerConfig {
     /// `v1`.
     #[serde(default)]
     pub api_version: Option<String>,
-    /// `no-ssl`, `ignore` or `validate`.
+    /// `no-ssl` (the default), `ignore` or `validate`.
     #[serde(default, rename = "verifySSL")]
-    pub verify_ssl: Option<String>,
+    pub verify_ssl: VerifySsl,
     /// CA certificate for `validate`.
     #[serde(default)]
     pub ssl_config: Option<SslConfig>,
@@ -456,6 +472,21 @@ pub struct OpenMetadataServerConfig {
     pub elasticsearch: Option<serde_json::Value>,
 }
 
+/// `verifySSL`: how the OpenMetadata server's certificate is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum VerifySsl {
+    /// Plain HTTP, or HTTPS with the system's roots (the reference's default).
+    #[default]
+    #[serde(rename = "no-ssl")]
+    NoSsl,
+    /// HTTPS without checking the certificate.
+    #[serde(rename = "ignore")]
+    Ignore,
+    /// HTTPS checked against `sslConfig.caCertificate`.
+    #[serde(rename = "validate")]
+    Validate,
+}
+
 /// `securityConfig` of the OpenMetadata connection.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -482,159 +513,87 @@ pub struct SslConfig {
 
 /// Our own options, under the top-level `s3meta:` key.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct S3metaOptions {
     /// Buckets processed at once.
-    #[serde(default = "default_bucket_concurrency")]
     pub bucket_concurrency: usize,
     /// Entries (sample reads, listings) processed at once inside one bucket.
-    #[serde(default = "default_entry_concurrency")]
     pub entry_concurrency: usize,
     /// Keys scanned at most when choosing a sample file for one container.
-    #[serde(default = "default_sample_scan_limit")]
     pub sample_scan_limit: usize,
     /// Keys scanned at most by one glob expansion (the reference stops at 100,000).
-    #[serde(default = "default_glob_scan_limit")]
     pub glob_scan_limit: usize,
     /// Keys a bucket may have for it to be listed once for all its manifest entries (instead
     /// of once per entry), default 50,000; 0 turns the shared listing off. The shared listing
     /// is also given up once it has cost as many pages as the entries would.
-    #[serde(default = "default_bucket_listing_cap")]
     pub bucket_listing_cap: usize,
     /// Seconds between status lines on stderr when it is not a terminal (default 30);
     /// 0 turns them off.
-    #[serde(default = "default_status_interval")]
     pub status_interval_secs: u64,
     /// Timeout of the HTTP global manifest fetch, in seconds.
-    #[serde(default = "default_http_timeout")]
     pub http_timeout_secs: u64,
     /// Largest manifest read, in bytes.
-    #[serde(default = "default_max_manifest_bytes")]
     pub max_manifest_bytes: u64,
     /// Attempts per AWS request (the SDK's standard retry mode, with backoff).
-    #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
     /// `metadata-rest`: container writes in flight at once (parents always land first).
-    #[serde(default = "default_sink_concurrency")]
     pub sink_concurrency: usize,
     /// `metadata-rest`: attempts per OpenMetadata call; 429, 5xx and connection failures
     /// are retried with exponential backoff and jitter, honouring `Retry-After`.
-    #[serde(default = "default_max_attempts")]
     pub sink_max_attempts: u32,
     /// `metadata-rest`: read timeout of one OpenMetadata call, in seconds.
-    #[serde(default = "default_sink_timeout")]
     pub sink_timeout_secs: u64,
     /// Ask CloudWatch for each bucket's object count and size. Turn off for S3-compatible
     /// stores without CloudWatch (MinIO, …): buckets then report 0, as the reference does
     /// when CloudWatch has no data, and no CloudWatch call is made.
-    #[serde(default = "yes")]
     pub bucket_metrics: bool,
     /// Sample files read per structured container; their schemas are merged (default 1).
-    #[serde(default = "default_sample_files")]
     pub sample_files: usize,
     /// Bytes of a CSV/TSV/JSON Lines/Avro file read to learn its schema (after
     /// decompression, too), default 1 MiB. The prefix is cut at its last complete line.
-    #[serde(default = "default_text_sample_bytes")]
     pub text_sample_bytes: u64,
     /// Rows (CSV/TSV) or records (JSON Lines) typed at most, default 1000.
-    #[serde(default = "default_text_sample_rows")]
     pub text_sample_rows: usize,
     /// Largest JSON document (not lines) read whole, default 16 MiB; a larger one is read
     /// as a stream of its top-level array's items within this many bytes. Also the largest
     /// archive member held in memory whole (a parquet member of a tar or a deflated zip).
-    #[serde(default = "default_max_document_bytes")]
     pub max_document_bytes: u64,
     /// Largest archive read (zip and tar), default 2 GiB, as the reference.
-    #[serde(default = "default_max_archive_bytes")]
     pub max_archive_bytes: u64,
     /// Archive members larger than this (uncompressed) are skipped, default 256 MiB, as the
     /// reference.
-    #[serde(default = "default_max_member_bytes")]
     pub max_member_bytes: u64,
     /// Archive members read at most per archive, default 1000; the rest are skipped with
     /// a warning.
-    #[serde(default = "default_max_archive_members")]
     pub max_archive_members: usize,
 }
 
 impl Default for S3metaOptions {
+    /// The one place our options' defaults are written (serde fills absent keys from it).
     fn default() -> Self {
         S3metaOptions {
-            bucket_concurrency: default_bucket_concurrency(),
-            entry_concurrency: default_entry_concurrency(),
-            sample_scan_limit: default_sample_scan_limit(),
-            glob_scan_limit: default_glob_scan_limit(),
-            bucket_listing_cap: default_bucket_listing_cap(),
-            status_interval_secs: default_status_interval(),
-            http_timeout_secs: default_http_timeout(),
-            max_manifest_bytes: default_max_manifest_bytes(),
-            max_attempts: default_max_attempts(),
-            sink_concurrency: default_sink_concurrency(),
-            sink_max_attempts: default_max_attempts(),
-            sink_timeout_secs: default_sink_timeout(),
+            bucket_concurrency: 4,
+            entry_concurrency: 8,
+            sample_scan_limit: 10_000,
+            glob_scan_limit: 100_000,
+            bucket_listing_cap: 50_000,
+            status_interval_secs: 30,
+            http_timeout_secs: 30,
+            max_manifest_bytes: 16 * MIB,
+            max_attempts: 5,
+            sink_concurrency: 8,
+            sink_max_attempts: 5,
+            sink_timeout_secs: 300,
             bucket_metrics: true,
-            sample_files: default_sample_files(),
-            text_sample_bytes: default_text_sample_bytes(),
-            text_sample_rows: default_text_sample_rows(),
-            max_document_bytes: default_max_document_bytes(),
-            max_archive_bytes: default_max_archive_bytes(),
-            max_member_bytes: default_max_member_bytes(),
-            max_archive_members: default_max_archive_members(),
+            sample_files: 1,
+            text_sample_bytes: MIB,
+            text_sample_rows: 1000,
+            max_document_bytes: 16 * MIB,
+            max_archive_bytes: 2048 * MIB,
+            max_member_bytes: 256 * MIB,
+            max_archive_members: 1000,
         }
     }
 }
 
-fn default_bucket_concurrency() -> usize {
-    4
-}
-fn default_entry_concurrency() -> usize {
-    8
-}
-fn default_sample_scan_limit() -> usize {
-    10_000
-}
-fn default_glob_scan_limit() -> usize {
-    100_000
-}
-fn default_bucket_listing_cap() -> usize {
-    50_000
-}
-fn default_status_interval() -> u64 {
-    30
-}
-fn default_http_timeout() -> u64 {
-    30
-}
-fn default_max_manifest_bytes() -> u64 {
-    16 * 1024 * 1024
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_sink_concurrency() -> usize {
-    8
-}
-fn default_sink_timeout() -> u64 {
-    300
-}
-fn default_sample_files() -> usize {
-    1
-}
-fn default_text_sample_bytes() -> u64 {
-    1024 * 1024
-}
-fn default_text_sample_rows() -> usize {
-    1000
-}
-fn default_max_document_bytes() -> u64 {
-    16 * 1024 * 1024
-}
-fn default_max_archive_bytes() -> u64 {
-    2 * 1024 * 1024 * 1024
-}
-fn default_max_member_bytes() -> u64 {
-    256 * 1024 * 1024
-}
-fn default_max_archive_members() -> usize {
-    1000
-}
+const MIB: u64 = 1024 * 1024;

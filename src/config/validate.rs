@@ -1,7 +1,10 @@
 //! The pure validation step: raw [`Workflow`] → [`Validated`]. Regexes compiled, variants
 //! chosen, cross-field rules checked, every problem gathered into one list. No I/O.
 
-use super::{AwsCredentials, OpenMetadataServerConfig, PrefixConfig, Workflow};
+use super::{
+    AwsCredentials, LogLevel, OpenMetadataServerConfig, PrefixConfig, S3Connection, S3metaOptions,
+    SinkType, VerifySsl, Workflow,
+};
 use crate::filter::Filter;
 use regex::Regex;
 use std::fmt;
@@ -62,24 +65,83 @@ pub enum SinkKind {
     },
 }
 
-/// A workflow that passed validation: everything the run needs, resolved.
+/// A workflow that passed validation: everything the run needs, resolved once. Nothing after
+/// validation reads the raw YAML or re-checks what validation guaranteed.
 #[derive(Debug, Clone)]
 pub struct Validated {
-    /// The raw workflow, for the parts used as written (service connection body, options).
-    pub raw: Workflow,
     /// `source.serviceName`.
     pub service_name: String,
-    /// `source.serviceConnection.config.awsConfig`.
-    pub aws: AwsCredentials,
+    /// `source.serviceConnection.config`, as configured: the service request's connection,
+    /// `awsConfig`, `bucketNames` and `consoleEndpointURL`.
+    pub connection: S3Connection,
     /// The compiled `sourceConfig.config.containerFilterPattern`.
     pub filter: Filter,
     /// The global manifest variant.
     pub manifest_source: ManifestSource,
+    /// `sourceConfig.config.defaultManifest`: JSON text, parsed at run time (an invalid one
+    /// is a warning of the run, as in the reference, not a config error).
+    pub default_manifest: Option<String>,
+    /// `sourceConfig.config.markDeletedContainers`.
+    pub mark_deleted: bool,
+    /// `sourceConfig.config.includeTags`.
+    pub include_tags: bool,
     /// The sink.
     pub sink: SinkKind,
     /// Whether `storeServiceConnection` allows sending the connection.
     pub store_service_connection: bool,
+    /// `workflowConfig.raiseOnError` and `successThreshold`: the exit decision.
+    pub rules: RunRules,
+    /// `workflowConfig.loggerLevel`.
+    pub logger_level: LogLevel,
+    /// `ingestionPipelineFQN`: the IngestionPipeline this run reports its status to.
+    pub pipeline_fqn: Option<String>,
+    /// `pipelineRunId`.
+    pub run_id: Option<String>,
+    /// Our own options (`s3meta:`), defaults filled in.
+    pub options: S3metaOptions,
     /// `--shard I/N`: this worker's share of the buckets.
+    pub shard: Option<Shard>,
+}
+
+impl Validated {
+    /// `source.serviceConnection.config.awsConfig`.
+    pub fn aws(&self) -> &AwsCredentials {
+        &self.connection.aws_config
+    }
+
+    /// `bucketNames` when non-empty: exactly these buckets, no ListBuckets, no filter.
+    pub fn bucket_names(&self) -> Option<&[String]> {
+        self.connection
+            .bucket_names
+            .as_deref()
+            .filter(|n| !n.is_empty())
+    }
+}
+
+/// What decides a run's exit code and pipeline state (reference §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunRules {
+    /// `raiseOnError`: fail when a step is under the threshold.
+    pub raise_on_error: bool,
+    /// `successThreshold`, a percentage from 0 to 100.
+    pub success_threshold: u32,
+}
+
+impl Default for RunRules {
+    /// The reference's defaults (and the quickstart's rules).
+    fn default() -> Self {
+        RunRules {
+            raise_on_error: true,
+            success_threshold: super::DEFAULT_SUCCESS_THRESHOLD,
+        }
+    }
+}
+
+/// What the command line sets before validation (it is part of what is validated, not a
+/// change made to a validated value).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--shard I/N`.
     pub shard: Option<Shard>,
 }
 
@@ -134,6 +196,11 @@ const AWS: &str = "source.serviceConnection.config.awsConfig";
 impl Workflow {
     /// Validates the parsed workflow. Pure: no I/O, no environment.
     pub fn validate(self) -> Result<Validated, ValidationErrors> {
+        self.validate_with(Overrides::default())
+    }
+
+    /// Validates the parsed workflow with what the command line adds (`--shard`).
+    pub fn validate_with(self, overrides: Overrides) -> Result<Validated, ValidationErrors> {
         let mut errors = Vec::new();
         let mut err = |key_path: &str, message: String| {
             errors.push(ValidationError {
@@ -167,7 +234,7 @@ impl Workflow {
                 "must not contain `\"` or `::` (OpenMetadata entity name rules)".into(),
             );
         }
-        let aws = match &self.source.service_connection {
+        let connection = match &self.source.service_connection {
             Some(c) => {
                 check_region(&c.config.aws_config, AWS, &mut err);
                 check_endpoint(&c.config.aws_config, AWS, &mut err);
@@ -179,7 +246,7 @@ impl Workflow {
                         );
                     }
                 }
-                Some(c.config.aws_config.clone())
+                Some(c.config.clone())
             }
             None => {
                 err(
@@ -194,7 +261,7 @@ impl Workflow {
 
         let pipeline = &self.source.source_config.config;
         let filter = match &pipeline.container_filter_pattern {
-            Some(p) => match Filter::compile(p) {
+            Some(p) => match Filter::compile(&p.includes, &p.excludes) {
                 Ok(f) => f,
                 Err(e) => {
                     err(&format!("{PIPELINE}.containerFilterPattern"), e.to_string());
@@ -268,10 +335,9 @@ impl Workflow {
         let sink_type = self
             .sink
             .as_ref()
-            .map(|s| s.sink_type.as_str())
-            .unwrap_or("metadata-rest");
+            .map_or(SinkType::MetadataRest, |s| s.sink_type);
         let sink = match sink_type {
-            "file" => {
+            SinkType::File => {
                 let path = self
                     .sink
                     .as_ref()
@@ -290,7 +356,7 @@ impl Workflow {
                     }
                 }
             }
-            "metadata-rest" => {
+            SinkType::MetadataRest => {
                 if self
                     .sink
                     .as_ref()
@@ -316,15 +382,6 @@ impl Workflow {
                             path: String::new(),
                         }
                     }
-                }
-            }
-            other => {
-                err(
-                    "sink.type",
-                    format!("expected `metadata-rest` or `file`, found `{other}`"),
-                );
-                SinkKind::File {
-                    path: String::new(),
                 }
             }
         };
@@ -353,23 +410,36 @@ impl Workflow {
             );
         }
 
-        if !errors.is_empty() {
-            return Err(ValidationErrors(errors));
-        }
+        let connection = match connection {
+            Some(c) if errors.is_empty() => c,
+            _ => return Err(ValidationErrors(errors)),
+        };
         let store_service_connection = wc
             .open_metadata_server_config
             .as_ref()
             .is_none_or(|om| om.store_service_connection);
-        let aws = aws.ok_or_else(|| ValidationErrors(vec![]))?;
+        let rules = RunRules {
+            raise_on_error: wc.raise_on_error,
+            success_threshold: wc.success_threshold,
+        };
+        let logger_level = wc.logger_level;
+        let pipeline = self.source.source_config.config;
         Ok(Validated {
-            raw: self,
             service_name,
-            aws,
+            connection,
             filter,
             manifest_source,
+            default_manifest: pipeline.default_manifest,
+            mark_deleted: pipeline.mark_deleted_containers,
+            include_tags: pipeline.include_tags,
             sink,
             store_service_connection,
-            shard: None,
+            rules,
+            logger_level,
+            pipeline_fqn: self.ingestion_pipeline_fqn,
+            run_id: self.pipeline_run_id,
+            options: self.s3meta,
+            shard: overrides.shard,
         })
     }
 }
@@ -444,24 +514,17 @@ fn check_om(om: &OpenMetadataServerConfig, err: &mut impl FnMut(&str, String)) {
             ),
         );
     }
-    if let Some(v) = &om.verify_ssl {
-        if !matches!(v.as_str(), "no-ssl" | "ignore" | "validate") {
-            err(
-                &format!("{base}.verifySSL"),
-                format!("expected `no-ssl`, `ignore` or `validate`, found `{v}`"),
-            );
-        } else if v == "validate"
-            && om
-                .ssl_config
-                .as_ref()
-                .and_then(|s| s.ca_certificate.as_ref())
-                .is_none()
-        {
-            err(
-                &format!("{base}.sslConfig.caCertificate"),
-                "required when `verifySSL: validate`".into(),
-            );
-        }
+    if om.verify_ssl == VerifySsl::Validate
+        && om
+            .ssl_config
+            .as_ref()
+            .and_then(|s| s.ca_certificate.as_ref())
+            .is_none()
+    {
+        err(
+            &format!("{base}.sslConfig.caCertificate"),
+            "required when `verifySSL: validate`".into(),
+        );
     }
 }
 

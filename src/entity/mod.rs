@@ -5,9 +5,11 @@
 //! Nulls are omitted; empty lists and `false` are written. This module knows nothing of S3
 //! clients or sinks: it turns plain data into JSON.
 
+mod container;
 mod service;
 mod url;
 
+pub use container::Bucket;
 pub use service::service_request;
 pub use url::{full_path, Console};
 

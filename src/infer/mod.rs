@@ -16,6 +16,7 @@ pub mod decompress;
 mod json;
 pub mod merge;
 mod parquet;
+pub mod samples;
 mod text;
 pub mod types;
 

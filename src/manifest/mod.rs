@@ -1,13 +1,16 @@
 //! Manifests (reference §4): the bucket's `openmetadata.json`, the global manifest, and
-//! `defaultManifest`: their model, parsing with positions, and loading of the global one.
+//! `defaultManifest`: their model, parsing with positions, loading of the global one, and the
+//! precedence that picks each bucket's entries.
 //!
 //! Parsing is strict where the reference is (the top level takes only `entries`; a partition
 //! column's `dataType` must be an upper-case DataType value) and lenient where it is (unknown
 //! keys inside an entry are ignored).
 
 mod load;
+mod resolve;
 
 pub use load::{load_global, GlobalManifestError, GlobalSource};
+pub use resolve::{Manifests, Resolved};
 
 use serde::Deserialize;
 

@@ -5,7 +5,7 @@
 //! The token lives in a sensitive header value: it is never logged, and no error message
 //! built here contains it.
 
-use crate::config::OpenMetadataServerConfig;
+use crate::config::{OpenMetadataServerConfig, VerifySsl};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -152,9 +152,9 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(t.read_timeout)
             .redirect(reqwest::redirect::Policy::none());
-        match cfg.verify_ssl.as_deref().unwrap_or("no-ssl") {
-            "ignore" => b = b.danger_accept_invalid_certs(true),
-            "validate" => {
+        match cfg.verify_ssl {
+            VerifySsl::Ignore => b = b.danger_accept_invalid_certs(true),
+            VerifySsl::Validate => {
                 let ca = cfg
                     .ssl_config
                     .as_ref()
@@ -172,7 +172,7 @@ impl Client {
                 })?;
                 b = b.add_root_certificate(cert);
             }
-            _ => {}
+            VerifySsl::NoSsl => {}
         }
         let http = b
             .build()

@@ -1,0 +1,156 @@
+//! Building [`Container`] values: one constructor per kind of container the connector
+//! publishes (bucket, structured, unstructured path or archive, folder, file, archive
+//! member), so that `prefix`, `sourceUrl` and `fullPath` are derived in one place each.
+//!
+//! Pure: names, paths and URLs in, containers out.
+
+use super::{child_fqn, full_path, Column, Console, Container, DataModel, S3Tag};
+
+/// One bucket, as its containers see it: its name, its FQN and how console URLs are built.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket<'a> {
+    /// Bucket name.
+    pub name: &'a str,
+    /// The bucket container's FQN.
+    pub fqn: &'a str,
+    /// The console its `sourceUrl`s point at.
+    pub console: &'a Console,
+}
+
+impl Bucket<'_> {
+    /// The bucket's own container; object count and size start at 0 (CloudWatch fills them).
+    pub fn container(&self) -> Container {
+        Container {
+            name: self.name.to_string(),
+            fqn: self.fqn.to_string(),
+            parent_fqn: None,
+            data_model: None,
+            prefix: "/".into(),
+            number_of_objects: Some(0.0),
+            size: Some(0.0),
+            file_formats: vec![],
+            tags: vec![],
+            source_url: self.console.bucket_url(self.name),
+            full_path: full_path(self.name, ""),
+        }
+    }
+
+    /// A structured container (literal path, depth-discovered folder or glob table root),
+    /// child of the bucket.
+    pub fn structured(
+        &self,
+        name: String,
+        data_model: DataModel,
+        file_formats: Vec<&'static str>,
+    ) -> Container {
+        Container {
+            fqn: child_fqn(self.fqn, &name),
+            parent_fqn: Some(self.fqn.to_string()),
+            data_model: Some(data_model),
+            prefix: format!("/{name}"),
+            number_of_objects: None,
+            size: None,
+            file_formats,
+            tags: vec![],
+            source_url: self.console.folder_url(self.name, &name),
+            full_path: full_path(self.name, &name),
+            name,
+        }
+    }
+
+    /// A literal unstructured path, or an archive's own container (reference §5.6, §5.8),
+    /// child of the bucket. `size` is known for an object, `None` for a folder.
+    pub fn unstructured(&self, name: String, size: Option<u64>) -> Container {
+        Container {
+            fqn: child_fqn(self.fqn, &name),
+            parent_fqn: Some(self.fqn.to_string()),
+            data_model: None,
+            prefix: format!("/{name}"),
+            number_of_objects: None,
+            size: size.map(|s| s as f64),
+            file_formats: vec![],
+            tags: vec![],
+            source_url: if size.is_some() {
+                self.console.object_url(self.name, &name)
+            } else {
+                self.console.folder_url(self.name, &name)
+            },
+            full_path: full_path(self.name, &name),
+            name,
+        }
+    }
+
+    /// A folder of an `unstructuredFormats` entry, child of `parent_fqn`.
+    ///
+    /// DIFF(spec §6.3, §13 #12): a `/`-path prefix and a well-formed sourceUrl; the
+    /// reference writes an `s3://` URI into `prefix`.
+    pub fn folder(&self, parent_fqn: String, name: String, path: &str) -> Container {
+        Container {
+            fqn: child_fqn(&parent_fqn, &name),
+            name,
+            parent_fqn: Some(parent_fqn),
+            data_model: None,
+            prefix: format!("/{path}"),
+            number_of_objects: None,
+            size: None,
+            file_formats: vec![],
+            tags: vec![],
+            source_url: self.console.folder_url(self.name, path),
+            full_path: full_path(self.name, path),
+        }
+    }
+
+    /// A file of an `unstructuredFormats` entry, child of `parent_fqn`, with its S3 tags.
+    pub fn file(
+        &self,
+        parent_fqn: String,
+        name: String,
+        key: &str,
+        size: u64,
+        tags: Vec<S3Tag>,
+    ) -> Container {
+        Container {
+            fqn: child_fqn(&parent_fqn, &name),
+            name,
+            parent_fqn: Some(parent_fqn),
+            data_model: None,
+            prefix: format!("/{key}"),
+            number_of_objects: None,
+            size: Some(size as f64),
+            file_formats: vec![],
+            tags,
+            source_url: self.console.object_url(self.name, key),
+            full_path: full_path(self.name, key),
+        }
+    }
+
+    /// A file member of an archive (reference §5.8), child of the archive's container:
+    /// `path` is its path inside the archive, `columns` those of its own content.
+    pub fn archive_member(
+        &self,
+        archive: &Container,
+        name: String,
+        path: &str,
+        size: u64,
+        columns: Option<Vec<Column>>,
+        file_formats: Vec<&'static str>,
+    ) -> Container {
+        let inner = format!("{}/{path}", archive.name);
+        Container {
+            fqn: child_fqn(&archive.fqn, &name),
+            parent_fqn: Some(archive.fqn.clone()),
+            data_model: columns.filter(|c| !c.is_empty()).map(|columns| DataModel {
+                is_partitioned: false,
+                columns,
+            }),
+            prefix: format!("/{inner}"),
+            number_of_objects: None,
+            size: Some(size as f64),
+            file_formats,
+            tags: vec![],
+            source_url: self.console.object_url(self.name, &archive.name),
+            full_path: full_path(self.name, &inner),
+            name,
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! One bucket, start to finish: its console and region, its entries, its plan, the sample
+//! reads, then its containers in plan order. CloudWatch metrics and the bucket's tags are
+//! fetched while the bucket is planned and read, so they cost no wall time.
+
+use crate::config::Validated;
+use crate::entity::{self, child_fqn, invalid_name, quote_name, Bucket, Console, Container};
+use crate::entity::{DataModel, S3Tag};
+use crate::infer::{self, archive::Archive, samples::SampleResult, Limits, Sample};
+use crate::manifest::Manifests;
+use crate::metrics::{self, BucketMetrics, Metrics};
+use crate::plan::{self, PlanContext, Planned, StructuredPlan};
+use crate::progress::{Counters, Stages};
+use crate::status::StepStatus;
+use crate::store::{self, ObjectStore};
+use futures::stream::{self, StreamExt};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything the per-bucket work shares.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) v: Validated,
+    pub(super) store: Arc<dyn ObjectStore>,
+    pub(super) manifests: Manifests,
+    pub(super) limits: Limits,
+    /// CloudWatch, unless `s3meta.bucketMetrics` is off or CloudWatch is unavailable.
+    pub(super) metrics: Option<Metrics>,
+    pub(super) counters: Arc<Counters>,
+    /// Wall time per stage.
+    pub(super) stages: Stages,
+}
+
+/// What one bucket produced.
+#[derive(Debug)]
+pub(super) struct BucketResult {
+    pub(super) fqn: String,
+    pub(super) containers: Vec<Container>,
+    pub(super) status: StepStatus,
+    /// False when the bucket's view was incomplete: nothing under it may be marked deleted.
+    pub(super) complete: bool,
+    /// True when CloudWatch answered but had no data point for a metric of this bucket.
+    pub(super) metrics_unknown: bool,
+}
+
+/// What inference gave for one planned container.
+#[derive(Debug)]
+enum Inferred {
+    /// Not a container with a schema.
+    Nothing,
+    /// Each sample's key and columns (or error), best sample first.
+    Samples(Vec<SampleResult>),
+    /// An archive's members.
+    Archive(Result<Archive, infer::Error>),
+}
+
+type Tags = store::Result<Vec<(String, String)>>;
+
+/// Processes one bucket.
+pub(super) async fn process(shared: &Shared, bucket: &str) -> BucketResult {
+    let fqn = child_fqn(&quote_name(&shared.v.service_name), bucket);
+    let mut st = StepStatus::default();
+    if let Some(why) = invalid_name(bucket) {
+        st.fail(
+            bucket,
+            format!("bucket name cannot be an entity name: {why}"),
+        );
+        return BucketResult {
+            fqn,
+            containers: vec![],
+            status: st,
+            complete: false,
+            metrics_unknown: false,
+        };
+    }
+    let (console, region) = console(shared, bucket, &mut st).await;
+    let ((metrics, bucket_tags), (manifest_ok, planned, inferred, file_tags)) = tokio::join!(
+        extras(shared, bucket, &region),
+        read(shared, bucket, &mut st)
+    );
+    let site = Bucket {
+        name: bucket,
+        fqn: &fqn,
+        console: &console,
+    };
+    let mut own = site.container();
+    let metrics_unknown = apply_metrics(&mut own, metrics, bucket, &mut st);
+    match bucket_tags {
+        None => {}
+        Some(Ok(tags)) => own.tags = s3_tags(tags),
+        // DIFF(spec §6.6): the reference swallows every tagging error at debug level; a
+        // denied or failed call is a warning here (a missing tag set is not an error).
+        Some(Err(e)) => st.warn(bucket, format!("cannot read the bucket's tags: {e}")),
+    }
+    let mut containers = vec![own];
+    assemble(
+        &site,
+        planned,
+        inferred,
+        file_tags,
+        &mut st,
+        &mut containers,
+    );
+    let complete = manifest_ok && st.failures.is_empty();
+    shared
+        .counters
+        .containers
+        .fetch_add(containers.len() as u64, Relaxed);
+    BucketResult {
+        fqn,
+        containers,
+        status: st,
+        complete,
+        metrics_unknown,
+    }
+}
+
+/// How `sourceUrl`s are built, and the bucket's region (where CloudWatch is asked).
+async fn console(shared: &Shared, bucket: &str, st: &mut StepStatus) -> (Console, String) {
+    let v = &shared.v;
+    // DIFF(spec §7, §13 #11): CloudWatch is asked in the bucket's own region when
+    // GetBucketLocation ran; the reference always asks `awsRegion` (0 for other regions).
+    let configured = v.aws().aws_region.clone();
+    match v.connection.console_endpoint_url.as_deref() {
+        Some(base) => (Console::custom(base), configured),
+        None => {
+            // DIFF(spec §13 #10): GetBucketLocation once per bucket, not once per container.
+            let region = match shared.store.bucket_region(bucket).await {
+                Ok(Some(r)) => r,
+                Ok(None) => configured,
+                Err(e) => {
+                    st.warn(
+                        bucket,
+                        format!("GetBucketLocation failed, using awsRegion for sourceUrl: {e}"),
+                    );
+                    configured
+                }
+            };
+            (
+                Console::Aws {
+                    region: region.clone(),
+                },
+                region,
+            )
+        }
+    }
+}
+
+/// The bucket's CloudWatch metrics and tags, each when asked for.
+async fn extras(
+    shared: &Shared,
+    bucket: &str,
+    region: &str,
+) -> (Option<Result<BucketMetrics, metrics::Error>>, Option<Tags>) {
+    let metrics = match &shared.metrics {
+        Some(m) => Some(m.bucket(bucket, region).await),
+        None => None,
+    };
+    let tags = if shared.v.include_tags {
+        Some(shared.store.bucket_tags(bucket).await)
+    } else {
+        None
+    };
+    (metrics, tags)
+}
+
+/// Manifest → plan → sample reads (and the files' tags): the bucket's reading part.
+async fn read(
+    shared: &Shared,
+    bucket: &str,
+    st: &mut StepStatus,
+) -> (bool, Vec<Planned>, Vec<Inferred>, HashMap<String, Tags>) {
+    let v = &shared.v;
+    let begun = Instant::now();
+    let resolved = shared
+        .manifests
+        .entries(shared.store.as_ref(), bucket, st)
+        .await;
+    shared.stages.record("manifests", begun);
+    let begun = Instant::now();
+    let ctx = PlanContext {
+        store: shared.store.as_ref(),
+        bucket,
+        filter: &v.filter,
+        opts: &v.options,
+    };
+    let planned = plan::plan_bucket(ctx, resolved.entries, st).await;
+    shared.stages.record("planning", begun);
+    let begun = Instant::now();
+    let (inferred, file_tags) = tokio::join!(
+        infer_all(shared, bucket, &planned),
+        file_tags(shared, bucket, &planned)
+    );
+    shared.stages.record("inference", begun);
+    (resolved.complete, planned, inferred, file_tags)
+}
+
+/// Puts the CloudWatch figures on the bucket's container; true when CloudWatch had no data
+/// point for one of them.
+fn apply_metrics(
+    own: &mut Container,
+    metrics: Option<Result<BucketMetrics, metrics::Error>>,
+    bucket: &str,
+    st: &mut StepStatus,
+) -> bool {
+    match metrics {
+        None => false,
+        Some(Ok(m)) => {
+            own.number_of_objects = Some(m.number_of_objects.unwrap_or(0) as f64);
+            own.size = Some(m.size_bytes.unwrap_or(0) as f64);
+            m.number_of_objects.is_none() || m.size_bytes.is_none()
+        }
+        Some(Err(e)) => {
+            st.warn(
+                bucket,
+                format!("Failed fetching the metrics of bucket {bucket}, returning 0: {e}"),
+            );
+            false
+        }
+    }
+}
+
+/// Turns the plan and what inference gave into containers, in plan order. A container
+/// whose name the server would refuse is a failure, not a container.
+fn assemble(
+    site: &Bucket<'_>,
+    planned: Vec<Planned>,
+    inferred: Vec<Inferred>,
+    mut file_tags: HashMap<String, Tags>,
+    st: &mut StepStatus,
+    out: &mut Vec<Container>,
+) {
+    let bucket = site.name;
+    let mut folder_fqns: BTreeMap<String, String> = BTreeMap::new();
+    let mut not_built: BTreeMap<String, usize> = BTreeMap::new();
+    let parent_of = |parent: Option<String>, folders: &BTreeMap<String, String>| {
+        parent
+            .and_then(|p| folders.get(&p).cloned())
+            .unwrap_or_else(|| site.fqn.to_string())
+    };
+    for (p, inferred) in planned.into_iter().zip(inferred) {
+        let c = match p {
+            Planned::Structured(s) => match structured(site, s, inferred, st, &mut not_built) {
+                Some(c) => c,
+                None => continue,
+            },
+            Planned::Archive { name, size, .. } => {
+                archive(site, site.unstructured(name, size), inferred, st, out);
+                continue;
+            }
+            Planned::Unstructured { name, size } => site.unstructured(name, size),
+            Planned::Folder { path, name, parent } => {
+                let c = site.folder(parent_of(parent, &folder_fqns), name, &path);
+                folder_fqns.insert(path, c.fqn.clone());
+                c
+            }
+            Planned::File {
+                key,
+                name,
+                parent,
+                size,
+            } => {
+                let tags = match file_tags.remove(&key) {
+                    None => vec![],
+                    Some(Ok(t)) => s3_tags(t),
+                    Some(Err(e)) => {
+                        st.warn(
+                            format!("{bucket}/{key}"),
+                            format!("cannot read the object's tags: {e}"),
+                        );
+                        vec![]
+                    }
+                };
+                site.file(parent_of(parent, &folder_fqns), name, &key, size, tags)
+            }
+        };
+        push_valid(c, st, out);
+    }
+    for (format, n) in not_built {
+        st.warn(
+            bucket,
+            format!("schemas not inferred for {n} `{format}` container(s): that reader is not built yet; only partition columns are sent"),
+        );
+    }
+}
+
+/// Adds `c` unless the server would refuse its name.
+fn push_valid(c: Container, st: &mut StepStatus, out: &mut Vec<Container>) {
+    match invalid_name(&c.name) {
+        Some(why) => st.fail(&c.fqn, format!("not published: {why}")),
+        None => out.push(c),
+    }
+}
+
+/// A structured container, with the columns the merge policy decides.
+fn structured(
+    site: &Bucket<'_>,
+    s: StructuredPlan,
+    inferred: Inferred,
+    st: &mut StepStatus,
+    not_built: &mut BTreeMap<String, usize>,
+) -> Option<Container> {
+    let bucket = site.name;
+    let samples = match inferred {
+        Inferred::Samples(results) => results,
+        _ => vec![],
+    };
+    let decided = infer::samples::container_columns(&s.name, s.partition_columns, samples);
+    for (key, e) in decided.failed {
+        // DIFF(spec §13 #21): a read or parse failure is counted, not only logged.
+        st.fail(
+            format!("{bucket}/{key}"),
+            format!("Error fetching the schema of {}: {e}", s.name),
+        );
+    }
+    if let Some(format) = decided.not_built {
+        *not_built.entry(format).or_default() += 1;
+    }
+    let first = s.samples.first().map_or("", |o| o.key.as_str());
+    for w in decided.warnings {
+        st.warn(format!("{bucket}/{first}"), w);
+    }
+    let data_model = DataModel {
+        is_partitioned: s.is_partitioned,
+        columns: decided.columns?,
+    };
+    let formats = entity::file_formats(&s.format).unwrap_or_default();
+    Some(site.structured(s.name, data_model, formats))
+}
+
+/// An archive's own container and one child per file member (reference §5.8), each member
+/// typed from its own content.
+fn archive(
+    site: &Bucket<'_>,
+    archive: Container,
+    inferred: Inferred,
+    st: &mut StepStatus,
+    out: &mut Vec<Container>,
+) {
+    if let Some(why) = invalid_name(&archive.name) {
+        st.fail(&archive.fqn, format!("not published: {why}"));
+        return;
+    }
+    let scope = format!("{}/{}", site.name, archive.name);
+    let read = match inferred {
+        Inferred::Archive(Ok(read)) => Some(read),
+        Inferred::Archive(Err(e)) => {
+            // The reference logs archive errors and records nothing; a warning here.
+            st.warn(&scope, format!("archive members not read: {e}"));
+            None
+        }
+        _ => None,
+    };
+    let mut members = vec![];
+    if let Some(read) = read {
+        for w in &read.warnings {
+            st.warn(&scope, w.clone());
+        }
+        let mut seen = HashSet::new();
+        for m in read.members {
+            let name = m.name().to_string();
+            // `[inner format]` only when the format is itself a FileFormat value (`jsonl`
+            // is not), as the reference.
+            let formats = m
+                .format
+                .as_deref()
+                .and_then(|f| entity::file_formats(f).filter(|v| v.as_slice() == [f]))
+                .unwrap_or_default();
+            let c = site.archive_member(&archive, name, &m.path, m.size, m.columns, formats);
+            if !seen.insert(c.fqn.clone()) {
+                st.warn(
+                    &scope,
+                    format!(
+                        "member {} skipped: another member is also named {}",
+                        m.path, c.name
+                    ),
+                );
+                continue;
+            }
+            members.push(c);
+        }
+    }
+    out.push(archive);
+    for m in members {
+        push_valid(m, st, out);
+    }
+}
+
+/// S3 tags as the container carries them: blank values skipped, as the reference does.
+fn s3_tags(tags: Vec<(String, String)>) -> Vec<S3Tag> {
+    tags.into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(key, value)| S3Tag { key, value })
+        .collect()
+}
+
+/// Tags of the `unstructuredFormats` leaf files (spec §6.6: only they, and the bucket, get
+/// tags), concurrently; nothing when `includeTags` is off.
+async fn file_tags(shared: &Shared, bucket: &str, planned: &[Planned]) -> HashMap<String, Tags> {
+    if !shared.v.include_tags {
+        return HashMap::new();
+    }
+    let store = shared.store.as_ref();
+    stream::iter(planned.iter().filter_map(|p| match p {
+        Planned::File { key, .. } => Some(key.as_str()),
+        _ => None,
+    }))
+    .map(|key| async move { (key.to_string(), store.object_tags(bucket, key).await) })
+    .buffer_unordered(shared.v.options.entry_concurrency)
+    .collect()
+    .await
+}
+
+/// Inference for every structured plan (each of its samples) and every archive,
+/// concurrently within `entryConcurrency`, results in plan order.
+async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<Inferred> {
+    let store = shared.store.as_ref();
+    let limits = shared.limits;
+    stream::iter(planned.iter())
+        .map(|p| async move {
+            match p {
+                Planned::Structured(s) => {
+                    let mut out = Vec::with_capacity(s.samples.len());
+                    for object in &s.samples {
+                        let sample = Sample {
+                            bucket,
+                            object,
+                            format: &s.format,
+                            separator: s.separator.as_deref(),
+                        };
+                        let r = infer::infer_columns(store, sample, &limits).await;
+                        out.push((object.key.clone(), r));
+                    }
+                    Inferred::Samples(out)
+                }
+                Planned::Archive { name, format, size } => Inferred::Archive(
+                    infer::archive::read_archive(store, bucket, name, *size, format, &limits).await,
+                ),
+                _ => Inferred::Nothing,
+            }
+        })
+        .buffered(shared.v.options.entry_concurrency)
+        .collect()
+        .await
+}

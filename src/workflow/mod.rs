@@ -1,0 +1,298 @@
+//! The driver: config → buckets → manifests → plan → inference → entities → sink.
+//!
+//! It owns concurrency, ordering and the run's status, and nothing else: bucket discovery
+//! lives in [`crate::discover`], manifest precedence in [`crate::manifest`], planning in
+//! [`crate::plan`], the schema-merge policy in [`crate::infer`], container construction in
+//! [`crate::entity`]. Buckets are processed concurrently ([`bucket`]) but written in a
+//! deterministic order: buckets in discovery order, and inside a bucket the bucket container
+//! first, then the structured pass, then the unstructured pass, every parent before its
+//! children ([`write`]).
+
+mod bucket;
+mod write;
+
+use crate::aws;
+use crate::config::{ManifestSource, SinkKind, Validated};
+use crate::discover;
+use crate::entity::{child_fqn, quote_name};
+use crate::infer::Limits;
+use crate::manifest::Manifests;
+use crate::metrics::Metrics;
+use crate::progress::{Counters, Reporter, Stages};
+use crate::sink::openmetadata::{self as om, OmSink};
+use crate::sink::{self, file::FileSink, Seen, ServiceInfo, Sink};
+use crate::status::{RunStatus, StepStatus};
+use crate::store::{counting::CountingStore, s3::S3Store, ObjectStore};
+use crate::testconn;
+use bucket::{BucketResult, Shared};
+use futures::stream::{self, StreamExt};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// Name of the source step in the summary, as in the reference.
+pub const SOURCE_STEP: &str = "S3";
+
+/// A failure that stops the run before or instead of ingesting.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The sink cannot be used.
+    #[error("sink: {0}")]
+    Sink(#[from] sink::Error),
+    /// A mandatory test-connection step failed (reference §9).
+    #[error("Failed to run the test connection step: {step}: {message}")]
+    TestConnection {
+        /// The step (`ListBuckets`).
+        step: String,
+        /// Its error and hint.
+        message: String,
+    },
+    /// The thread or runtime of an isolated run could not be had.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// Why CloudWatch is not asked for bucket metrics in this run.
+type NoMetrics = String;
+
+/// Runs an ingestion with the configured sink, against S3 as configured.
+pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
+    let sink = connect_sink(&v).await?;
+    let sdk = aws::sdk_config(v.aws(), &v.options).await;
+    let endpoint = v.aws().end_point_url.as_deref();
+    let s3 = S3Store::new(aws::s3_client(&sdk, endpoint));
+
+    // The reference's test connection runs before anything is read (spec §9).
+    let cloudwatch = aws::cloudwatch_client(&sdk, endpoint, None);
+    let report = testconn::run_with(&v, &s3, &cloudwatch, true).await;
+    if let Some(failed) = report.failed_mandatory() {
+        return Err(InitError::TestConnection {
+            step: failed.name.clone(),
+            message: failed.message.clone(),
+        });
+    }
+    for s in report.steps.iter().filter(|s| !s.passed) {
+        tracing::warn!(step = %s.name, "Optional test-connection step failed: {}", s.message);
+    }
+    let metrics = if !v.options.bucket_metrics {
+        Ok(None)
+    } else {
+        match report
+            .steps
+            .iter()
+            .find(|s| s.name == testconn::GET_METRICS)
+        {
+            // DIFF(spec §7): when CloudWatch cannot even list metrics (an S3-compatible store
+            // without it, a denied permission), it is not asked per bucket: one warning for
+            // the run instead of one failed call and warning per bucket.
+            Some(s) if !s.passed => Err(s.message.clone()),
+            _ => Ok(Some(Metrics::new(&sdk, endpoint))),
+        }
+    };
+    run(v, Arc::new(s3), metrics, sink).await
+}
+
+/// Runs an ingestion on a runtime of its own, in its own thread, and awaits its result.
+///
+/// The scheduler spawns runs as tasks, which must be `Send`; the ingest future is, but the
+/// compiler cannot prove it through the higher-ranked lifetimes of its bounded streams
+/// (rust-lang/rust#102211). A thread per run sidesteps that and also isolates runs from one
+/// another; a run is minutes long, so the thread is cheap.
+pub async fn run_ingest_isolated(v: Validated) -> Result<RunStatus, InitError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(run_ingest(v)),
+            Err(e) => Err(InitError::Runtime(format!(
+                "cannot start a runtime for the run: {e}"
+            ))),
+        };
+        let _ = tx.send(result);
+    });
+    rx.await
+        .map_err(|_| InitError::Runtime("the run's thread ended without a result".to_string()))?
+}
+
+/// The configured sink, connected (the `metadata-rest` sink checks the server first).
+async fn connect_sink(v: &Validated) -> Result<Box<dyn Sink>, InitError> {
+    Ok(match &v.sink {
+        SinkKind::File { path } => Box::new(FileSink::new(path)),
+        SinkKind::MetadataRest(server) => {
+            let o = &v.options;
+            let settings = om::Settings {
+                service_name: v.service_name.clone(),
+                mark_deleted: v.mark_deleted,
+                pipeline_fqn: v.pipeline_fqn.clone(),
+                run_id: v.run_id.clone(),
+                success_threshold: v.rules.success_threshold,
+                concurrency: o.sink_concurrency,
+                max_attempts: o.sink_max_attempts,
+                timeout_secs: o.sink_timeout_secs,
+                progress_interval_secs: o.status_interval_secs,
+            };
+            Box::new(OmSink::connect(server, settings).await?)
+        }
+    })
+}
+
+/// The store that reads an S3 global manifest, with that variant's own credentials.
+async fn manifest_store(v: &Validated) -> Option<S3Store> {
+    match &v.manifest_source {
+        ManifestSource::S3 {
+            security_config, ..
+        } => Some(S3Store::new(
+            aws::manifest_s3_client(security_config.as_deref(), &v.options).await,
+        )),
+        _ => None,
+    }
+}
+
+/// The run itself. `metrics`: `Ok(None)` when turned off, `Err(why)` when CloudWatch is
+/// unavailable.
+async fn run(
+    v: Validated,
+    store: Arc<dyn ObjectStore>,
+    metrics: Result<Option<Metrics>, NoMetrics>,
+    mut sink: Box<dyn Sink>,
+) -> Result<RunStatus, InitError> {
+    let started = Instant::now();
+    // Counts bytes read, for progress and the summary (requests are counted by the store
+    // itself, retries included, and forwarded).
+    let counting = Arc::new(CountingStore::new(store));
+    let store: Arc<dyn ObjectStore> = counting.clone();
+    let counters = Arc::new(Counters::default());
+    let reading = counting.clone();
+    let _progress = Reporter::start(
+        counters.clone(),
+        move || {
+            let c = reading.counts();
+            (c.requests, c.bytes)
+        },
+        Duration::from_secs(v.options.status_interval_secs),
+    );
+    let mut source = StepStatus::new(SOURCE_STEP);
+    let metrics = metrics.unwrap_or_else(|why| {
+        source.warn(
+            "CloudWatch",
+            format!("bucket metrics unavailable, numberOfObjects and size are sent as 0 for every bucket (set s3meta.bucketMetrics: false for a store without CloudWatch): {why}"),
+        );
+        None
+    });
+
+    let own = manifest_store(&v).await;
+    let own = own.as_ref().map(|s| s as &dyn ObjectStore);
+    let (manifests, global_ok) = Manifests::load(&v, own, &mut source).await;
+    let found = discover::buckets(&v, store.as_ref(), &mut source).await;
+    let mut seen = Seen::default();
+    if !global_ok || found.is_none() {
+        seen.incomplete.insert(quote_name(&v.service_name));
+    }
+    let buckets = found.map_or_else(Vec::new, |b| {
+        if !b.whole_service {
+            let service_fqn = quote_name(&v.service_name);
+            seen.scope = Some(b.names.iter().map(|n| child_fqn(&service_fqn, n)).collect());
+        }
+        b.names
+    });
+
+    let stages = Stages::default();
+    stages.record("discovery", started);
+    counters.buckets_total.store(buckets.len() as u64, Relaxed);
+    let begun = Instant::now();
+    sink.begin(&ServiceInfo {
+        name: v.service_name.clone(),
+        connection: v.connection.clone(),
+        store_connection: v.store_service_connection,
+    })
+    .await?;
+    stages.record("sink writes", begun);
+    source.records += 1;
+
+    let concurrency = v.options.bucket_concurrency;
+    let shared = Arc::new(Shared {
+        limits: Limits::from_options(&v.options),
+        v,
+        store,
+        manifests,
+        metrics,
+        counters,
+        stages,
+    });
+    let mut results = stream::iter(buckets)
+        .map(|bucket| {
+            let shared = shared.clone();
+            let span = tracing::info_span!("bucket", bucket = %bucket);
+            async move { bucket::process(&shared, &bucket).await }.instrument(span)
+        })
+        .buffered(concurrency);
+    let mut sink_failures = StepStatus::default();
+    let mut metrics_unknown: Vec<String> = vec![];
+    // The bucket stream feeds a channel that the writer drains, both in this task: buckets
+    // keep being processed while the sink writes the previous ones (a `buffered` stream only
+    // progresses when polled), and the channel's bound keeps memory bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<BucketResult>(concurrency.max(1));
+    let produce = async move {
+        while let Some(r) = results.next().await {
+            if tx.send(r).await.is_err() {
+                break;
+            }
+        }
+    };
+    let consume = async {
+        while let Some(r) = rx.recv().await {
+            source.absorb(r.status);
+            if r.metrics_unknown {
+                metrics_unknown.push(r.fqn.clone());
+            }
+            if !r.complete {
+                seen.incomplete.insert(r.fqn.clone());
+            }
+            for c in &r.containers {
+                source.records += 1;
+                seen.fqns.insert(c.fqn.clone());
+            }
+            let begun = Instant::now();
+            write::bucket(
+                sink.as_ref(),
+                &shared.v.service_name,
+                r.containers,
+                &mut sink_failures,
+            )
+            .await;
+            shared.stages.record("sink writes", begun);
+            shared.counters.buckets_done.fetch_add(1, Relaxed);
+        }
+    };
+    futures::future::join(produce, consume).await;
+    if !metrics_unknown.is_empty() {
+        // Noted once per run: the reference sends 0 silently, indistinguishable from empty.
+        source.warn(
+            "CloudWatch",
+            format!(
+                "no CloudWatch data in the last 2 days for {} bucket(s) ({}): their numberOfObjects and size are unknown and sent as 0, as the reference does",
+                metrics_unknown.len(),
+                metrics_unknown.join(", ")
+            ),
+        );
+    }
+    source.requests = shared.store.request_counts();
+    source.bytes_read = Some(counting.counts().bytes);
+    let begun = Instant::now();
+    if let Err(e) = sink.finish(&seen).await {
+        sink_failures.fail(e.entity, e.message);
+    }
+    shared.stages.record("sink writes", begun);
+    source.stages = shared.stages.summary();
+    let mut sink_status = sink.status();
+    sink_status.absorb(sink_failures);
+    let run = RunStatus {
+        steps: vec![source, sink_status],
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    };
+    sink.report(&run).await;
+    Ok(run)
+}
