@@ -111,7 +111,14 @@ pub struct Error {
     pub key: Option<String>,
     /// The server's or client's message.
     pub message: String,
+    /// The underlying error (the SDK's), kept for callers that inspect the chain; the
+    /// message above already says what a person needs.
+    #[source]
+    pub source: Option<BoxError>,
 }
+
+/// A boxed error kept as the source of a store error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Result of a store call.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -243,6 +250,7 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
                 bucket: bucket.to_string(),
                 key: Some(key.to_string()),
                 message: format!("object is larger than the {max_bytes}-byte limit"),
+                source: None,
             });
         }
         Ok(got.bytes)

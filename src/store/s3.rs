@@ -29,7 +29,7 @@ impl S3Store {
 fn err<E, R>(op: &'static str, bucket: &str, key: Option<&str>, e: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus,
+    R: std::fmt::Debug + HttpStatus + Send + Sync + 'static,
 {
     let (kind, message) = match &e {
         SdkError::DispatchFailure(d) => (
@@ -87,6 +87,7 @@ where
         bucket: bucket.to_string(),
         key: key.map(str::to_string),
         message,
+        source: Some(Box::new(e)),
     }
 }
 
@@ -268,6 +269,7 @@ impl ObjectStore for S3Store {
             bucket: bucket.to_string(),
             key: Some(key.to_string()),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         })?;
         Ok(GetResult {
             bytes: bytes.into_bytes(),

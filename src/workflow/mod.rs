@@ -163,17 +163,8 @@ async fn run(
     // Counts bytes read, for progress and the summary (requests are counted by the store
     // itself, retries included, and forwarded).
     let counting = Arc::new(CountingStore::new(store));
-    let store: Arc<dyn ObjectStore> = counting.clone();
     let counters = Arc::new(Counters::default());
-    let reading = counting.clone();
-    let _progress = Reporter::start(
-        counters.clone(),
-        move || {
-            let c = reading.counts();
-            (c.requests, c.bytes)
-        },
-        Duration::from_secs(v.options.status_interval_secs),
-    );
+    let _progress = progress(&counting, &counters, v.options.status_interval_secs);
     let mut source = StepStatus::new(SOURCE_STEP);
     let metrics = metrics.unwrap_or_else(|why| {
         source.warn(
@@ -182,26 +173,11 @@ async fn run(
         );
         None
     });
-
-    let own = manifest_store(&v).await;
-    let own = own.as_ref().map(|s| s as &dyn ObjectStore);
-    let (manifests, global_ok) = Manifests::load(&v, own, &mut source).await;
-    let found = discover::buckets(&v, store.as_ref(), &mut source).await;
-    let mut seen = Seen::default();
-    if !global_ok || found.is_none() {
-        seen.incomplete.insert(quote_name(&v.service_name));
-    }
-    let buckets = found.map_or_else(Vec::new, |b| {
-        if !b.whole_service {
-            let service_fqn = quote_name(&v.service_name);
-            seen.scope = Some(b.names.iter().map(|n| child_fqn(&service_fqn, n)).collect());
-        }
-        b.names
-    });
-
+    let (manifests, buckets, mut seen) = survey(&v, counting.as_ref(), &mut source).await;
     let stages = Stages::default();
     stages.record("discovery", started);
     counters.buckets_total.store(buckets.len() as u64, Relaxed);
+
     let begun = Instant::now();
     sink.begin(&ServiceInfo {
         name: v.service_name.clone(),
@@ -212,16 +188,85 @@ async fn run(
     stages.record("sink writes", begun);
     source.records += 1;
 
-    let concurrency = v.options.bucket_concurrency;
     let shared = Arc::new(Shared {
         limits: Limits::from_options(&v.options),
         v,
-        store,
+        store: counting.clone(),
         manifests,
         metrics,
         counters,
         stages,
     });
+    let mut sink_failures =
+        process_and_write(&shared, buckets, sink.as_ref(), &mut source, &mut seen).await;
+
+    source.requests = shared.store.request_counts();
+    source.bytes_read = Some(counting.counts().bytes);
+    let begun = Instant::now();
+    if let Err(e) = sink.finish(&seen).await {
+        sink_failures.fail(e.entity, e.message);
+    }
+    shared.stages.record("sink writes", begun);
+    source.stages = shared.stages.summary();
+    let mut sink_status = sink.status();
+    sink_status.absorb(sink_failures);
+    let run = RunStatus {
+        steps: vec![source, sink_status],
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    };
+    sink.report(&run).await;
+    Ok(run)
+}
+
+/// Progress on stderr while the run lasts.
+fn progress(counting: &Arc<CountingStore>, counters: &Arc<Counters>, every_secs: u64) -> Reporter {
+    let reading = counting.clone();
+    Reporter::start(
+        counters.clone(),
+        move || {
+            let c = reading.counts();
+            (c.requests, c.bytes)
+        },
+        Duration::from_secs(every_secs),
+    )
+}
+
+/// The run's manifests and buckets, and what stale-marking may touch: nothing at all when
+/// the global manifest or ListBuckets failed, only the listed buckets when the run does not
+/// cover the whole service.
+async fn survey(
+    v: &Validated,
+    store: &dyn ObjectStore,
+    source: &mut StepStatus,
+) -> (Manifests, Vec<String>, Seen) {
+    let own = manifest_store(v).await;
+    let own = own.as_ref().map(|s| s as &dyn ObjectStore);
+    let (manifests, global_ok) = Manifests::load(v, own, source).await;
+    let found = discover::buckets(v, store, source).await;
+    let service_fqn = quote_name(&v.service_name);
+    let mut seen = Seen::default();
+    if !global_ok || found.is_none() {
+        seen.incomplete.insert(service_fqn.clone());
+    }
+    let buckets = found.map_or_else(Vec::new, |b| {
+        if !b.whole_service {
+            seen.scope = Some(b.names.iter().map(|n| child_fqn(&service_fqn, n)).collect());
+        }
+        b.names
+    });
+    (manifests, buckets, seen)
+}
+
+/// Processes the buckets, `bucketConcurrency` at once, and writes each one's containers as
+/// soon as it is done and every bucket before it was written. Returns the sink's failures.
+async fn process_and_write(
+    shared: &Arc<Shared>,
+    buckets: Vec<String>,
+    sink: &dyn Sink,
+    source: &mut StepStatus,
+    seen: &mut Seen,
+) -> StepStatus {
+    let concurrency = shared.v.options.bucket_concurrency;
     let mut results = stream::iter(buckets)
         .map(|bucket| {
             let shared = shared.clone();
@@ -257,7 +302,7 @@ async fn run(
             }
             let begun = Instant::now();
             write::bucket(
-                sink.as_ref(),
+                sink,
                 &shared.v.service_name,
                 r.containers,
                 &mut sink_failures,
@@ -279,20 +324,5 @@ async fn run(
             ),
         );
     }
-    source.requests = shared.store.request_counts();
-    source.bytes_read = Some(counting.counts().bytes);
-    let begun = Instant::now();
-    if let Err(e) = sink.finish(&seen).await {
-        sink_failures.fail(e.entity, e.message);
-    }
-    shared.stages.record("sink writes", begun);
-    source.stages = shared.stages.summary();
-    let mut sink_status = sink.status();
-    sink_status.absorb(sink_failures);
-    let run = RunStatus {
-        steps: vec![source, sink_status],
-        elapsed_secs: started.elapsed().as_secs_f64(),
-    };
-    sink.report(&run).await;
-    Ok(run)
+    sink_failures
 }
