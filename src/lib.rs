@@ -22,7 +22,16 @@
 //! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+// Not in the unit-test build, which also links the dev-dependencies.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+
+// `unused_crate_dependencies` checks each target alone: these are the binary's
+// (src/main.rs) dependencies, not the library's. Any other unused dependency is a warning
+// (clippy -D warnings in CI), which is how a dead one such as `time` gets noticed.
+use anyhow as _;
+use clap as _;
+use tracing_subscriber as _;
 
 pub mod aws;
 pub mod config;

@@ -46,16 +46,6 @@ pub async fn sdk_config(creds: &AwsCredentials, opts: &S3metaOptions) -> SdkConf
     build_sdk_config(creds, opts, None).await
 }
 
-/// [`sdk_config`] with an injected clock, which signing and the credentials cache (hence
-/// the assumed-role refresh) read: for tests of expiry without waiting for it.
-pub async fn sdk_config_with_clock(
-    creds: &AwsCredentials,
-    opts: &S3metaOptions,
-    clock: SharedTimeSource,
-) -> SdkConfig {
-    build_sdk_config(creds, opts, Some(clock)).await
-}
-
 async fn build_sdk_config(
     creds: &AwsCredentials,
     opts: &S3metaOptions,
