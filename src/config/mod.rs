@@ -12,7 +12,7 @@ mod validate;
 pub use load::{load_file, parse_str, parse_value, ConfigError};
 pub use secret::Secret;
 pub use validate::{
-    ManifestSource, Overrides, RunRules, Shard, SinkKind, Validated, ValidationError,
+    ManifestSource, Overrides, RunRules, Shard, ShardError, SinkKind, Validated, ValidationError,
     ValidationErrors,
 };
 

@@ -154,24 +154,41 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// A `--shard` value that is not `I/N` with `0 <= I < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardError {
+    /// No `/`.
+    #[error("expected I/N, e.g. 0/4, found `{0}`")]
+    Form(String),
+    /// `I` is not a number.
+    #[error("`{0}` is not a shard index")]
+    Index(String),
+    /// `N` is not a number.
+    #[error("`{0}` is not a shard count")]
+    Count(String),
+    /// Out of range.
+    #[error("expected 0 <= I < N, found {0}/{1}")]
+    Range(u32, u32),
+}
+
 impl std::str::FromStr for Shard {
-    type Err = String;
+    type Err = ShardError;
 
     /// Parses `I/N` with `0 <= I < N`.
-    fn from_str(s: &str) -> Result<Shard, String> {
+    fn from_str(s: &str) -> Result<Shard, ShardError> {
         let (i, n) = s
             .split_once('/')
-            .ok_or_else(|| format!("expected I/N, e.g. 0/4, found `{s}`"))?;
+            .ok_or_else(|| ShardError::Form(s.to_string()))?;
         let index: u32 = i
             .trim()
             .parse()
-            .map_err(|_| format!("`{i}` is not a shard index"))?;
+            .map_err(|_| ShardError::Index(i.to_string()))?;
         let count: u32 = n
             .trim()
             .parse()
-            .map_err(|_| format!("`{n}` is not a shard count"))?;
+            .map_err(|_| ShardError::Count(n.to_string()))?;
         if count == 0 || index >= count {
-            return Err(format!("expected 0 <= I < N, found {index}/{count}"));
+            return Err(ShardError::Range(index, count));
         }
         Ok(Shard { index, count })
     }
