@@ -12,6 +12,7 @@
 //! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
 //! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`.
+//! - [`format`]: the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
 //! - [`entity`]: request bodies, FQNs, URLs, FileFormat mapping.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod embedded;
 pub mod entity;
 pub mod filter;
+pub mod format;
 pub mod infer;
 pub mod local_job;
 pub mod manifest;
