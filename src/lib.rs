@@ -15,7 +15,7 @@
 //! - [`format`]: the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
-//! - [`entity`]: request bodies, FQNs, URLs, FileFormat mapping.
+//! - [`entity`]: request bodies, FQNs, URLs.
 //! - [`sink`]: the sink seam (file; OpenMetadata REST to come).
 //! - [`metrics`]: CloudWatch object count and size per bucket.
 //! - [`testconn`]: the test-connection steps (`s3meta test-connection`, and before `ingest`).

@@ -911,7 +911,7 @@ fn structured_container(
         prefix: format!("/{}", s.name),
         number_of_objects: None,
         size: None,
-        file_formats: entity::file_formats(&s.format).unwrap_or_default(),
+        file_formats: s.format.file_formats(),
         tags: vec![],
         source_url: console.folder_url(bucket, &s.name),
         full_path: full_path(bucket, &s.name),
@@ -1033,8 +1033,7 @@ fn archive_members(
             // is not), as the reference.
             file_formats: m
                 .format
-                .as_deref()
-                .and_then(|f| entity::file_formats(f).filter(|v| v.as_slice() == [f]))
+                .map(crate::format::Format::member_file_formats)
                 .unwrap_or_default(),
             tags: vec![],
             source_url: console.object_url(bucket, &archive.name),

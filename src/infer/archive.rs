@@ -24,6 +24,7 @@ use super::decompress::{self, Codec, Push};
 use super::parquet::{infer_range, RangeError};
 use super::{infer_bytes, Error, Limits, Sample};
 use crate::entity::Column;
+use crate::format::{Format, Reader, StructureFormat};
 use crate::store::{GetRange, ObjectStore};
 use std::io::{self, Write};
 
@@ -35,7 +36,7 @@ pub struct Member {
     /// Uncompressed size.
     pub size: u64,
     /// Its format from its extension (`csv`, `parquet`, …), when it has a known one.
-    pub format: Option<String>,
+    pub format: Option<Format>,
     /// Its columns, when its format is known and it could be read.
     pub columns: Option<Vec<Column>>,
 }
@@ -56,36 +57,35 @@ pub struct Archive {
     pub warnings: Vec<String>,
 }
 
-/// The format of a member from its path (lower-cased extension), or `None`.
-fn member_format(path: &str) -> Option<&'static str> {
-    let p = path.to_ascii_lowercase();
-    let f = if p.ends_with(".csv") {
-        "csv"
-    } else if p.ends_with(".tsv") {
-        "tsv"
-    } else if p.ends_with(".json") {
-        "json"
-    } else if p.ends_with(".jsonl") {
-        "jsonl"
-    } else if p.ends_with(".parquet")
-        || p.ends_with(".pq")
-        || p.ends_with(".parq")
-        || p.ends_with(".pqt")
-    {
-        "parquet"
-    } else if p.ends_with(".avro") {
-        "avro"
-    } else {
-        return None;
-    };
-    Some(f)
+/// The format of a member from its path (lower-cased extension), or `None`. Archives are
+/// not typed as members (they are skipped as nested archives).
+fn member_format(path: &str) -> Option<Format> {
+    Format::from_extension(path).filter(|f| !f.is_archive())
 }
 
+/// A nested archive, or a gzip-compressed member, which is not opened.
 fn is_nested_archive(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    [".zip", ".tar", ".tar.gz", ".tgz", ".7z", ".rar", ".gz"]
-        .iter()
-        .any(|e| p.ends_with(e))
+    Format::from_extension(path).is_some_and(Format::is_archive)
+        || path.to_ascii_lowercase().ends_with(".gz")
+}
+
+/// Which bytes of a member typing needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Its end (parquet's footer): a stored zip member is read by ranges, like an object;
+    /// any other member is held whole, within `maxDocumentBytes`.
+    Footer,
+    /// A prefix of `textSampleBytes` (text, and Avro's header).
+    Prefix,
+}
+
+/// What typing a member of this format reads; `None` for a format with no member reader.
+fn need(format: Format) -> Option<Need> {
+    match format.reader() {
+        Reader::Parquet => Some(Need::Footer),
+        Reader::Avro | Reader::Delimited(_) | Reader::Json => Some(Need::Prefix),
+        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => None,
+    }
 }
 
 /// Why a member is skipped, if it is.
@@ -111,18 +111,27 @@ pub async fn read_archive(
     bucket: &str,
     key: &str,
     size: Option<u64>,
-    format: &str,
+    format: &StructureFormat,
     limits: &Limits,
 ) -> Result<Archive, Error> {
-    let format = format.to_ascii_lowercase();
-    if format == "7z" || format == "rar" {
-        return Ok(Archive {
-            members: vec![],
-            warnings: vec![format!(
-                "{format} archives are not opened: only the archive container is built"
-            )],
-        });
-    }
+    let reader = format.format().map(Format::reader);
+    // Messages name the format as written, in lower case (`tgz`, `tar.gz`).
+    let format = format.as_str().to_ascii_lowercase();
+    let gzip = match reader {
+        Some(Reader::Zip) => false,
+        Some(Reader::Tar { gzip }) => gzip,
+        Some(Reader::Unopened) => {
+            return Ok(Archive {
+                members: vec![],
+                warnings: vec![format!(
+                    "{format} archives are not opened: only the archive container is built"
+                )],
+            })
+        }
+        Some(Reader::Parquet | Reader::Avro | Reader::Delimited(_) | Reader::Json)
+        | Some(Reader::NotBuilt)
+        | None => return Err(Error::NotBuilt { format }),
+    };
     let size = match size {
         Some(s) => s,
         None => store.head(bucket, key).await?.size,
@@ -139,7 +148,7 @@ pub async fn read_archive(
             limits.max_archive
         )));
     }
-    if format == "zip" {
+    if reader == Some(Reader::Zip) {
         let dir = zip_directory(store, bucket, key, size, limits)
             .await
             .map_err(|e| e.into_error(bucket, key, "zip"))?;
@@ -175,16 +184,13 @@ pub async fn read_archive(
             out.members.push(Member {
                 path: entry.path,
                 size: entry.size,
-                format: fmt.map(str::to_string),
+                format: fmt,
                 columns,
             });
         }
         return Ok(out);
     }
-    let codec = match format.as_str() {
-        "tar" => Codec::None,
-        _ => Codec::Gzip,
-    };
+    let codec = if gzip { Codec::Gzip } else { Codec::None };
     stream_tar(store, bucket, key, size, codec, limits)
         .await
         .map_err(|e| e.into_error(bucket, key, &format))
@@ -202,11 +208,11 @@ pub(super) async fn json_in_zip(
         .map_err(|e| e.into_error(bucket, key, "json.zip"))?;
     let Some(entry) = dir
         .into_iter()
-        .find(|e| matches!(member_format(&e.path), Some("json" | "jsonl")))
+        .find(|e| member_format(&e.path).map(Format::reader) == Some(Reader::Json))
     else {
         return Ok(vec![]);
     };
-    zip_member_columns(store, bucket, key, &entry, "json", limits)
+    zip_member_columns(store, bucket, key, &entry, Format::Json, limits)
         .await
         .map_err(|m| s.corrupt("json.zip", format!("member {}: {m}", entry.path)))
 }
@@ -424,7 +430,7 @@ async fn zip_member_columns(
     bucket: &str,
     key: &str,
     e: &ZipEntry,
-    format: &str,
+    format: Format,
     limits: &Limits,
 ) -> Result<Vec<Column>, String> {
     let codec = match e.method {
@@ -436,7 +442,7 @@ async fn zip_member_columns(
             ))
         }
     };
-    if format == "parquet" {
+    if need(format) == Some(Need::Footer) {
         if codec == Codec::None {
             // The footer by ranged reads, as for a parquet object.
             let (data_start, _) = zip_member_data(store, bucket, key, e, 0).await?;
@@ -449,7 +455,7 @@ async fn zip_member_columns(
         }
         if e.size > limits.max_document {
             return Err(format!(
-                "a deflated parquet member of {} bytes is over maxDocumentBytes ({})",
+                "a deflated {format} member of {} bytes is over maxDocumentBytes ({})",
                 e.size, limits.max_document
             ));
         }
@@ -482,7 +488,7 @@ struct TarParser {
 struct Current {
     path: String,
     size: u64,
-    format: Option<&'static str>,
+    format: Option<Format>,
     keep: u64,
     kept: Vec<u8>,
     left: u64,
@@ -565,11 +571,11 @@ impl TarParser {
             c.skipped = true;
         } else {
             c.format = member_format(&path);
-            c.keep = match c.format {
+            c.keep = match c.format.and_then(need) {
                 None => 0,
-                Some("parquet") if size <= self.limits.max_document => size,
-                Some("parquet") => 0,
-                Some(_) => size.min(self.limits.text_bytes),
+                Some(Need::Footer) if size <= self.limits.max_document => size,
+                Some(Need::Footer) => 0,
+                Some(Need::Prefix) => size.min(self.limits.text_bytes),
             };
         }
         if c.left == 0 {
@@ -585,9 +591,9 @@ impl TarParser {
         }
         let columns = match c.format {
             None => None,
-            Some("parquet") if c.keep == 0 => {
+            Some(f) if need(f) == Some(Need::Footer) && c.keep == 0 => {
                 self.out.warnings.push(format!(
-                    "member {} not typed: a parquet member of {} bytes in a tar is over maxDocumentBytes ({})",
+                    "member {} not typed: a {f} member of {} bytes in a tar is over maxDocumentBytes ({})",
                     c.path, c.size, self.limits.max_document
                 ));
                 None
@@ -605,7 +611,7 @@ impl TarParser {
         self.out.members.push(Member {
             path: c.path,
             size: c.size,
-            format: c.format.map(str::to_string),
+            format: c.format,
             columns,
         });
     }

@@ -11,14 +11,14 @@ use super::text::{classify, Kind};
 use super::types;
 use crate::entity::Column;
 
-/// The separator byte of a `separator` option (`\t` spelled out is a tab), or the format's
-/// default.
-pub(super) fn separator(option: Option<&str>, format: &str, key: &str) -> u8 {
+/// The separator byte of a `separator` option (`\t` spelled out is a tab); without one, a
+/// tab for a key containing `.tsv`, else the format's `default`.
+pub(super) fn separator(option: Option<&str>, default: u8, key: &str) -> u8 {
     match option {
         Some("\\t") => b'\t',
         Some(s) if !s.is_empty() => s.as_bytes()[0],
-        _ if format.starts_with("tsv") || key.to_ascii_lowercase().contains(".tsv") => b'\t',
-        _ => b',',
+        _ if key.to_ascii_lowercase().contains(".tsv") => b'\t',
+        _ => default,
     }
 }
 
@@ -148,6 +148,16 @@ mod tests {
         p.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_separator_comes_from_the_option_then_the_key_then_the_format() {
+        assert_eq!(separator(Some(";"), b',', "a.tsv"), b';');
+        assert_eq!(separator(Some("\\t"), b',', "a.csv"), b'\t');
+        assert_eq!(separator(Some(""), b',', "a.csv"), b',');
+        assert_eq!(separator(None, b',', "d/A.TSV.gz"), b'\t');
+        assert_eq!(separator(None, b'\t', "a.csv"), b'\t');
+        assert_eq!(separator(None, b',', "a.csv"), b',');
     }
 
     #[test]

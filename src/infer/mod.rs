@@ -21,6 +21,7 @@ pub mod types;
 
 use crate::config::S3metaOptions;
 use crate::entity::Column;
+use crate::format::{Format, Reader, StructureFormat};
 use crate::store::{self, GetRange, ObjectMeta, ObjectStore};
 use decompress::Codec;
 
@@ -101,7 +102,7 @@ pub struct Sample<'a> {
     /// The object, with its size.
     pub object: &'a ObjectMeta,
     /// `structureFormat`.
-    pub format: &'a str,
+    pub format: &'a StructureFormat,
     /// `separator`, for csv/tsv.
     pub separator: Option<&'a str>,
 }
@@ -136,25 +137,24 @@ pub async fn infer_columns(
         return Ok(vec![]);
     }
     let key = sample.object.key.to_ascii_lowercase();
-    match sample.format {
-        "parquet" | "pq" | "pqt" | "parq" | "parquet.snappy" => {
-            parquet::infer(store, sample, limits).await
-        }
-        "avro" => infer_avro(store, sample, limits).await,
-        "csv" | "csv.gz" | "tsv" => {
-            let sep = csv::separator(sample.separator, sample.format, &sample.object.key);
+    let not_built = || Error::NotBuilt {
+        format: sample.format.to_string(),
+    };
+    let Some(format) = sample.format.format() else {
+        return Err(not_built());
+    };
+    match format.reader() {
+        Reader::Parquet => parquet::infer(store, sample, limits).await,
+        Reader::Avro => infer_avro(store, sample, limits).await,
+        Reader::Delimited(default) => {
+            let sep = csv::separator(sample.separator, default, &sample.object.key);
             infer_text(store, sample, limits, TextKind::Delimited(sep)).await
         }
-        "json" | "json.gz" | "jsonl" | "jsonl.gz" | "json.zip" | "jsonl.zip" => {
-            if key.ends_with(".zip") {
-                archive::json_in_zip(store, sample, limits).await
-            } else {
-                infer_text(store, sample, limits, TextKind::Json).await
-            }
-        }
-        other => Err(Error::NotBuilt {
-            format: other.to_string(),
-        }),
+        // Whether the bytes are zipped is the key's to say, as for any compression.
+        Reader::Json if key.ends_with(".zip") => archive::json_in_zip(store, sample, limits).await,
+        Reader::Json => infer_text(store, sample, limits, TextKind::Json).await,
+        // An archive is read as one by `archive::read_archive`, never as a sample.
+        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => Err(not_built()),
     }
 }
 
@@ -272,27 +272,28 @@ async fn infer_avro(
 pub(crate) fn infer_bytes(
     bytes: &[u8],
     complete: bool,
-    format: &str,
+    format: Format,
     limits: &Limits,
 ) -> Result<Vec<Column>, String> {
-    match format {
-        "parquet" => parquet::from_bytes(bytes),
-        "avro" => match avro::header_schema(bytes) {
+    match format.reader() {
+        Reader::Parquet => parquet::from_bytes(bytes),
+        Reader::Avro => match avro::header_schema(bytes) {
             Ok(schema) => avro::columns(&schema),
             Err(avro::HeaderError::Short) => Err("the Avro header is cut".into()),
             Err(avro::HeaderError::Invalid(m)) => Err(m),
         },
-        "csv" | "tsv" => {
-            let sep = if format == "tsv" { b'\t' } else { b',' };
+        Reader::Delimited(sep) => {
             match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
                 TextOutcome::Columns(c) => Ok(c),
                 TextOutcome::NeedDocument => Ok(vec![]),
             }
         }
-        "json" | "jsonl" => match type_text(bytes, complete, TextKind::Json, limits)? {
+        Reader::Json => match type_text(bytes, complete, TextKind::Json, limits)? {
             TextOutcome::Columns(c) => Ok(c),
             TextOutcome::NeedDocument => json::from_document(bytes, false, limits.text_rows),
         },
-        other => Err(format!("no reader for `{other}`")),
+        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => {
+            Err(format!("no reader for `{format}`"))
+        }
     }
 }

@@ -9,6 +9,7 @@ mod load;
 
 pub use load::{load_global, GlobalManifestError, GlobalSource};
 
+use crate::format::StructureFormat;
 use serde::Deserialize;
 
 /// One manifest entry (`MetadataEntry`, reference §4.1).
@@ -17,9 +18,9 @@ use serde::Deserialize;
 pub struct Entry {
     /// Literal path or glob, relative to the bucket root.
     pub data_path: String,
-    /// Format for schema inference; `None` means unstructured.
+    /// Format for schema inference, as written; `None` means unstructured.
     #[serde(default)]
-    pub structure_format: Option<String>,
+    pub structure_format: Option<StructureFormat>,
     /// Delimiter for csv/tsv.
     #[serde(default)]
     pub separator: Option<String>,
