@@ -21,7 +21,7 @@ pub mod types;
 
 use crate::config::S3metaOptions;
 use crate::entity::Column;
-use crate::format::{Format, Reader, StructureFormat};
+use crate::format::{Reader, StructureFormat};
 use crate::store::{self, GetRange, ObjectMeta, ObjectStore};
 use decompress::Codec;
 
@@ -264,36 +264,6 @@ async fn infer_avro(
             Err(avro::HeaderError::Short) => {
                 return Err(s.corrupt("avro", format!("the header does not end within {n} bytes")))
             }
-        }
-    }
-}
-
-/// The columns of bytes held in memory (an archive member), typed by `format`.
-pub(crate) fn infer_bytes(
-    bytes: &[u8],
-    complete: bool,
-    format: Format,
-    limits: &Limits,
-) -> Result<Vec<Column>, String> {
-    match format.reader() {
-        Reader::Parquet => parquet::from_bytes(bytes),
-        Reader::Avro => match avro::header_schema(bytes) {
-            Ok(schema) => avro::columns(&schema),
-            Err(avro::HeaderError::Short) => Err("the Avro header is cut".into()),
-            Err(avro::HeaderError::Invalid(m)) => Err(m),
-        },
-        Reader::Delimited(sep) => {
-            match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
-                TextOutcome::Columns(c) => Ok(c),
-                TextOutcome::NeedDocument => Ok(vec![]),
-            }
-        }
-        Reader::Json => match type_text(bytes, complete, TextKind::Json, limits)? {
-            TextOutcome::Columns(c) => Ok(c),
-            TextOutcome::NeedDocument => json::from_document(bytes, false, limits.text_rows),
-        },
-        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => {
-            Err(format!("no reader for `{format}`"))
         }
     }
 }
