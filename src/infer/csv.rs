@@ -11,6 +11,17 @@ use super::text::{classify, Kind};
 use super::types;
 use crate::entity::Column;
 
+/// Why a CSV prefix could not be typed.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// A prefix without one whole line: its header cannot be known.
+    #[error("no complete line in the first {0} bytes")]
+    NoCompleteLine(usize),
+    /// The header line does not parse.
+    #[error(transparent)]
+    Parse(#[from] ::csv::Error),
+}
+
 /// The separator byte of a `separator` option (`\t` spelled out is a tab); without one, a
 /// tab for a key containing `.tsv`, else the format's `default`.
 pub(super) fn separator(option: Option<&str>, default: u8, key: &str) -> u8 {
@@ -56,19 +67,14 @@ pub(super) fn infer(
     complete: bool,
     sep: u8,
     max_rows: usize,
-) -> Result<Vec<Column>, String> {
+) -> Result<Vec<Column>, CsvError> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let text = if complete {
         text
     } else {
         match text.iter().rposition(|&b| b == b'\n') {
             Some(i) => &text[..=i],
-            None => {
-                return Err(format!(
-                    "no complete line in the first {} bytes",
-                    text.len()
-                ))
-            }
+            None => return Err(CsvError::NoCompleteLine(text.len())),
         }
     };
     let mut reader = ::csv::ReaderBuilder::new()
@@ -81,7 +87,7 @@ pub(super) fn infer(
     let header = loop {
         match records.next() {
             None => return Ok(vec![]),
-            Some(Err(e)) => return Err(e.to_string()),
+            Some(Err(e)) => return Err(e.into()),
             Some(Ok(r)) if r.iter().all(|f| f.is_empty()) => continue,
             Some(Ok(r)) => break r,
         }

@@ -19,9 +19,14 @@ mod parquet;
 mod text;
 pub mod types;
 
+pub use avro::{AvroHeaderError, AvroSchemaError};
+pub use csv::CsvError;
+pub use json::JsonError;
+pub use parquet::FooterError;
+
 use crate::config::S3metaOptions;
 use crate::entity::Column;
-use crate::format::{Reader, StructureFormat};
+use crate::format::{Format, Reader, StructureFormat};
 use crate::store::{self, GetRange, ObjectMeta, ObjectStore};
 use decompress::Codec;
 
@@ -81,17 +86,62 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
     /// The object is not a valid file of its format.
-    #[error("s3://{bucket}/{key} is not a valid {format} file: {message}")]
+    #[error("s3://{bucket}/{key} is not a valid {format} file: {source}")]
     Corrupt {
         /// Bucket.
         bucket: String,
         /// Key.
         key: String,
-        /// Format.
+        /// The format, as messages name it (`parquet`, `CSV`, `tgz`, `Gzip-compressed`, …).
         format: String,
-        /// What is wrong.
-        message: String,
+        /// What is wrong (boxed: it is large, and errors travel in every result).
+        source: Box<Invalid>,
     },
+}
+
+/// What is wrong with a file's bytes, by the reader that found it.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// The parquet footer.
+    #[error(transparent)]
+    Parquet(#[from] FooterError),
+    /// The Avro header.
+    #[error(transparent)]
+    AvroHeader(#[from] AvroHeaderError),
+    /// The Avro writer schema.
+    #[error(transparent)]
+    AvroSchema(#[from] AvroSchemaError),
+    /// CSV or TSV text.
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    /// A JSON document.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// A JSON document larger than the prefix, read again within `maxDocumentBytes`.
+    #[error("{source} ({cap} bytes)")]
+    Document {
+        /// What is wrong with it.
+        source: JsonError,
+        /// `maxDocumentBytes`.
+        cap: u64,
+    },
+    /// The compressed bytes.
+    #[error(transparent)]
+    Decompress(#[from] decompress::Error),
+    /// An archive's structure.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// The member of a zip read as one file (`json.zip`).
+    #[error("member {path}: {source}")]
+    Member {
+        /// Its path in the archive.
+        path: String,
+        /// What is wrong with it.
+        source: Box<archive::MemberError>,
+    },
+    /// Bytes of a format that no reader types.
+    #[error("no reader for `{0}`")]
+    NoReader(Format),
 }
 
 /// One sample file and how to read it.
@@ -108,12 +158,12 @@ pub struct Sample<'a> {
 }
 
 impl Sample<'_> {
-    fn corrupt(&self, format: &str, message: impl Into<String>) -> Error {
+    fn corrupt(&self, format: &str, problem: impl Into<Invalid>) -> Error {
         Error::Corrupt {
             bucket: self.bucket.to_string(),
             key: self.object.key.clone(),
             format: format.to_string(),
-            message: message.into(),
+            source: Box::new(problem.into()),
         }
     }
 }
@@ -173,11 +223,14 @@ pub(crate) fn type_text(
     complete: bool,
     kind: TextKind,
     limits: &Limits,
-) -> Result<TextOutcome, String> {
+) -> Result<TextOutcome, Invalid> {
     match kind {
-        TextKind::Delimited(sep) => {
-            csv::infer(bytes, complete, sep, limits.text_rows).map(TextOutcome::Columns)
-        }
+        TextKind::Delimited(sep) => Ok(TextOutcome::Columns(csv::infer(
+            bytes,
+            complete,
+            sep,
+            limits.text_rows,
+        )?)),
         TextKind::Json => {
             let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
             if json::is_lines(first) {
@@ -187,7 +240,11 @@ pub(crate) fn type_text(
                     limits.text_rows,
                 )))
             } else if complete {
-                json::from_document(bytes, true, limits.text_rows).map(TextOutcome::Columns)
+                Ok(TextOutcome::Columns(json::from_document(
+                    bytes,
+                    true,
+                    limits.text_rows,
+                )?))
             } else {
                 Ok(TextOutcome::NeedDocument)
             }
@@ -237,8 +294,15 @@ async fn infer_text(
             // maxDocumentBytes; past that, the items of its top-level array that fit.
             let (doc, complete) =
                 read_decoded(store, s, limits.max_document, limits.max_document).await?;
-            json::from_document(&doc, complete, limits.text_rows)
-                .map_err(|m| s.corrupt("JSON", format!("{m} ({} bytes)", limits.max_document)))
+            json::from_document(&doc, complete, limits.text_rows).map_err(|source| {
+                s.corrupt(
+                    "JSON",
+                    Invalid::Document {
+                        source,
+                        cap: limits.max_document,
+                    },
+                )
+            })
         }
     }
 }
@@ -255,15 +319,15 @@ async fn infer_avro(
             .get_range(s.bucket, &s.object.key, GetRange::Bounded(0, n))
             .await?;
         match avro::header_schema(&got.bytes) {
-            Ok(schema) => return avro::columns(&schema).map_err(|m| s.corrupt("avro", m)),
-            Err(avro::HeaderError::Invalid(m)) => return Err(s.corrupt("avro", m)),
-            Err(avro::HeaderError::Short) if n < size.min(limits.max_document) => {
+            Ok(schema) => return avro::columns(&schema).map_err(|e| s.corrupt("avro", e)),
+            Err(AvroHeaderError::Short) if n < size.min(limits.max_document) => {
                 // One more ranged read, as large as a document may be.
                 n = size.min(limits.max_document);
             }
-            Err(avro::HeaderError::Short) => {
-                return Err(s.corrupt("avro", format!("the header does not end within {n} bytes")))
+            Err(AvroHeaderError::Short) => {
+                return Err(s.corrupt("avro", AvroHeaderError::NotWithin(n)))
             }
+            Err(e) => return Err(s.corrupt("avro", e)),
         }
     }
 }

@@ -5,10 +5,55 @@
 //! Pure functions over paths, sizes and bytes held in memory: the archive readers fetch
 //! the bytes, this module never reads the store.
 
-use super::{Archive, Member};
+use super::{Archive, Member, ZipError};
 use crate::entity::Column;
 use crate::format::{Format, Reader};
-use crate::infer::{avro, json, parquet, type_text, Limits, TextKind, TextOutcome};
+use crate::infer::parquet::RangeError;
+use crate::infer::{avro, json, parquet, type_text, Invalid, Limits, TextKind, TextOutcome};
+use crate::store;
+
+/// Why a member of a known format was not typed.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    /// Its bytes could not be read.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Its zip records.
+    #[error(transparent)]
+    Zip(#[from] ZipError),
+    /// A member that must be held whole, deflated and larger than `maxDocumentBytes`.
+    #[error("a deflated {format} member of {size} bytes is over maxDocumentBytes ({cap})")]
+    Deflated {
+        /// Its format.
+        format: Format,
+        /// Its uncompressed size.
+        size: u64,
+        /// `maxDocumentBytes`.
+        cap: u64,
+    },
+    /// A member that must be held whole, in a tar and larger than `maxDocumentBytes`.
+    #[error("a {format} member of {size} bytes in a tar is over maxDocumentBytes ({cap})")]
+    InTar {
+        /// Its format.
+        format: Format,
+        /// Its size.
+        size: u64,
+        /// `maxDocumentBytes`.
+        cap: u64,
+    },
+    /// Its bytes are not a valid file of its format.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+}
+
+impl From<RangeError> for MemberError {
+    fn from(e: RangeError) -> Self {
+        match e {
+            RangeError::Store(e) => MemberError::Store(e),
+            RangeError::Footer(f) => MemberError::Invalid(f.into()),
+        }
+    }
+}
 
 /// The format of a member from its path (lower-cased extension), or `None`. Archives are
 /// not typed as members (they are skipped as nested archives).
@@ -93,13 +138,13 @@ pub(super) fn record(
     path: String,
     size: u64,
     format: Option<Format>,
-    typed: Option<Result<Vec<Column>, String>>,
+    typed: Option<Result<Vec<Column>, MemberError>>,
 ) {
     let columns = match typed {
         None => None,
         Some(Ok(c)) => Some(c),
-        Some(Err(m)) => {
-            out.warnings.push(format!("member {path} not typed: {m}"));
+        Some(Err(e)) => {
+            out.warnings.push(format!("member {path} not typed: {e}"));
             None
         }
     };
@@ -118,14 +163,10 @@ pub(super) fn columns(
     complete: bool,
     format: Format,
     limits: &Limits,
-) -> Result<Vec<Column>, String> {
+) -> Result<Vec<Column>, Invalid> {
     match format.reader() {
-        Reader::Parquet => parquet::from_bytes(bytes),
-        Reader::Avro => match avro::header_schema(bytes) {
-            Ok(schema) => avro::columns(&schema),
-            Err(avro::HeaderError::Short) => Err("the Avro header is cut".into()),
-            Err(avro::HeaderError::Invalid(m)) => Err(m),
-        },
+        Reader::Parquet => Ok(parquet::from_bytes(bytes)?),
+        Reader::Avro => Ok(avro::columns(&avro::header_schema(bytes)?)?),
         Reader::Delimited(sep) => {
             match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
                 TextOutcome::Columns(c) => Ok(c),
@@ -134,10 +175,10 @@ pub(super) fn columns(
         }
         Reader::Json => match type_text(bytes, complete, TextKind::Json, limits)? {
             TextOutcome::Columns(c) => Ok(c),
-            TextOutcome::NeedDocument => json::from_document(bytes, false, limits.text_rows),
+            TextOutcome::NeedDocument => Ok(json::from_document(bytes, false, limits.text_rows)?),
         },
         Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => {
-            Err(format!("no reader for `{format}`"))
+            Err(Invalid::NoReader(format))
         }
     }
 }
@@ -245,7 +286,8 @@ mod tests {
     #[test]
     fn a_member_that_cannot_be_typed_is_kept_without_columns() {
         let mut out = Archive::default();
-        let typed = columns(b"not parquet", true, Format::Parquet, &Limits::default());
+        let typed = columns(b"not parquet", true, Format::Parquet, &Limits::default())
+            .map_err(MemberError::from);
         record(
             &mut out,
             "p.parquet".into(),
@@ -258,6 +300,21 @@ mod tests {
             out.warnings,
             vec!["member p.parquet not typed: 11 bytes is too small for a parquet file"]
         );
+    }
+
+    #[test]
+    fn errors_keep_their_source() {
+        let e = columns(b"{broken", true, Format::Json, &Limits::default()).unwrap_err();
+        let e = Invalid::Member {
+            path: "x.json".into(),
+            source: Box::new(e.into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "member x.json: invalid JSON: key must be a string at line 1 column 2"
+        );
+        let mut chain = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source());
+        assert!(chain.any(|e| e.is::<serde_json::Error>()));
     }
 
     #[test]
@@ -289,11 +346,15 @@ mod tests {
             vec![pair("a", "FLOAT")]
         );
         assert_eq!(
-            columns(b"Obj\x01", true, Format::Avro, &l).unwrap_err(),
+            columns(b"Obj\x01", true, Format::Avro, &l)
+                .unwrap_err()
+                .to_string(),
             "the Avro header is cut"
         );
         assert_eq!(
-            columns(b"x", true, Format::Zip, &l).unwrap_err(),
+            columns(b"x", true, Format::Zip, &l)
+                .unwrap_err()
+                .to_string(),
             "no reader for `zip`"
         );
     }

@@ -26,11 +26,13 @@ mod tar;
 mod zip;
 
 pub(super) use self::zip::json_in_zip;
+pub use member::MemberError;
+pub use zip::ZipError;
 
-use super::{Error, Limits};
+use super::{decompress, Error, Invalid, Limits};
 use crate::entity::Column;
 use crate::format::{Format, Reader, StructureFormat};
-use crate::store::ObjectStore;
+use crate::store::{self, ObjectStore};
 
 /// One file member of an archive.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,48 +94,69 @@ pub async fn read_archive(
         Some(s) => s,
         None => store.head(bucket, key).await?.size,
     };
-    if size > limits.max_archive {
-        return Err(Error::Corrupt {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            format,
-            message: format!(
-                "{size} bytes, over maxArchiveBytes ({}): not opened",
-                limits.max_archive
-            ),
-        });
-    }
-    let read = match tar_gzip {
-        None => zip::read(store, bucket, key, size, limits).await,
-        Some(gzip) => tar::read(store, bucket, key, size, gzip, limits).await,
+    let read = if size > limits.max_archive {
+        Err(ArchiveError::TooLarge {
+            size,
+            cap: limits.max_archive,
+        }
+        .into())
+    } else {
+        match tar_gzip {
+            None => zip::read(store, bucket, key, size, limits).await,
+            Some(gzip) => tar::read(store, bucket, key, size, gzip, limits).await,
+        }
     };
     read.map_err(|e| e.into_error(bucket, key, &format))
 }
 
-/// A failure while reading an archive's structure.
-#[derive(Debug)]
-enum ArchiveError {
-    Store(crate::store::Error),
-    Corrupt(String),
+/// What is wrong with an archive's structure.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Over `maxArchiveBytes`.
+    #[error("{size} bytes, over maxArchiveBytes ({cap}): not opened")]
+    TooLarge {
+        /// The archive's size.
+        size: u64,
+        /// `maxArchiveBytes`.
+        cap: u64,
+    },
+    /// The zip records.
+    #[error(transparent)]
+    Zip(#[from] ZipError),
+    /// The tar stream cannot be decoded.
+    #[error(transparent)]
+    Decompress(#[from] decompress::Error),
+    /// The tar stream broke while decoding, or passed its cap.
+    #[error(transparent)]
+    Stream(#[from] std::io::Error),
 }
 
-impl ArchiveError {
-    fn into_error(self, bucket: &str, key: &str, format: &str) -> Error {
-        match self {
-            ArchiveError::Store(e) => Error::Store(e),
-            ArchiveError::Corrupt(message) => Error::Corrupt {
-                bucket: bucket.to_string(),
-                key: key.to_string(),
-                format: format.to_string(),
-                message,
-            },
-        }
+/// Why an archive's structure could not be read: the store, or the bytes.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+impl From<ZipError> for ReadError {
+    fn from(e: ZipError) -> Self {
+        ReadError::Archive(e.into())
     }
 }
 
-impl From<crate::store::Error> for ArchiveError {
-    fn from(e: crate::store::Error) -> Self {
-        ArchiveError::Store(e)
+impl ReadError {
+    fn into_error(self, bucket: &str, key: &str, format: &str) -> Error {
+        match self {
+            ReadError::Store(e) => Error::Store(e),
+            ReadError::Archive(e) => Error::Corrupt {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+                format: format.to_string(),
+                source: Box::new(Invalid::Archive(e)),
+            },
+        }
     }
 }
 

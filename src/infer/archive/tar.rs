@@ -6,8 +6,8 @@
 //! The parser is pure (bytes in, members out); only [`read`] touches the store, and
 //! compressed bytes go through the capped decoder of `infer::decompress`.
 
-use super::member::{self, Admit, Need};
-use super::{Archive, ArchiveError};
+use super::member::{self, Admit, MemberError, Need};
+use super::{Archive, ArchiveError, ReadError};
 use crate::format::Format;
 use crate::infer::decompress::{Codec, Push};
 use crate::infer::Limits;
@@ -129,12 +129,13 @@ impl Parser {
         }
         let typed = c.format.map(|f| {
             if member::need(f) == Some(Need::Footer) && c.keep == 0 {
-                Err(format!(
-                    "a {f} member of {} bytes in a tar is over maxDocumentBytes ({})",
-                    c.size, self.limits.max_document
-                ))
+                Err(MemberError::InTar {
+                    format: f,
+                    size: c.size,
+                    cap: self.limits.max_document,
+                })
             } else {
-                member::columns(&c.kept, c.keep == c.size, f, &self.limits)
+                Ok(member::columns(&c.kept, c.keep == c.size, f, &self.limits)?)
             }
         });
         member::record(&mut self.out, c.path, c.size, c.format, typed);
@@ -238,12 +239,12 @@ pub(super) async fn read(
     size: u64,
     gzip: bool,
     limits: &Limits,
-) -> Result<Archive, ArchiveError> {
+) -> Result<Archive, ReadError> {
     let codec = if gzip { Codec::Gzip } else { Codec::None };
     // The decoded stream may be larger than the archive, but not unboundedly: a tar.gz bomb
     // meets the same cap as the archive itself.
     let mut push = Push::new(codec, Parser::new(*limits), limits.max_archive)
-        .map_err(ArchiveError::Corrupt)?;
+        .map_err(ArchiveError::Decompress)?;
     let mut pos = 0;
     while pos < size && !push.get_mut().done {
         let end = (pos + TAR_CHUNK).min(size);
@@ -255,15 +256,13 @@ pub(super) async fn read(
             break;
         }
         pos += chunk.len() as u64;
-        push.feed(&chunk)
-            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+        push.feed(&chunk).map_err(ArchiveError::Stream)?;
     }
     let parser = if push.get_mut().done {
         // Stopped early: the rest of the stream is not read, so it is not decoded either.
         std::mem::replace(push.get_mut(), Parser::new(*limits))
     } else {
-        push.finish()
-            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?
+        push.finish().map_err(ArchiveError::Stream)?
     };
     Ok(parser.finish())
 }

@@ -7,14 +7,55 @@
 //! reads touch the store. Lengths and counts read from the archive are hints, never
 //! allocation sizes: a hostile central directory cannot make us allocate more than it holds.
 
-use super::member::{self, Admit, Need};
-use super::{Archive, ArchiveError};
+use super::member::{self, Admit, MemberError, Need};
+use super::{Archive, ReadError};
 use crate::entity::Column;
 use crate::format::{Format, Reader};
 use crate::infer::decompress::{self, Codec};
-use crate::infer::parquet::{infer_range, RangeError};
-use crate::infer::{Error, Limits, Sample};
+use crate::infer::parquet::infer_range;
+use crate::infer::{Error, Invalid, Limits, Sample};
 use crate::store::{GetRange, ObjectStore};
+
+/// What is wrong with a zip's records.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZipError {
+    /// No end-of-central-directory record in the tail.
+    #[error("no end-of-central-directory record (not a zip file?)")]
+    NoEndRecord,
+    /// An end-of-central-directory record cut short.
+    #[error("short EOCD")]
+    ShortEndRecord,
+    /// A field overflowed, but no zip64 locator precedes the record.
+    #[error("zip64 locator missing")]
+    NoZip64Locator,
+    /// A zip64 locator cut short.
+    #[error("short zip64 locator")]
+    ShortZip64Locator,
+    /// The zip64 locator points at no zip64 record.
+    #[error("zip64 end-of-central-directory record missing")]
+    NoZip64Record,
+    /// A zip64 record cut short.
+    #[error("short zip64 record")]
+    ShortZip64Record,
+    /// A central directory larger than `maxDocumentBytes`.
+    #[error("central directory of {0} bytes, over maxDocumentBytes")]
+    DirectoryTooLarge(u64),
+    /// A central directory that does not fit in the file.
+    #[error("central directory outside the file")]
+    DirectoryOutside,
+    /// An entry without its signature.
+    #[error("bad central directory entry")]
+    BadEntry,
+    /// An entry cut short.
+    #[error("short central directory entry")]
+    ShortEntry,
+    /// No local file header where the central directory points.
+    #[error("bad local header")]
+    BadLocalHeader,
+    /// A member compressed otherwise than stored or deflate.
+    #[error("compression method {0} is not supported (stored and deflate only)")]
+    Method(u64),
+}
 
 /// Reads the members of the zip archive `key` of `size` bytes.
 pub(super) async fn read(
@@ -23,7 +64,7 @@ pub(super) async fn read(
     key: &str,
     size: u64,
     limits: &Limits,
-) -> Result<Archive, ArchiveError> {
+) -> Result<Archive, ReadError> {
     let dir = directory(store, bucket, key, size, limits).await?;
     let mut out = Archive::default();
     for entry in dir {
@@ -62,7 +103,15 @@ pub(in crate::infer) async fn json_in_zip(
     };
     member_columns(store, bucket, key, &entry, Format::Json, limits)
         .await
-        .map_err(|m| s.corrupt("json.zip", format!("member {}: {m}", entry.path)))
+        .map_err(|e| {
+            s.corrupt(
+                "json.zip",
+                Invalid::Member {
+                    path: entry.path,
+                    source: Box::new(e),
+                },
+            )
+        })
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u64> {
@@ -115,54 +164,50 @@ impl Directory {
     }
 }
 
-fn bad(m: &str) -> ArchiveError {
-    ArchiveError::Corrupt(m.to_string())
-}
-
 /// The last end-of-central-directory record in `tail`: its position and its values.
-fn end_record(tail: &[u8]) -> Result<(usize, Directory), ArchiveError> {
+fn end_record(tail: &[u8]) -> Result<(usize, Directory), ZipError> {
     let at = (0..tail.len().saturating_sub(21))
         .rev()
         .find(|&i| tail[i..i + 4] == END_SIGNATURE)
-        .ok_or_else(|| bad("no end-of-central-directory record (not a zip file?)"))?;
+        .ok_or(ZipError::NoEndRecord)?;
     let e = &tail[at..];
     let dir = Directory {
-        count: u16_at(e, 10).ok_or_else(|| bad("short EOCD"))?,
-        size: u32_at(e, 12).ok_or_else(|| bad("short EOCD"))?,
-        offset: u32_at(e, 16).ok_or_else(|| bad("short EOCD"))?,
+        count: u16_at(e, 10).ok_or(ZipError::ShortEndRecord)?,
+        size: u32_at(e, 12).ok_or(ZipError::ShortEndRecord)?,
+        offset: u32_at(e, 16).ok_or(ZipError::ShortEndRecord)?,
     };
     Ok((at, dir))
 }
 
 /// The offset of the zip64 record, from the locator just before the record at `at`.
-fn zip64_record_offset(tail: &[u8], at: usize) -> Result<u64, ArchiveError> {
+fn zip64_record_offset(tail: &[u8], at: usize) -> Result<u64, ZipError> {
     let loc = at
         .checked_sub(20)
         .filter(|&l| tail[l..l + 4] == ZIP64_LOCATOR_SIGNATURE)
-        .ok_or_else(|| bad("zip64 locator missing"))?;
-    u64_at(tail, loc + 8).ok_or_else(|| bad("short zip64 locator"))
+        .ok_or(ZipError::NoZip64Locator)?;
+    u64_at(tail, loc + 8).ok_or(ZipError::ShortZip64Locator)
 }
 
 /// The values of a zip64 end-of-central-directory record.
-fn zip64_record(rec: &[u8]) -> Result<Directory, ArchiveError> {
+fn zip64_record(rec: &[u8]) -> Result<Directory, ZipError> {
     if rec.get(..4) != Some(&ZIP64_END_SIGNATURE[..]) {
-        return Err(bad("zip64 end-of-central-directory record missing"));
+        return Err(ZipError::NoZip64Record);
     }
     Ok(Directory {
-        count: u64_at(rec, 32).ok_or_else(|| bad("short zip64 record"))?,
-        size: u64_at(rec, 40).ok_or_else(|| bad("short zip64 record"))?,
-        offset: u64_at(rec, 48).ok_or_else(|| bad("short zip64 record"))?,
+        count: u64_at(rec, 32).ok_or(ZipError::ShortZip64Record)?,
+        size: u64_at(rec, 40).ok_or(ZipError::ShortZip64Record)?,
+        offset: u64_at(rec, 48).ok_or(ZipError::ShortZip64Record)?,
     })
 }
 
 /// The entries of a central directory, at most `count` of them (and no more than `cd`
 /// holds, whatever `count` claims).
-fn central_directory(cd: &[u8], count: u64) -> Result<Vec<Entry>, ArchiveError> {
+fn central_directory(cd: &[u8], count: u64) -> Result<Vec<Entry>, ZipError> {
     let mut out = Vec::new();
     let mut p = 0usize;
     while out.len() < count as usize && p + 46 <= cd.len() {
         if cd[p..p + 4] != ENTRY_SIGNATURE {
-            return Err(bad("bad central directory entry"));
+            return Err(ZipError::BadEntry);
         }
         let h = &cd[p..];
         let method = u16_at(h, 10).unwrap_or(0);
@@ -172,9 +217,7 @@ fn central_directory(cd: &[u8], count: u64) -> Result<Vec<Entry>, ArchiveError> 
         let extra_len = u16_at(h, 30).unwrap_or(0) as usize;
         let comment_len = u16_at(h, 32).unwrap_or(0) as usize;
         let mut local_offset = u32_at(h, 42).unwrap_or(0);
-        let name = h
-            .get(46..46 + name_len)
-            .ok_or_else(|| bad("short central directory entry"))?;
+        let name = h.get(46..46 + name_len).ok_or(ZipError::ShortEntry)?;
         let extra = h
             .get(46 + name_len..46 + name_len + extra_len)
             .unwrap_or_default();
@@ -215,7 +258,7 @@ async fn directory(
     key: &str,
     size: u64,
     limits: &Limits,
-) -> Result<Vec<Entry>, ArchiveError> {
+) -> Result<Vec<Entry>, ReadError> {
     let tail_start = size.saturating_sub(EOCD_MAX);
     let tail = store
         .get_range(bucket, key, GetRange::Bounded(tail_start, size))
@@ -240,13 +283,10 @@ async fn directory(
         dir = zip64_record(&rec)?;
     }
     if dir.size > limits.max_document {
-        return Err(ArchiveError::Corrupt(format!(
-            "central directory of {} bytes, over maxDocumentBytes",
-            dir.size
-        )));
+        return Err(ZipError::DirectoryTooLarge(dir.size).into());
     }
     if dir.offset + dir.size > size {
-        return Err(bad("central directory outside the file"));
+        return Err(ZipError::DirectoryOutside.into());
     }
     let cd = if dir.offset >= tail_start {
         let i = (dir.offset - tail_start) as usize;
@@ -261,7 +301,7 @@ async fn directory(
             .await?
             .bytes
     };
-    central_directory(&cd, dir.count)
+    Ok(central_directory(&cd, dir.count)?)
 }
 
 /// The length of a local file header (its name and extra field included), from its first
@@ -281,7 +321,7 @@ async fn member_data(
     key: &str,
     e: &Entry,
     want: u64,
-) -> Result<(u64, bytes::Bytes), String> {
+) -> Result<(u64, bytes::Bytes), MemberError> {
     // One read usually covers the header too: its name is the directory's, and its extra
     // field is rarely longer than this.
     let guess = 30 + e.path.len() as u64 + 256;
@@ -291,10 +331,9 @@ async fn member_data(
             key,
             GetRange::Bounded(e.local_offset, e.local_offset + guess + want),
         )
-        .await
-        .map_err(|x| x.to_string())?
+        .await?
         .bytes;
-    let header = local_header_len(&first).ok_or("bad local header")?;
+    let header = local_header_len(&first).ok_or(ZipError::BadLocalHeader)?;
     let data_start = e.local_offset + header;
     if header + want <= first.len() as u64 {
         return Ok((
@@ -308,8 +347,7 @@ async fn member_data(
             key,
             GetRange::Bounded(data_start, data_start + want),
         )
-        .await
-        .map_err(|x| x.to_string())?
+        .await?
         .bytes;
     Ok((data_start, got))
 }
@@ -322,42 +360,40 @@ async fn member_columns(
     e: &Entry,
     format: Format,
     limits: &Limits,
-) -> Result<Vec<Column>, String> {
+) -> Result<Vec<Column>, MemberError> {
     let codec = match e.method {
         0 => Codec::None,
         8 => Codec::Deflate,
-        m => {
-            return Err(format!(
-                "compression method {m} is not supported (stored and deflate only)"
-            ))
-        }
+        m => return Err(ZipError::Method(m).into()),
     };
     if member::need(format) == Some(Need::Footer) {
         if codec == Codec::None {
             // The footer by ranged reads, as for a parquet object.
             let (data_start, _) = member_data(store, bucket, key, e, 0).await?;
-            return infer_range(store, bucket, key, data_start, e.size, limits)
-                .await
-                .map_err(|x| match x {
-                    RangeError::Store(s) => s.to_string(),
-                    RangeError::Corrupt(m) => m,
-                });
+            return Ok(infer_range(store, bucket, key, data_start, e.size, limits).await?);
         }
         if e.size > limits.max_document {
-            return Err(format!(
-                "a deflated {format} member of {} bytes is over maxDocumentBytes ({})",
-                e.size, limits.max_document
-            ));
+            return Err(MemberError::Deflated {
+                format,
+                size: e.size,
+                cap: limits.max_document,
+            });
         }
         let (_, data) = member_data(store, bucket, key, e, e.compressed).await?;
-        let d = decompress::decode(codec, &data, limits.max_document, false)?;
-        return member::columns(&d.bytes, true, format, limits);
+        let d =
+            decompress::decode(codec, &data, limits.max_document, false).map_err(Invalid::from)?;
+        return Ok(member::columns(&d.bytes, true, format, limits)?);
     }
     let want = e.compressed.min(limits.text_bytes);
     let (_, data) = member_data(store, bucket, key, e, want).await?;
     let prefix = want < e.compressed;
-    let d = decompress::decode(codec, &data, limits.text_bytes, prefix)?;
-    member::columns(&d.bytes, !prefix && !d.capped && !d.cut, format, limits)
+    let d = decompress::decode(codec, &data, limits.text_bytes, prefix).map_err(Invalid::from)?;
+    Ok(member::columns(
+        &d.bytes,
+        !prefix && !d.capped && !d.cut,
+        format,
+        limits,
+    )?)
 }
 
 #[cfg(test)]
@@ -433,16 +469,16 @@ mod tests {
 
     #[test]
     fn what_is_not_a_zip_says_so() {
-        let msg = |r: Result<(usize, Directory), ArchiveError>| match r {
-            Err(ArchiveError::Corrupt(m)) => m,
-            other => panic!("{other:?}"),
-        };
         assert_eq!(
-            msg(end_record(b"not a zip file at all, no record here")),
-            "no end-of-central-directory record (not a zip file?)"
+            end_record(b"not a zip file at all, no record here").unwrap_err(),
+            ZipError::NoEndRecord
         );
         assert_eq!(
-            msg(end_record(&STORED[..STORED.len() - 1])),
+            end_record(&STORED[..STORED.len() - 1]).unwrap_err(),
+            ZipError::NoEndRecord
+        );
+        assert_eq!(
+            ZipError::NoEndRecord.to_string(),
             "no end-of-central-directory record (not a zip file?)"
         );
         // A claimed count larger than the directory holds reads what is there.
@@ -454,14 +490,14 @@ mod tests {
                 .len(),
             8
         );
-        assert!(matches!(
-            central_directory(&STORED[start + 1..end], 8),
-            Err(ArchiveError::Corrupt(m)) if m == "bad central directory entry"
-        ));
-        assert!(matches!(
-            zip64_record_offset(STORED, STORED.len() - 22),
-            Err(ArchiveError::Corrupt(m)) if m == "zip64 locator missing"
-        ));
+        assert_eq!(
+            central_directory(&STORED[start + 1..end], 8).unwrap_err(),
+            ZipError::BadEntry
+        );
+        assert_eq!(
+            zip64_record_offset(STORED, STORED.len() - 22).unwrap_err(),
+            ZipError::NoZip64Locator
+        );
         assert_eq!(local_header_len(b"PK\x01\x02"), None);
     }
 }
