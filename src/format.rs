@@ -410,12 +410,6 @@ impl From<&str> for StructureFormat {
     }
 }
 
-impl From<String> for StructureFormat {
-    fn from(s: String) -> Self {
-        StructureFormat::new(s)
-    }
-}
-
 impl fmt::Display for StructureFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.spelling)

@@ -12,7 +12,7 @@
 //! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
 //! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`.
-//! - [`format`]: the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
+//! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
 //! - [`entity`]: request bodies, FQNs, URLs.

@@ -9,7 +9,8 @@
 //! `tar` and tar.gz/tgz have no index: the archive is streamed in 8 MiB ranged reads within
 //! `maxArchiveBytes` (the one whole-object read s3meta allows), keeping only the start of
 //! each member it types. 7z and rar are not opened. `member` decides which members are
-//! read and types their bytes, the same way for both.
+//! read and types their bytes, the same way for both. The members are plain data: turning
+//! them into containers is `entity`'s and `workflow`'s business, not this module's.
 //!
 //! Caps: archives over `maxArchiveBytes` are not opened; members over `maxMemberBytes`
 //! (uncompressed) are skipped, as are directories, nested archives, absolute paths and
