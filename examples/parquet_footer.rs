@@ -116,7 +116,7 @@ async fn main() {
                 s3meta::infer::Sample {
                     bucket: "bench",
                     object: &object,
-                    format: "parquet",
+                    format: &"parquet".into(),
                     separator: None,
                 },
                 &limits,

@@ -12,9 +12,10 @@
 //! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
 //! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`.
+//! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
-//! - [`entity`]: request bodies, FQNs, URLs, FileFormat mapping.
+//! - [`entity`]: request bodies, FQNs, URLs.
 //! - [`sink`]: the sink seam (file; OpenMetadata REST to come).
 //! - [`metrics`]: CloudWatch object count and size per bucket.
 //! - [`testconn`]: the test-connection steps (`s3meta test-connection`, and before `ingest`).
@@ -40,6 +41,7 @@ pub mod discover;
 pub mod embedded;
 pub mod entity;
 pub mod filter;
+pub mod format;
 pub mod infer;
 pub mod local_job;
 pub mod manifest;

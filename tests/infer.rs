@@ -678,7 +678,7 @@ fn parquet_schema_reads_do_not_grow_with_the_file() {
         let sample = s3meta::infer::Sample {
             bucket: "lake",
             object: &object,
-            format: "parquet",
+            format: &"parquet".into(),
             separator: None,
         };
         let cols = lake

@@ -1,6 +1,6 @@
 //! The request bodies s3meta sends (or writes): `CreateStorageServiceRequest` and
-//! `CreateContainerRequest` (reference §6, §8.3, §8.4), FQN quoting, `sourceUrl`/`fullPath`,
-//! and the mapping of a manifest's `structureFormat` onto the server's `FileFormat` values.
+//! `CreateContainerRequest` (reference §6, §8.3, §8.4), FQN quoting and `sourceUrl`/`fullPath`.
+//! The `fileFormats` values come from [`crate::format`].
 //!
 //! Nulls are omitted; empty lists and `false` are written. This module knows nothing of S3
 //! clients or sinks: it turns plain data into JSON.
@@ -367,34 +367,6 @@ pub fn invalid_name(name: &str) -> Option<String> {
     }
 }
 
-/// Maps a manifest `structureFormat` onto the server's `FileFormat` values (ACCEPTANCE
-/// "fileFormats come from structureFormat alone"). `None` for a format s3meta cannot read.
-///
-/// DIFF(spec §13 #8): the reference crashes the rest of the bucket on `csv.gz`, `jsonl`,
-/// `pq`, …; we map them (`csv.gz` → `[csv, gz]`).
-pub fn file_formats(structure_format: &str) -> Option<Vec<&'static str>> {
-    Some(match structure_format {
-        "csv" => vec!["csv"],
-        "csv.gz" => vec!["csv", "gz"],
-        "tsv" => vec!["tsv"],
-        "avro" => vec!["avro"],
-        "parquet" | "pq" | "pqt" | "parq" | "parquet.snappy" => vec!["parquet"],
-        "json" | "jsonl" => vec!["json"],
-        "json.gz" | "jsonl.gz" => vec!["json", "gz"],
-        "json.zip" | "jsonl.zip" => vec!["json", "zip"],
-        "MF4" => vec!["MF4"],
-        _ => return None,
-    })
-}
-
-/// True for the archive formats of reference §5.8 (case-insensitive).
-pub fn is_archive_format(structure_format: &str) -> bool {
-    matches!(
-        structure_format.to_ascii_lowercase().as_str(),
-        "zip" | "tar" | "tar.gz" | "tgz" | "7z" | "rar"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,17 +379,6 @@ mod tests {
         );
         assert_eq!(child_fqn("svc", "lake"), "svc.lake");
         assert_eq!(child_fqn("svc", "my.bucket"), "svc.\"my.bucket\"");
-    }
-
-    #[test]
-    fn file_formats_follow_the_acceptance_table() {
-        assert_eq!(file_formats("csv.gz"), Some(vec!["csv", "gz"]));
-        assert_eq!(file_formats("jsonl"), Some(vec!["json"]));
-        assert_eq!(file_formats("jsonl.zip"), Some(vec!["json", "zip"]));
-        assert_eq!(file_formats("parquet.snappy"), Some(vec!["parquet"]));
-        assert_eq!(file_formats("pq"), Some(vec!["parquet"]));
-        assert_eq!(file_formats("xml"), None);
-        assert_eq!(file_formats("CSV"), None);
     }
 
     #[test]

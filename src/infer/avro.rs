@@ -20,22 +20,65 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The header could not be read from the bytes given.
-#[derive(Debug)]
-pub(super) enum HeaderError {
+#[derive(Debug, thiserror::Error)]
+pub enum AvroHeaderError {
     /// The bytes end inside the header: read more.
+    #[error("the Avro header is cut")]
     Short,
+    /// Still cut after reading as much as a document may be.
+    #[error("the header does not end within {0} bytes")]
+    NotWithin(u64),
     /// Not an Avro object container file.
-    Invalid(String),
+    #[error("no Avro magic `Obj\\x01` at the start")]
+    NoMagic,
+    /// A variable-length integer longer than 64 bits.
+    #[error("varint too long")]
+    VarintTooLong,
+    /// A negative length of a metadata key or value.
+    #[error("negative length")]
+    NegativeLength,
+    /// The metadata has no schema.
+    #[error("no avro.schema in the header")]
+    NoSchema,
+    /// The schema is not JSON.
+    #[error("avro.schema is not JSON: {0}")]
+    SchemaNotJson(#[source] serde_json::Error),
 }
 
-fn read_long(b: &[u8], pos: &mut usize) -> Result<i64, HeaderError> {
+/// The writer schema is not one s3meta can map onto columns.
+#[derive(Debug, thiserror::Error)]
+pub enum AvroSchemaError {
+    /// A type name that is neither primitive nor defined before.
+    #[error("unknown Avro type `{0}`")]
+    UnknownType(String),
+    /// A union Arrow cannot represent.
+    #[error(transparent)]
+    Union(#[from] arrow_schema::ArrowError),
+    /// A record without its `fields`.
+    #[error("a record without fields")]
+    RecordWithoutFields,
+    /// A record field without its `type`.
+    #[error("a field without a type")]
+    FieldWithoutType,
+    /// An array without its `items`.
+    #[error("an array without items")]
+    ArrayWithoutItems,
+    /// A map without its `values`.
+    #[error("a map without values")]
+    MapWithoutValues,
+    /// Neither a type name, a union nor a type object.
+    #[error("not an Avro schema: {0}")]
+    NotASchema(Value),
+}
+
+fn read_long(b: &[u8], pos: &mut usize) -> Result<i64, AvroHeaderError> {
     let mut value: u64 = 0;
     let mut shift = 0;
     loop {
-        let byte = *b.get(*pos).ok_or(HeaderError::Short)?;
+        let byte = *b.get(*pos).ok_or(AvroHeaderError::Short)?;
         *pos += 1;
         if shift > 63 {
-            return Err(HeaderError::Invalid("varint too long".into()));
+            return Err(AvroHeaderError::VarintTooLong);
         }
         value |= u64::from(byte & 0x7f) << shift;
         if byte & 0x80 == 0 {
@@ -46,24 +89,22 @@ fn read_long(b: &[u8], pos: &mut usize) -> Result<i64, HeaderError> {
     Ok(((value >> 1) as i64) ^ -((value & 1) as i64))
 }
 
-fn read_bytes<'a>(b: &'a [u8], pos: &mut usize) -> Result<&'a [u8], HeaderError> {
+fn read_bytes<'a>(b: &'a [u8], pos: &mut usize) -> Result<&'a [u8], AvroHeaderError> {
     let len = read_long(b, pos)?;
-    let len = usize::try_from(len).map_err(|_| HeaderError::Invalid("negative length".into()))?;
-    let end = pos.checked_add(len).ok_or(HeaderError::Short)?;
-    let s = b.get(*pos..end).ok_or(HeaderError::Short)?;
+    let len = usize::try_from(len).map_err(|_| AvroHeaderError::NegativeLength)?;
+    let end = pos.checked_add(len).ok_or(AvroHeaderError::Short)?;
+    let s = b.get(*pos..end).ok_or(AvroHeaderError::Short)?;
     *pos = end;
     Ok(s)
 }
 
 /// The `avro.schema` JSON of a header at the start of `b`.
-pub(super) fn header_schema(b: &[u8]) -> Result<Value, HeaderError> {
+pub(super) fn header_schema(b: &[u8]) -> Result<Value, AvroHeaderError> {
     if b.len() < 4 {
-        return Err(HeaderError::Short);
+        return Err(AvroHeaderError::Short);
     }
     if &b[..4] != b"Obj\x01" {
-        return Err(HeaderError::Invalid(
-            "no Avro magic `Obj\\x01` at the start".into(),
-        ));
+        return Err(AvroHeaderError::NoMagic);
     }
     let mut pos = 4;
     let mut schema = None;
@@ -84,10 +125,8 @@ pub(super) fn header_schema(b: &[u8]) -> Result<Value, HeaderError> {
             }
         }
     }
-    let schema =
-        schema.ok_or_else(|| HeaderError::Invalid("no avro.schema in the header".into()))?;
-    serde_json::from_slice(&schema)
-        .map_err(|e| HeaderError::Invalid(format!("avro.schema is not JSON: {e}")))
+    let schema = schema.ok_or(AvroHeaderError::NoSchema)?;
+    serde_json::from_slice(&schema).map_err(AvroHeaderError::SchemaNotJson)
 }
 
 /// Named types (records, enums, fixed) defined so far, by full and short name.
@@ -106,11 +145,11 @@ impl Names {
     }
 }
 
-fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, String> {
+fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, AvroSchemaError> {
     match v {
         Value::String(s) => primitive(s)
             .or_else(|| names.0.get(s.as_str()).cloned())
-            .ok_or_else(|| format!("unknown Avro type `{s}`")),
+            .ok_or_else(|| AvroSchemaError::UnknownType(s.clone())),
         Value::Array(members) => {
             let non_null: Vec<&Value> = members.iter().filter(|m| *m != "null").collect();
             match non_null.as_slice() {
@@ -127,9 +166,9 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                                 true,
                             ))
                         })
-                        .collect::<Result<_, String>>()?;
+                        .collect::<Result<_, AvroSchemaError>>()?;
                     let ids: Vec<i8> = (0..fields.len() as i8).collect();
-                    let uf = UnionFields::try_new(ids, fields).map_err(|e| e.to_string())?;
+                    let uf = UnionFields::try_new(ids, fields)?;
                     Ok(DataType::Union(uf, UnionMode::Dense))
                 }
             }
@@ -189,7 +228,7 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                     let fields = o
                         .get("fields")
                         .and_then(Value::as_array)
-                        .ok_or("a record without fields")?;
+                        .ok_or(AvroSchemaError::RecordWithoutFields)?;
                     // Defined before its fields, so that a recursive reference resolves
                     // (to an empty struct: a schema cannot be infinitely deep).
                     names.define(o, ns, &DataType::Struct(Fields::empty()));
@@ -197,10 +236,10 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                         .iter()
                         .map(|f| {
                             let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
-                            let ft = f.get("type").ok_or("a field without a type")?;
+                            let ft = f.get("type").ok_or(AvroSchemaError::FieldWithoutType)?;
                             Ok(Field::new(name, to_arrow(ft, my_ns, names)?, true))
                         })
-                        .collect::<Result<_, String>>()?;
+                        .collect::<Result<_, AvroSchemaError>>()?;
                     let st = DataType::Struct(Fields::from(fs));
                     names.define(o, ns, &st);
                     Ok(st)
@@ -218,12 +257,12 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                     Ok(d)
                 }
                 "array" => {
-                    let items = o.get("items").ok_or("an array without items")?;
+                    let items = o.get("items").ok_or(AvroSchemaError::ArrayWithoutItems)?;
                     let it = to_arrow(items, my_ns, names)?;
                     Ok(DataType::List(Arc::new(Field::new("item", it, true))))
                 }
                 "map" => {
-                    let values = o.get("values").ok_or("a map without values")?;
+                    let values = o.get("values").ok_or(AvroSchemaError::MapWithoutValues)?;
                     let vt = to_arrow(values, my_ns, names)?;
                     let entries = DataType::Struct(Fields::from(vec![
                         Field::new("key", DataType::Utf8, false),
@@ -236,10 +275,10 @@ fn to_arrow(v: &Value, ns: Option<&str>, names: &mut Names) -> Result<DataType, 
                 }
                 other => primitive(other)
                     .or_else(|| names.0.get(other).cloned())
-                    .ok_or_else(|| format!("unknown Avro type `{other}`")),
+                    .ok_or_else(|| AvroSchemaError::UnknownType(other.to_string())),
             }
         }
-        other => Err(format!("not an Avro schema: {other}")),
+        other => Err(AvroSchemaError::NotASchema(other.clone())),
     }
 }
 
@@ -258,7 +297,7 @@ fn primitive(s: &str) -> Option<DataType> {
 }
 
 /// The columns of a writer schema: one per field of its top-level record.
-pub(super) fn columns(schema: &Value) -> Result<Vec<Column>, String> {
+pub(super) fn columns(schema: &Value) -> Result<Vec<Column>, AvroSchemaError> {
     let mut names = Names::default();
     match to_arrow(schema, None, &mut names)? {
         DataType::Struct(fields) => Ok(fields
@@ -321,11 +360,11 @@ mod tests {
     fn a_short_header_asks_for_more() {
         assert!(matches!(
             header_schema(b"Obj\x01\x02"),
-            Err(HeaderError::Short)
+            Err(AvroHeaderError::Short)
         ));
-        assert!(matches!(
-            header_schema(b"PAR1xxxx"),
-            Err(HeaderError::Invalid(_))
-        ));
+        assert_eq!(
+            header_schema(b"PAR1xxxx").unwrap_err().to_string(),
+            "no Avro magic `Obj\\x01` at the start"
+        );
     }
 }

@@ -11,14 +11,25 @@ use super::text::{classify, Kind};
 use super::types;
 use crate::entity::Column;
 
-/// The separator byte of a `separator` option (`\t` spelled out is a tab), or the format's
-/// default.
-pub(super) fn separator(option: Option<&str>, format: &str, key: &str) -> u8 {
+/// Why a CSV prefix could not be typed.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// A prefix without one whole line: its header cannot be known.
+    #[error("no complete line in the first {0} bytes")]
+    NoCompleteLine(usize),
+    /// The header line does not parse.
+    #[error(transparent)]
+    Parse(#[from] ::csv::Error),
+}
+
+/// The separator byte of a `separator` option (`\t` spelled out is a tab); without one, a
+/// tab for a key containing `.tsv`, else the format's `default`.
+pub(super) fn separator(option: Option<&str>, default: u8, key: &str) -> u8 {
     match option {
         Some("\\t") => b'\t',
         Some(s) if !s.is_empty() => s.as_bytes()[0],
-        _ if format.starts_with("tsv") || key.to_ascii_lowercase().contains(".tsv") => b'\t',
-        _ => b',',
+        _ if key.to_ascii_lowercase().contains(".tsv") => b'\t',
+        _ => default,
     }
 }
 
@@ -56,19 +67,14 @@ pub(super) fn infer(
     complete: bool,
     sep: u8,
     max_rows: usize,
-) -> Result<Vec<Column>, String> {
+) -> Result<Vec<Column>, CsvError> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let text = if complete {
         text
     } else {
         match text.iter().rposition(|&b| b == b'\n') {
             Some(i) => &text[..=i],
-            None => {
-                return Err(format!(
-                    "no complete line in the first {} bytes",
-                    text.len()
-                ))
-            }
+            None => return Err(CsvError::NoCompleteLine(text.len())),
         }
     };
     let mut reader = ::csv::ReaderBuilder::new()
@@ -81,7 +87,7 @@ pub(super) fn infer(
     let header = loop {
         match records.next() {
             None => return Ok(vec![]),
-            Some(Err(e)) => return Err(e.to_string()),
+            Some(Err(e)) => return Err(e.into()),
             Some(Ok(r)) if r.iter().all(|f| f.is_empty()) => continue,
             Some(Ok(r)) => break r,
         }
@@ -148,6 +154,16 @@ mod tests {
         p.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_separator_comes_from_the_option_then_the_key_then_the_format() {
+        assert_eq!(separator(Some(";"), b',', "a.tsv"), b';');
+        assert_eq!(separator(Some("\\t"), b',', "a.csv"), b'\t');
+        assert_eq!(separator(Some(""), b',', "a.csv"), b',');
+        assert_eq!(separator(None, b',', "d/A.TSV.gz"), b'\t');
+        assert_eq!(separator(None, b'\t', "a.csv"), b'\t');
+        assert_eq!(separator(None, b',', "a.csv"), b',');
     }
 
     #[test]

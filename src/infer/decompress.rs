@@ -40,6 +40,20 @@ impl Codec {
     }
 }
 
+/// Why compressed bytes could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The zstd decoder could not start.
+    #[error("zstd: {0}")]
+    Zstd(#[source] io::Error),
+    /// The compressed stream is broken.
+    #[error("cannot decompress: {0}")]
+    Decode(#[source] io::Error),
+    /// Only plain and gzip streams are decoded chunk by chunk.
+    #[error("{0:?} archives cannot be streamed")]
+    NotStreamable(Codec),
+}
+
 /// What [`decode`] produced.
 #[derive(Debug)]
 pub struct Decoded {
@@ -59,7 +73,7 @@ pub fn decode(
     input: &[u8],
     cap: u64,
     input_is_prefix: bool,
-) -> Result<Decoded, String> {
+) -> Result<Decoded, Error> {
     let reader: Box<dyn Read + '_> = match codec {
         Codec::None => {
             let n = input.len().min(cap as usize);
@@ -72,9 +86,9 @@ pub fn decode(
         Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
         Codec::Deflate => Box::new(flate2::read::DeflateDecoder::new(input)),
         Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(input)),
-        Codec::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(input).map_err(|e| format!("zstd: {e}"))?,
-        ),
+        Codec::Zstd => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(Error::Zstd)?)
+        }
     };
     let mut out = Vec::new();
     // One byte more than the cap tells "exactly cap" from "over the cap".
@@ -92,7 +106,7 @@ pub fn decode(
                 cut = true;
                 break;
             }
-            Err(e) => return Err(format!("cannot decompress: {e}")),
+            Err(e) => return Err(Error::Decode(e)),
         }
     }
     let capped = out.len() as u64 > cap;
@@ -146,7 +160,7 @@ impl<W: Write> std::fmt::Debug for Push<W> {
 
 impl<W: Write> Push<W> {
     /// A decoder for `codec` (only `None` and `Gzip` stream; others are refused).
-    pub fn new(codec: Codec, out: W, cap: u64) -> Result<Push<W>, String> {
+    pub fn new(codec: Codec, out: W, cap: u64) -> Result<Push<W>, Error> {
         let capped = Capped {
             inner: out,
             written: 0,
@@ -155,7 +169,7 @@ impl<W: Write> Push<W> {
         let inner = match codec {
             Codec::None => PushInner::Plain(capped),
             Codec::Gzip => PushInner::Gzip(Box::new(flate2::write::MultiGzDecoder::new(capped))),
-            other => return Err(format!("{other:?} archives cannot be streamed")),
+            other => return Err(Error::NotStreamable(other)),
         };
         Ok(Push { inner })
     }

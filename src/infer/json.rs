@@ -23,6 +23,20 @@ use crate::entity::Column;
 use serde_json::Value;
 use std::collections::HashMap;
 
+/// Why a JSON document could not be typed.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// Nothing but whitespace.
+    #[error("the document is empty")]
+    Empty,
+    /// A document too large to read whole, which cannot be read in parts either.
+    #[error("the document is larger than maxDocumentBytes and is not a top-level array, so it cannot be read in parts")]
+    NotAnArray,
+    /// Not JSON.
+    #[error("invalid JSON: {0}")]
+    Invalid(#[source] serde_json::Error),
+}
+
 /// The merged type of the values seen at one place.
 #[derive(Debug, Clone, PartialEq)]
 enum Shape {
@@ -185,13 +199,13 @@ pub(super) fn from_lines(text: &[u8], complete: bool, max_rows: usize) -> Vec<Co
 }
 
 /// The items of a top-level array that fit in `text`, a prefix of a document.
-fn array_items(text: &[u8], max_rows: usize) -> Result<Vec<Value>, String> {
+fn array_items(text: &[u8], max_rows: usize) -> Result<Vec<Value>, JsonError> {
     let mut pos = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
-        .ok_or("the document is empty")?;
+        .ok_or(JsonError::Empty)?;
     if text[pos] != b'[' {
-        return Err("the document is larger than maxDocumentBytes and is not a top-level array, so it cannot be read in parts".into());
+        return Err(JsonError::NotAnArray);
     }
     pos += 1;
     let mut items = Vec::new();
@@ -220,12 +234,12 @@ pub(super) fn from_document(
     text: &[u8],
     complete: bool,
     max_rows: usize,
-) -> Result<Vec<Column>, String> {
+) -> Result<Vec<Column>, JsonError> {
     if !complete {
         let items = array_items(text, max_rows)?;
         return Ok(from_records(items.iter()));
     }
-    let doc: Value = serde_json::from_slice(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let doc: Value = serde_json::from_slice(text).map_err(JsonError::Invalid)?;
     if doc.get("$schema").is_some() {
         return Ok(vec![json_schema_column(&doc)]);
     }

@@ -20,8 +20,14 @@ pub mod samples;
 mod text;
 pub mod types;
 
+pub use avro::{AvroHeaderError, AvroSchemaError};
+pub use csv::CsvError;
+pub use json::JsonError;
+pub use parquet::FooterError;
+
 use crate::config::S3metaOptions;
 use crate::entity::Column;
+use crate::format::{Format, Reader, StructureFormat};
 use crate::store::{self, GetRange, ObjectMeta, ObjectStore};
 use decompress::Codec;
 
@@ -81,17 +87,62 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
     /// The object is not a valid file of its format.
-    #[error("s3://{bucket}/{key} is not a valid {format} file: {message}")]
+    #[error("s3://{bucket}/{key} is not a valid {format} file: {source}")]
     Corrupt {
         /// Bucket.
         bucket: String,
         /// Key.
         key: String,
-        /// Format.
+        /// The format, as messages name it (`parquet`, `CSV`, `tgz`, `Gzip-compressed`, …).
         format: String,
-        /// What is wrong.
-        message: String,
+        /// What is wrong (boxed: it is large, and errors travel in every result).
+        source: Box<Invalid>,
     },
+}
+
+/// What is wrong with a file's bytes, by the reader that found it.
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// The parquet footer.
+    #[error(transparent)]
+    Parquet(#[from] FooterError),
+    /// The Avro header.
+    #[error(transparent)]
+    AvroHeader(#[from] AvroHeaderError),
+    /// The Avro writer schema.
+    #[error(transparent)]
+    AvroSchema(#[from] AvroSchemaError),
+    /// CSV or TSV text.
+    #[error(transparent)]
+    Csv(#[from] CsvError),
+    /// A JSON document.
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// A JSON document larger than the prefix, read again within `maxDocumentBytes`.
+    #[error("{source} ({cap} bytes)")]
+    Document {
+        /// What is wrong with it.
+        source: JsonError,
+        /// `maxDocumentBytes`.
+        cap: u64,
+    },
+    /// The compressed bytes.
+    #[error(transparent)]
+    Decompress(#[from] decompress::Error),
+    /// An archive's structure.
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    /// The member of a zip read as one file (`json.zip`).
+    #[error("member {path}: {source}")]
+    Member {
+        /// Its path in the archive.
+        path: String,
+        /// What is wrong with it.
+        source: Box<archive::MemberError>,
+    },
+    /// Bytes of a format that no reader types.
+    #[error("no reader for `{0}`")]
+    NoReader(Format),
 }
 
 /// One sample file and how to read it.
@@ -102,18 +153,18 @@ pub struct Sample<'a> {
     /// The object, with its size.
     pub object: &'a ObjectMeta,
     /// `structureFormat`.
-    pub format: &'a str,
+    pub format: &'a StructureFormat,
     /// `separator`, for csv/tsv.
     pub separator: Option<&'a str>,
 }
 
 impl Sample<'_> {
-    fn corrupt(&self, format: &str, message: impl Into<String>) -> Error {
+    fn corrupt(&self, format: &str, problem: impl Into<Invalid>) -> Error {
         Error::Corrupt {
             bucket: self.bucket.to_string(),
             key: self.object.key.clone(),
             format: format.to_string(),
-            message: message.into(),
+            source: Box::new(problem.into()),
         }
     }
 }
@@ -137,25 +188,24 @@ pub async fn infer_columns(
         return Ok(vec![]);
     }
     let key = sample.object.key.to_ascii_lowercase();
-    match sample.format {
-        "parquet" | "pq" | "pqt" | "parq" | "parquet.snappy" => {
-            parquet::infer(store, sample, limits).await
-        }
-        "avro" => infer_avro(store, sample, limits).await,
-        "csv" | "csv.gz" | "tsv" => {
-            let sep = csv::separator(sample.separator, sample.format, &sample.object.key);
+    let not_built = || Error::NotBuilt {
+        format: sample.format.to_string(),
+    };
+    let Some(format) = sample.format.format() else {
+        return Err(not_built());
+    };
+    match format.reader() {
+        Reader::Parquet => parquet::infer(store, sample, limits).await,
+        Reader::Avro => infer_avro(store, sample, limits).await,
+        Reader::Delimited(default) => {
+            let sep = csv::separator(sample.separator, default, &sample.object.key);
             infer_text(store, sample, limits, TextKind::Delimited(sep)).await
         }
-        "json" | "json.gz" | "jsonl" | "jsonl.gz" | "json.zip" | "jsonl.zip" => {
-            if key.ends_with(".zip") {
-                archive::json_in_zip(store, sample, limits).await
-            } else {
-                infer_text(store, sample, limits, TextKind::Json).await
-            }
-        }
-        other => Err(Error::NotBuilt {
-            format: other.to_string(),
-        }),
+        // Whether the bytes are zipped is the key's to say, as for any compression.
+        Reader::Json if key.ends_with(".zip") => archive::json_in_zip(store, sample, limits).await,
+        Reader::Json => infer_text(store, sample, limits, TextKind::Json).await,
+        // An archive is read as one by `archive::read_archive`, never as a sample.
+        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => Err(not_built()),
     }
 }
 
@@ -174,11 +224,14 @@ pub(crate) fn type_text(
     complete: bool,
     kind: TextKind,
     limits: &Limits,
-) -> Result<TextOutcome, String> {
+) -> Result<TextOutcome, Invalid> {
     match kind {
-        TextKind::Delimited(sep) => {
-            csv::infer(bytes, complete, sep, limits.text_rows).map(TextOutcome::Columns)
-        }
+        TextKind::Delimited(sep) => Ok(TextOutcome::Columns(csv::infer(
+            bytes,
+            complete,
+            sep,
+            limits.text_rows,
+        )?)),
         TextKind::Json => {
             let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
             if json::is_lines(first) {
@@ -188,7 +241,11 @@ pub(crate) fn type_text(
                     limits.text_rows,
                 )))
             } else if complete {
-                json::from_document(bytes, true, limits.text_rows).map(TextOutcome::Columns)
+                Ok(TextOutcome::Columns(json::from_document(
+                    bytes,
+                    true,
+                    limits.text_rows,
+                )?))
             } else {
                 Ok(TextOutcome::NeedDocument)
             }
@@ -238,8 +295,15 @@ async fn infer_text(
             // maxDocumentBytes; past that, the items of its top-level array that fit.
             let (doc, complete) =
                 read_decoded(store, s, limits.max_document, limits.max_document).await?;
-            json::from_document(&doc, complete, limits.text_rows)
-                .map_err(|m| s.corrupt("JSON", format!("{m} ({} bytes)", limits.max_document)))
+            json::from_document(&doc, complete, limits.text_rows).map_err(|source| {
+                s.corrupt(
+                    "JSON",
+                    Invalid::Document {
+                        source,
+                        cap: limits.max_document,
+                    },
+                )
+            })
         }
     }
 }
@@ -256,44 +320,15 @@ async fn infer_avro(
             .get_range(s.bucket, &s.object.key, GetRange::Bounded(0, n))
             .await?;
         match avro::header_schema(&got.bytes) {
-            Ok(schema) => return avro::columns(&schema).map_err(|m| s.corrupt("avro", m)),
-            Err(avro::HeaderError::Invalid(m)) => return Err(s.corrupt("avro", m)),
-            Err(avro::HeaderError::Short) if n < size.min(limits.max_document) => {
+            Ok(schema) => return avro::columns(&schema).map_err(|e| s.corrupt("avro", e)),
+            Err(AvroHeaderError::Short) if n < size.min(limits.max_document) => {
                 // One more ranged read, as large as a document may be.
                 n = size.min(limits.max_document);
             }
-            Err(avro::HeaderError::Short) => {
-                return Err(s.corrupt("avro", format!("the header does not end within {n} bytes")))
+            Err(AvroHeaderError::Short) => {
+                return Err(s.corrupt("avro", AvroHeaderError::NotWithin(n)))
             }
+            Err(e) => return Err(s.corrupt("avro", e)),
         }
-    }
-}
-
-/// The columns of bytes held in memory (an archive member), typed by `format`.
-pub(crate) fn infer_bytes(
-    bytes: &[u8],
-    complete: bool,
-    format: &str,
-    limits: &Limits,
-) -> Result<Vec<Column>, String> {
-    match format {
-        "parquet" => parquet::from_bytes(bytes),
-        "avro" => match avro::header_schema(bytes) {
-            Ok(schema) => avro::columns(&schema),
-            Err(avro::HeaderError::Short) => Err("the Avro header is cut".into()),
-            Err(avro::HeaderError::Invalid(m)) => Err(m),
-        },
-        "csv" | "tsv" => {
-            let sep = if format == "tsv" { b'\t' } else { b',' };
-            match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
-                TextOutcome::Columns(c) => Ok(c),
-                TextOutcome::NeedDocument => Ok(vec![]),
-            }
-        }
-        "json" | "jsonl" => match type_text(bytes, complete, TextKind::Json, limits)? {
-            TextOutcome::Columns(c) => Ok(c),
-            TextOutcome::NeedDocument => json::from_document(bytes, false, limits.text_rows),
-        },
-        other => Err(format!("no reader for `{other}`")),
     }
 }

@@ -22,17 +22,55 @@ pub(super) async fn infer(
         .await
         .map_err(|e| match e {
             RangeError::Store(e) => Error::Store(e),
-            RangeError::Corrupt(m) => s.corrupt("parquet", m),
+            RangeError::Footer(f) => s.corrupt("parquet", f),
         })
 }
 
+/// Why the bytes are not a parquet file (as far as its footer tells).
+#[derive(Debug, thiserror::Error)]
+pub enum FooterError {
+    /// Smaller than the magic, the footer length and the magic again.
+    #[error("{0} bytes is too small for a parquet file")]
+    TooSmall(u64),
+    /// Not a parquet file.
+    #[error("no PAR1 magic at the end")]
+    NoMagic,
+    /// The footer length cannot be read.
+    #[error("short footer")]
+    Short,
+    /// A footer longer than `max_footer`: not read, a hostile file could claim any size.
+    #[error("footer claims {claimed} bytes, over the {cap} limit")]
+    OverCap {
+        /// The length the file claims.
+        claimed: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// A footer longer than the file.
+    #[error("footer claims {claimed} bytes in a {size}-byte file")]
+    OverSize {
+        /// The length the file claims.
+        claimed: u64,
+        /// The file's size.
+        size: u64,
+    },
+    /// The second read did not return what the first one promised.
+    #[error("the object changed while it was read")]
+    Changed,
+    /// The footer or its schema does not decode.
+    #[error(transparent)]
+    Decode(#[from] parquet::errors::ParquetError),
+}
+
 /// Why [`infer_range`] failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum RangeError {
     /// A read failed.
-    Store(crate::store::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
     /// The bytes are not a parquet file.
-    Corrupt(String),
+    #[error(transparent)]
+    Footer(#[from] FooterError),
 }
 
 /// The columns of a parquet file held in bytes `base..base + size` of an object.
@@ -44,11 +82,8 @@ pub(crate) async fn infer_range(
     size: u64,
     limits: &Limits,
 ) -> Result<Vec<Column>, RangeError> {
-    let corrupt = RangeError::Corrupt;
     if size < FOOTER_TAIL + 4 {
-        return Err(corrupt(format!(
-            "{size} bytes is too small for a parquet file"
-        )));
+        return Err(FooterError::TooSmall(size).into());
     }
     let end = base + size;
     let first = store
@@ -57,10 +92,9 @@ pub(crate) async fn infer_range(
             key,
             GetRange::Bounded(end - limits.parquet_prefetch.min(size), end),
         )
-        .await
-        .map_err(RangeError::Store)?;
+        .await?;
     let tail = &first.bytes;
-    let footer_len = footer_len(tail, size, limits).map_err(corrupt)?;
+    let footer_len = footer_len(tail, size, limits)?;
     let footer = if footer_len + FOOTER_TAIL <= tail.len() as u64 {
         let end = tail.len() - FOOTER_TAIL as usize;
         tail.slice(end - footer_len as usize..end)
@@ -68,45 +102,44 @@ pub(crate) async fn infer_range(
         let start = end - footer_len - FOOTER_TAIL;
         let got = store
             .get_range(bucket, key, GetRange::Bounded(start, end - FOOTER_TAIL))
-            .await
-            .map_err(RangeError::Store)?;
+            .await?;
         if got.bytes.len() as u64 != footer_len {
-            return Err(corrupt("the object changed while it was read".into()));
+            return Err(FooterError::Changed.into());
         }
         got.bytes
     };
-    decode(&footer).map_err(corrupt)
+    Ok(decode(&footer)?)
 }
 
 /// The footer length a tail claims, checked against the file size and the cap.
-fn footer_len(tail: &[u8], size: u64, limits: &Limits) -> Result<u64, String> {
+fn footer_len(tail: &[u8], size: u64, limits: &Limits) -> Result<u64, FooterError> {
     if (tail.len() as u64) < FOOTER_TAIL || &tail[tail.len() - 4..] != b"PAR1" {
-        return Err("no PAR1 magic at the end".into());
+        return Err(FooterError::NoMagic);
     }
     let len_bytes: [u8; 4] = tail[tail.len() - 8..tail.len() - 4]
         .try_into()
-        .map_err(|_| "short footer".to_string())?;
+        .map_err(|_| FooterError::Short)?;
     let footer_len = u64::from(u32::from_le_bytes(len_bytes));
     if footer_len > limits.max_footer {
-        return Err(format!(
-            "footer claims {footer_len} bytes, over the {} limit",
-            limits.max_footer
-        ));
+        return Err(FooterError::OverCap {
+            claimed: footer_len,
+            cap: limits.max_footer,
+        });
     }
     if footer_len + FOOTER_TAIL > size {
-        return Err(format!(
-            "footer claims {footer_len} bytes in a {size}-byte file"
-        ));
+        return Err(FooterError::OverSize {
+            claimed: footer_len,
+            size,
+        });
     }
     Ok(footer_len)
 }
 
-fn decode(footer: &[u8]) -> Result<Vec<Column>, String> {
-    let meta = ParquetMetaDataReader::decode_metadata(footer).map_err(|e| e.to_string())?;
+fn decode(footer: &[u8]) -> Result<Vec<Column>, FooterError> {
+    let meta = ParquetMetaDataReader::decode_metadata(footer)?;
     let file = meta.file_metadata();
     let schema =
-        parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-            .map_err(|e| e.to_string())?;
+        parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())?;
     Ok(schema
         .fields()
         .iter()
@@ -115,10 +148,10 @@ fn decode(footer: &[u8]) -> Result<Vec<Column>, String> {
 }
 
 /// The columns of a whole parquet file held in memory (an archive member).
-pub(super) fn from_bytes(bytes: &[u8]) -> Result<Vec<Column>, String> {
+pub(super) fn from_bytes(bytes: &[u8]) -> Result<Vec<Column>, FooterError> {
     let size = bytes.len() as u64;
     if size < FOOTER_TAIL + 4 {
-        return Err(format!("{size} bytes is too small for a parquet file"));
+        return Err(FooterError::TooSmall(size));
     }
     let limits = Limits::default();
     let len = footer_len(bytes, size, &limits)? as usize;

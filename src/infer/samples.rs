@@ -78,12 +78,14 @@ mod tests {
     use super::*;
 
     fn corrupt(key: &str) -> Error {
-        Error::Corrupt {
+        Error::Store(crate::store::Error {
+            kind: crate::store::ErrorKind::Corrupt,
+            op: "GetObject",
             bucket: "b".into(),
-            key: key.into(),
-            format: "csv".into(),
+            key: Some(key.into()),
             message: "bad".into(),
-        }
+            source: None,
+        })
     }
 
     #[test]

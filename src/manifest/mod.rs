@@ -12,6 +12,7 @@ mod resolve;
 pub use load::{load_global, GlobalManifestError, GlobalSource};
 pub use resolve::{Manifests, Resolved};
 
+use crate::format::StructureFormat;
 use serde::Deserialize;
 
 /// One manifest entry (`MetadataEntry`, reference §4.1).
@@ -20,9 +21,9 @@ use serde::Deserialize;
 pub struct Entry {
     /// Literal path or glob, relative to the bucket root.
     pub data_path: String,
-    /// Format for schema inference; `None` means unstructured.
+    /// Format for schema inference, as written; `None` means unstructured.
     #[serde(default)]
-    pub structure_format: Option<String>,
+    pub structure_format: Option<StructureFormat>,
     /// Delimiter for csv/tsv.
     #[serde(default)]
     pub separator: Option<String>,

@@ -2,6 +2,7 @@
 //! table roots, Hive partition columns, and the format guessed from a file's extension.
 
 use crate::entity::Column;
+use crate::format::Format;
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -159,7 +160,9 @@ pub fn folders_below(root: &str, key: &str) -> usize {
     rel.split('/').count().saturating_sub(1)
 }
 
-/// The `structureFormat` implied by a file name, through `.gz`/`.zip`/`.snappy` suffixes.
+/// The `structureFormat` implied by a file name, through `.gz`/`.zip`/`.snappy` suffixes:
+/// the `FileFormat` value of the format its extension names, so that a table of `.jsonl`
+/// files is `json`. Archives are not tables: none for them.
 pub fn format_from_extension(key: &str) -> Option<&'static str> {
     let name = key.rsplit('/').next().unwrap_or(key).to_ascii_lowercase();
     let mut stem = name.as_str();
@@ -169,15 +172,9 @@ pub fn format_from_extension(key: &str) -> Option<&'static str> {
             break;
         }
     }
-    let ext = stem.rsplit_once('.').map(|(_, e)| e)?;
-    Some(match ext {
-        "parquet" | "pq" | "pqt" | "parq" => "parquet",
-        "csv" => "csv",
-        "tsv" => "tsv",
-        "json" | "jsonl" => "json",
-        "avro" => "avro",
-        _ => return None,
-    })
+    Format::from_extension(stem)
+        .filter(|f| !f.is_archive())?
+        .file_format()
 }
 
 #[cfg(test)]
@@ -259,6 +256,15 @@ mod tests {
         assert_eq!(format_from_extension("a/b.parquet.snappy"), Some("parquet"));
         assert_eq!(format_from_extension("a/b.csv.gz"), Some("csv"));
         assert_eq!(format_from_extension("a/b.jsonl"), Some("json"));
+        assert_eq!(format_from_extension("a/b.PQT"), Some("parquet"));
+        assert_eq!(format_from_extension("a/b.tsv.zip"), Some("tsv"));
+        assert_eq!(format_from_extension("a/b.jsonl.gz"), Some("json"));
+        assert_eq!(format_from_extension("a/b.avro"), Some("avro"));
         assert_eq!(format_from_extension("a/b.txt"), None);
+        assert_eq!(format_from_extension("a/b.tar.gz"), None);
+        assert_eq!(format_from_extension("a/b.tgz"), None);
+        assert_eq!(format_from_extension("a/b.zip"), None);
+        assert_eq!(format_from_extension("a/csv.gz"), None);
+        assert_eq!(format_from_extension("a/b.mf4"), None);
     }
 }

@@ -11,8 +11,9 @@ pub mod glob;
 pub mod listing;
 
 use crate::config::S3metaOptions;
-use crate::entity::{file_formats, is_archive_format, Column};
+use crate::entity::Column;
 use crate::filter::Filter;
+use crate::format::StructureFormat;
 use crate::manifest::Entry;
 use crate::status::StepStatus;
 use crate::store::{Listing, ObjectMeta, ObjectStore};
@@ -79,7 +80,7 @@ fn listings_needed(entries: &[Entry]) -> usize {
         .filter(|e| {
             let literal_object = !glob::is_glob(&e.data_path)
                 && match &e.structure_format {
-                    Some(f) => is_archive_format(f),
+                    Some(f) => f.is_archive(),
                     None => e.unstructured_formats.is_none(),
                 };
             !literal_object
@@ -93,7 +94,7 @@ pub struct StructuredPlan {
     /// Container name: the path with `/` trimmed at both ends.
     pub name: String,
     /// `structureFormat`.
-    pub format: String,
+    pub format: StructureFormat,
     /// `separator`.
     pub separator: Option<String>,
     /// `dataModel.isPartitioned`.
@@ -114,7 +115,7 @@ pub enum Planned {
         /// The archive key, trimmed.
         name: String,
         /// Its `structureFormat` (`zip`, `tar.gz`, …).
-        format: String,
+        format: StructureFormat,
         /// Its size, when HEAD answered.
         size: Option<u64>,
     },
@@ -234,16 +235,18 @@ pub async fn plan_bucket(
     }
 
     // 3. Structured pass, in manifest order (concurrent listings, ordered results).
-    let structured: Vec<(Vec<Planned>, StepStatus)> =
-        stream::iter(kept.iter().filter(|x| x.entry.structure_format.is_some()))
-            .map(|x| async move {
-                let mut st = StepStatus::default();
-                let out = plan_structured(cx, x, &mut st).await;
-                (out, st)
-            })
-            .buffered(n)
-            .collect()
-            .await;
+    let structured: Vec<(Vec<Planned>, StepStatus)> = stream::iter(
+        kept.iter()
+            .filter_map(|x| Some((x, x.entry.structure_format.as_ref()?))),
+    )
+    .map(|(x, fmt)| async move {
+        let mut st = StepStatus::default();
+        let out = plan_structured(cx, x, fmt, &mut st).await;
+        (out, st)
+    })
+    .buffered(n)
+    .collect()
+    .await;
     let mut planned = Vec::new();
     for (p, st) in structured {
         planned.extend(p);
@@ -277,21 +280,25 @@ pub async fn plan_bucket(
     planned
 }
 
-async fn plan_structured(cx: Cx<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<Planned> {
+async fn plan_structured(
+    cx: Cx<'_>,
+    x: &Expanded,
+    fmt: &StructureFormat,
+    st: &mut StepStatus,
+) -> Vec<Planned> {
     let ctx = cx.ctx;
     let e = &x.entry;
-    let fmt = e.structure_format.clone().unwrap_or_default();
     let path = trimmed(&e.data_path).to_string();
     let scope = format!("{}/{}", ctx.bucket, path);
-    if is_archive_format(&fmt) {
+    if fmt.is_archive() {
         let size = cx.size_of(&path).await;
         return vec![Planned::Archive {
             name: path,
-            format: fmt,
+            format: fmt.clone(),
             size,
         }];
     }
-    if file_formats(&fmt).is_none() {
+    if fmt.format().is_none() {
         st.fail(
             &scope,
             format!("Error extracting columns from [{scope}] due to: ['{fmt}' is not a valid SupportedTypes]"),
@@ -299,7 +306,7 @@ async fn plan_structured(cx: Cx<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<P
         return vec![];
     }
     if e.depth == 0 {
-        return structured_literal(cx, e, &path, x.listed.clone(), st)
+        return structured_literal(cx, e, fmt, &path, x.listed.clone(), st)
             .await
             .into_iter()
             .map(Planned::Structured)
@@ -350,7 +357,7 @@ async fn plan_structured(cx: Cx<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<P
     let mut out = Vec::new();
     for (folder, objects) in by_folder {
         // DIFF(spec §5.1): folders in key order; the reference uses set order (arbitrary).
-        if let Some(p) = structured_literal(cx, e, &folder, Some(objects), st).await {
+        if let Some(p) = structured_literal(cx, e, fmt, &folder, Some(objects), st).await {
             out.push(Planned::Structured(p));
         }
     }
@@ -361,12 +368,12 @@ async fn plan_structured(cx: Cx<'_>, x: &Expanded, st: &mut StepStatus) -> Vec<P
 async fn structured_literal(
     cx: Cx<'_>,
     e: &Entry,
+    fmt: &StructureFormat,
     path: &str,
     listed: Option<Vec<ObjectMeta>>,
     st: &mut StepStatus,
 ) -> Option<StructuredPlan> {
     let ctx = cx.ctx;
-    let fmt = e.structure_format.clone().unwrap_or_default();
     let scope = format!("{}/{}", ctx.bucket, path);
     let objects = match listed {
         Some(o) => o,
@@ -381,7 +388,7 @@ async fn structured_literal(
             }
         },
     };
-    let samples = choose_samples(objects, &fmt, ctx.opts.sample_files);
+    let samples = choose_samples(objects, fmt.as_str(), ctx.opts.sample_files);
     if samples.is_empty() {
         st.warn(
             &scope,
@@ -405,7 +412,7 @@ async fn structured_literal(
         .unwrap_or_default();
     Some(StructuredPlan {
         name: path.to_string(),
-        format: fmt,
+        format: fmt.clone(),
         separator: e.separator.clone(),
         is_partitioned: e.is_partitioned,
         partition_columns,
@@ -415,7 +422,8 @@ async fn structured_literal(
 
 /// Chooses up to `n` sample files, best first.
 ///
-/// Candidates are the non-folder, non-artifact keys; those ending in `.<format>` are preferred
+/// Candidates are the non-folder, non-artifact keys; those ending in `.<format>` (the
+/// `structureFormat` as written, any case) are preferred
 /// when there are any (so `.pq` or `.csv.gz` files are still used otherwise), and non-empty
 /// files before empty ones. DIFF(spec §13 #2): the reference picks at random from the first
 /// listing page; we take the newest file, ties broken by key, from every page up to
@@ -543,7 +551,7 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
         let format = match &e.structure_format {
             Some(f) => f.clone(),
             None => match glob::format_from_extension(&files[0].key) {
-                Some(f) => f.to_string(),
+                Some(f) => StructureFormat::new(f),
                 None => {
                     st.warn(
                         format!("{}/{}", ctx.bucket, root),
@@ -570,7 +578,7 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
         };
         // Only the sample files travel on: a root of 100,000 keys is not held (or cloned)
         // past this point. Choosing again from them later gives the same samples.
-        let files = choose_samples(files, &format, ctx.opts.sample_files);
+        let files = choose_samples(files, format.as_str(), ctx.opts.sample_files);
         out.push(Expanded {
             entry: Entry {
                 data_path: root,

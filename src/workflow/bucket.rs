@@ -3,8 +3,9 @@
 //! fetched while the bucket is planned and read, so they cost no wall time.
 
 use crate::config::Validated;
-use crate::entity::{self, child_fqn, invalid_name, quote_name, Bucket, Console, Container};
+use crate::entity::{child_fqn, invalid_name, quote_name, Bucket, Console, Container};
 use crate::entity::{DataModel, S3Tag};
+use crate::format::Format;
 use crate::infer::{self, archive::Archive, samples::SampleResult, Limits, Sample};
 use crate::manifest::Manifests;
 use crate::metrics::{self, BucketMetrics, Metrics};
@@ -325,7 +326,7 @@ fn structured(
         is_partitioned: s.is_partitioned,
         columns: decided.columns?,
     };
-    let formats = entity::file_formats(&s.format).unwrap_or_default();
+    let formats = s.format.file_formats();
     Some(site.structured(s.name, data_model, formats))
 }
 
@@ -364,8 +365,7 @@ fn archive(
             // is not), as the reference.
             let formats = m
                 .format
-                .as_deref()
-                .and_then(|f| entity::file_formats(f).filter(|v| v.as_slice() == [f]))
+                .map(Format::member_file_formats)
                 .unwrap_or_default();
             let c = site.archive_member(&archive, name, &m.path, m.size, m.columns, formats);
             if !seen.insert(c.fqn.clone()) {
