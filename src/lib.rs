@@ -34,6 +34,7 @@ pub mod infer;
 pub mod local_job;
 pub mod manifest;
 pub mod metrics;
+pub mod openmetadata;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;

@@ -9,7 +9,7 @@
 use crate::config::{self, Secret, Validated};
 use crate::schedule::{cron::Cron, JobSpec};
 use crate::serve::{JobSource, Runner};
-use crate::sink::openmetadata::client::{segment, Client, ClientError, Transport};
+use crate::openmetadata::client::{segment, Client, ClientError, Transport};
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -418,7 +418,7 @@ impl Runner for ServerRunner {
             r.insert(id.to_string(), (run_id.clone(), started));
         }
         let state = match run_pipeline(&self.client, id, &run_id, None).await {
-            Ok(run) => crate::sink::openmetadata::api::state_name(run.status.state(run.threshold))
+            Ok(run) => crate::openmetadata::api::state_name(run.status.state(run.threshold))
                 .to_string(),
             Err(e) => {
                 tracing::error!(pipeline = %id, attempt, error = %e, "Run failed.");

@@ -14,16 +14,15 @@
 //!
 //! This module knows nothing of S3: it receives finished [`Container`]s.
 
-pub mod api;
-pub mod client;
-
 use super::{Error, Seen, ServiceInfo, Sink};
 use crate::config::OpenMetadataServerConfig;
 use crate::entity::{quote_name, service_request, Container, ParentRef, S3Tag};
 use crate::status::{RunStatus, StepStatus};
-use api::{DeleteStale, EntityRef, Page, PipelineStatus, ServerVersion, COMPATIBLE_VERSION};
+use crate::openmetadata::api::{
+    self, DeleteStale, EntityRef, Page, PipelineStatus, ServerVersion, COMPATIBLE_VERSION,
+};
+use crate::openmetadata::client::{segment, Answer, Client, ClientError, Transport};
 use async_trait::async_trait;
-use client::{segment, Answer, Client, ClientError, Transport};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};

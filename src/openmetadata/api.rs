@@ -1,4 +1,4 @@
-//! Request and response shapes of the OpenMetadata calls the sink makes (reference §8).
+//! Request and response shapes of the OpenMetadata calls s3meta makes (reference §8).
 //!
 //! Responses are read leniently (ACCEPTANCE: rely only on `id`, `name`,
 //! `fullyQualifiedName` and resolved references; ignore unknown and missing fields).

@@ -1,6 +1,7 @@
 //! Transport to the OpenMetadata API: base URL, Bearer JWT, extra headers, TLS, timeouts and
 //! retries (reference §8.1). Answers are JSON values or a typed [`ClientError`]; what the
-//! calls mean is the sink's business, not this module's.
+//! calls mean is the callers' business (the sink, the pipeline runner, test-connection), not
+//! this module's.
 //!
 //! The token lives in a sensitive header value: it is never logged, and no error message
 //! built here contains it.
