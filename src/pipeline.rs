@@ -7,9 +7,9 @@
 //! This module only talks to the OpenMetadata API; the run itself is the ordinary ingest.
 
 use crate::config::{self, Secret, Validated};
+use crate::openmetadata::client::{segment, Client, ClientError, Transport};
 use crate::schedule::{cron::Cron, JobSpec};
 use crate::serve::{JobSource, Runner};
-use crate::openmetadata::client::{segment, Client, ClientError, Transport};
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -418,8 +418,9 @@ impl Runner for ServerRunner {
             r.insert(id.to_string(), (run_id.clone(), started));
         }
         let state = match run_pipeline(&self.client, id, &run_id, None).await {
-            Ok(run) => crate::openmetadata::api::state_name(run.status.state(run.threshold))
-                .to_string(),
+            Ok(run) => {
+                crate::openmetadata::api::state_name(run.status.state(run.threshold)).to_string()
+            }
             Err(e) => {
                 tracing::error!(pipeline = %id, attempt, error = %e, "Run failed.");
                 self.client.report_failed(id, &run_id, started, &e).await;

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// The major.minor of the server versions s3meta declares compatibility with.
 pub const COMPATIBLE_VERSION: &str = "2.0";
 
+/// The path of the server's version, under the API base.
+pub const VERSION_PATH: &str = "/system/version";
+
 /// `GET /v1/system/version`.
 #[derive(Debug, Deserialize)]
 pub struct ServerVersion {

@@ -50,8 +50,16 @@ pub enum ClientError {
     #[error("the server answered HTML, not JSON: does hostPort point at the OpenMetadata API (ending in /api)?")]
     Html,
     /// The server could not be reached (after retries).
+    #[error("cannot reach the OpenMetadata server: {source} ({url})")]
+    Transport {
+        /// The URL called.
+        url: String,
+        /// The HTTP client's error.
+        source: reqwest::Error,
+    },
+    /// The answer's body could not be read.
     #[error("cannot reach the OpenMetadata server: {0}")]
-    Transport(String),
+    Body(#[source] reqwest::Error),
 }
 
 /// A successful answer.
@@ -74,6 +82,19 @@ pub struct Transport {
     pub max_attempts: u32,
     /// Read timeout.
     pub read_timeout: Duration,
+}
+
+impl Transport {
+    /// The transport of a workflow run, the same for the sink and for test-connection:
+    /// `serviceName` in the User-Agent, `s3meta.sinkMaxAttempts` attempts, and
+    /// `s3meta.sinkTimeoutSecs` (at least one second) to read an answer.
+    pub fn of_run(service_name: &str, max_attempts: u32, timeout_secs: u64) -> Transport {
+        Transport {
+            service_name: service_name.to_string(),
+            max_attempts,
+            read_timeout: Duration::from_secs(timeout_secs.max(1)),
+        }
+    }
 }
 
 /// The HTTP client of one run.
@@ -252,7 +273,7 @@ impl Client {
                     tracing::warn!(%method, path, attempt, error = %e, "OpenMetadata call failed; retrying.");
                     tokio::time::sleep(wait).await;
                 }
-                Err(e) => return Err(ClientError::Transport(format!("{e} ({url})"))),
+                Err(source) => return Err(ClientError::Transport { url, source }),
             }
         }
     }
@@ -288,10 +309,7 @@ async fn read(resp: reqwest::Response) -> Result<Answer, ClientError> {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("html"));
-    let text = resp
-        .text()
-        .await
-        .map_err(|e| ClientError::Transport(e.to_string()))?;
+    let text = resp.text().await.map_err(ClientError::Body)?;
     if html || text.trim_start().starts_with('<') {
         return Err(ClientError::Html);
     }

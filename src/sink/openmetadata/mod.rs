@@ -17,11 +17,11 @@
 use super::{Error, Seen, ServiceInfo, Sink};
 use crate::config::OpenMetadataServerConfig;
 use crate::entity::{quote_name, service_request, Container, ParentRef, S3Tag};
-use crate::status::{RunStatus, StepStatus};
 use crate::openmetadata::api::{
     self, DeleteStale, EntityRef, Page, PipelineStatus, ServerVersion, COMPATIBLE_VERSION,
 };
 use crate::openmetadata::client::{segment, Answer, Client, ClientError, Transport};
+use crate::status::{RunStatus, StepStatus};
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -127,17 +127,14 @@ impl OmSink {
         cfg: &OpenMetadataServerConfig,
         settings: Settings,
     ) -> Result<OmSink, Error> {
-        let client = Client::new(
-            cfg,
-            &Transport {
-                service_name: settings.service_name.clone(),
-                max_attempts: settings.max_attempts,
-                read_timeout: Duration::from_secs(settings.timeout_secs.max(1)),
-            },
-        )
-        .map_err(|e| err(&cfg.host_port, e))?;
+        let transport = Transport::of_run(
+            &settings.service_name,
+            settings.max_attempts,
+            settings.timeout_secs,
+        );
+        let client = Client::new(cfg, &transport).map_err(|e| err(&cfg.host_port, e))?;
         let answer = client
-            .call(Method::GET, "/system/version", &[], None)
+            .call(Method::GET, api::VERSION_PATH, &[], None)
             .await
             .map_err(|e| err(&cfg.host_port, e))?;
         let version: ServerVersion = serde_json::from_value(answer.body).map_err(|e| {
