@@ -462,7 +462,7 @@ impl OmStepError {
                 source: e,
             },
             ClientError::Html => OmStepError::NotJson { url, source: e },
-            ClientError::Setup(_) => OmStepError::Setup(e),
+            ClientError::Setup(_) | ClientError::Encode(_) => OmStepError::Setup(e),
             ClientError::Transport { .. } | ClientError::Body(_) => {
                 OmStepError::Unreachable { url, source: e }
             }

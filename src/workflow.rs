@@ -235,10 +235,7 @@ async fn run_inner(
             .service_connection
             .as_ref()
             .map(|c| c.config.clone())
-            .ok_or_else(|| sink::Error {
-                entity: v.service_name.clone(),
-                message: "no service connection".into(),
-            })?,
+            .ok_or_else(|| sink::Error::new(&v.service_name, "no service connection"))?,
         store_connection: v.store_service_connection,
     };
     stages.record("discovery", started);

@@ -9,6 +9,7 @@
 use crate::config::OpenMetadataServerConfig;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
+use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -60,6 +61,9 @@ pub enum ClientError {
     /// The answer's body could not be read.
     #[error("cannot reach the OpenMetadata server: {0}")]
     Body(#[source] reqwest::Error),
+    /// A request body could not be encoded as JSON.
+    #[error("cannot encode the request body: {0}")]
+    Encode(#[source] serde_json::Error),
 }
 
 /// A successful answer.
@@ -232,6 +236,29 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer, ClientError> {
+        self.send(method, path, query, body.map(Value::to_string))
+            .await
+    }
+
+    /// [`Client::call`] with a typed body (one of [`super::api`]'s requests).
+    pub async fn call_with<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<Answer, ClientError> {
+        let text = serde_json::to_string(body).map_err(ClientError::Encode)?;
+        self.send(method, path, query, Some(text)).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, ClientError> {
         let mut url = format!("{}{path}", self.base);
         if !query.is_empty() {
             url.push('?');
@@ -253,8 +280,8 @@ impl Client {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             let mut req = self.http.request(method.clone(), &url);
-            if let Some(b) = body {
-                req = req.body(b.to_string());
+            if let Some(b) = &body {
+                req = req.body(b.clone());
             }
             let last = attempt >= self.max_attempts;
             match req.send().await {
