@@ -15,11 +15,19 @@
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
 //! - [`entity`]: request bodies, FQNs, URLs, FileFormat mapping.
-//! - [`sink`]: the sink seam (file; OpenMetadata REST to come).
+//! - [`sink`]: the sink seam: `file` and `metadata-rest` (OpenMetadata REST).
+//! - [`openmetadata`]: the one OpenMetadata client (transport and typed bodies), shared by
+//!   the sink, [`serve`] and [`testconn`].
 //! - [`metrics`]: CloudWatch object count and size per bucket.
 //! - [`testconn`]: the test-connection steps (`s3meta test-connection`, and before `ingest`).
 //! - [`workflow`]: orchestration; [`status`]: counts, summary, exit decision.
 //! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
+//!
+//! Beside the flow, a second application over the same ingest:
+//!
+//! - [`serve`]: `s3meta serve` (a scheduler daemon: cron rules, the loop, its state file and
+//!   health endpoint) and `s3meta run --pipeline` (pipelines configured in the OpenMetadata
+//!   UI).
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -31,16 +39,13 @@ pub mod embedded;
 pub mod entity;
 pub mod filter;
 pub mod infer;
-pub mod local_job;
 pub mod manifest;
 pub mod metrics;
 pub mod openmetadata;
-pub mod pipeline;
 pub mod plan;
 pub mod progress;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
-pub mod schedule;
 pub mod serve;
 pub mod sink;
 pub mod status;

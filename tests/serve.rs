@@ -3,8 +3,8 @@
 mod support;
 
 use async_trait::async_trait;
-use s3meta::local_job::LocalJob;
-use s3meta::schedule::cron::Cron;
+use s3meta::serve::cron::Cron;
+use s3meta::serve::local_job::LocalJob;
 use s3meta::serve::{serve, Runner, ServeOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

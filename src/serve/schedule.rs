@@ -10,9 +10,7 @@
 //!   in flight is skipped, not queued;
 //! - a failed run is retried `retries` times, `retryDelay` apart.
 
-pub mod cron;
-
-use cron::Cron;
+use super::cron::Cron;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

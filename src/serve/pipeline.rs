@@ -6,11 +6,12 @@
 //!
 //! This module only talks to the OpenMetadata API; the run itself is the ordinary ingest.
 
+use super::cron::Cron;
+use super::schedule::JobSpec;
+use super::{JobSource, Runner};
 use crate::config::{self, Secret, Validated};
 use crate::openmetadata::api::{PipelineStatus, RunState, StepSummary};
 use crate::openmetadata::client::{segment, Client, ClientError, Transport};
-use crate::schedule::{cron::Cron, JobSpec};
-use crate::serve::{JobSource, Runner};
 use crate::workflow::SOURCE_STEP;
 use async_trait::async_trait;
 use jiff::tz::TimeZone;

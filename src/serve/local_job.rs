@@ -2,9 +2,10 @@
 //! the job source and runner of the serve loop without an OpenMetadata server. The file is
 //! read again for every run, so edits apply to the next run without a restart.
 
+use super::cron::Cron;
+use super::schedule::JobSpec;
+use super::{JobSource, Runner};
 use crate::config;
-use crate::schedule::{cron::Cron, JobSpec};
-use crate::serve::{JobSource, Runner};
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use std::path::PathBuf;

@@ -1,4 +1,14 @@
-//! `s3meta serve`: the long-running loop around [`crate::schedule::Scheduler`].
+//! The second application in s3meta: `s3meta serve`, a scheduler daemon, and `s3meta run
+//! --pipeline`, which runs one pipeline configured in the OpenMetadata UI.
+//!
+//! - [`schedule`] and [`cron`]: which run is due when (pure rules over injected time).
+//! - this module: the long-running loop around [`schedule::Scheduler`].
+//! - [`pipeline`]: the server's pipelines as jobs, their runner, and `run --pipeline`.
+//! - [`local_job`]: a local workflow file on a cron schedule.
+//!
+//! The ingest itself is the ordinary workflow; nothing here reads S3 or builds entities.
+//!
+//! ## The loop
 //!
 //! It refreshes the pipeline list from a [`JobSource`] (so changes made in the UI are picked
 //! up without a restart), starts the runs that are due through a [`Runner`], persists each
@@ -7,10 +17,15 @@
 //! as failed — a run is never left "running". Time comes from a [`Clock`], so tests drive it
 //! without sleeping.
 
-use crate::schedule::{JobRecord, JobSpec, Scheduler};
+pub mod cron;
+pub mod local_job;
+pub mod pipeline;
+pub mod schedule;
+
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use jiff::Timestamp;
+use schedule::{JobRecord, JobSpec, Scheduler};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
