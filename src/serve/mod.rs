@@ -5,6 +5,7 @@
 //! - this module: the long-running loop around [`schedule::Scheduler`].
 //! - [`pipeline`]: the server's pipelines as jobs, their runner, and `run --pipeline`.
 //! - [`local_job`]: a local workflow file on a cron schedule.
+//! - `health`: the loopback health endpoint ([`Health`]).
 //!
 //! The ingest itself is the ordinary workflow; nothing here reads S3 or builds entities.
 //!
@@ -18,12 +19,16 @@
 //! without sleeping.
 
 pub mod cron;
+mod health;
 pub mod local_job;
 pub mod pipeline;
 pub mod schedule;
 
+pub use health::Health;
+
 use async_trait::async_trait;
 use futures::future::BoxFuture;
+use health::serve_health;
 use jiff::Timestamp;
 use schedule::{JobRecord, JobSpec, Scheduler};
 use std::collections::{BTreeMap, HashMap};
@@ -92,20 +97,6 @@ pub struct ServeOptions {
     pub run_at_start: bool,
 }
 
-/// What the health endpoint reports.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    /// `ok`, or `stopping`.
-    pub status: String,
-    /// Pipelines with a run in flight.
-    pub running: Vec<String>,
-    /// Each pipeline's last run.
-    pub pipelines: BTreeMap<String, JobRecord>,
-    /// The last error refreshing the pipeline list, if any.
-    pub last_refresh_error: Option<String>,
-}
-
 /// A serve loop failure.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -143,39 +134,6 @@ fn save_state(path: Option<&PathBuf>, records: &BTreeMap<String, JobRecord>) -> 
     let body = serde_json::to_vec_pretty(records).map_err(|e| fail(std::io::Error::other(e)))?;
     std::fs::write(&tmp, body).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)
-}
-
-/// Serves the health endpoint: every request gets the current [`Health`] as JSON.
-async fn serve_health(
-    addr: SocketAddr,
-    health: Arc<Mutex<Health>>,
-) -> Result<(SocketAddr, JoinHandle<()>), Error> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Health { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| Error::Health { addr, source })?;
-    let task = tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let health = health.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = sock.read(&mut buf).await;
-                let body = {
-                    let h = health.lock().map(|h| h.clone()).unwrap_or_default();
-                    serde_json::to_string(&h).unwrap_or_default()
-                };
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    Ok((bound, task))
 }
 
 /// A running serve loop's handle on its health endpoint.
