@@ -217,7 +217,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .block_on(s3meta::serve::pipeline::run_pipeline(
                     &client, &pipeline, &run_id, shard,
                 ))
-                .map_err(anyhow::Error::msg)?;
+                // The message alone, as `run` has always printed it.
+                .map_err(|e| anyhow::Error::msg(e.to_string()))?;
             print!("{}", run.status.summary());
             Ok(
                 if run.status.should_fail(run.raise_on_error, run.threshold) {

@@ -6,6 +6,7 @@
 //! - [`pipeline`]: the server's pipelines as jobs, their runner, and `run --pipeline`.
 //! - [`local_job`]: a local workflow file on a cron schedule.
 //! - `health`: the loopback health endpoint ([`Health`]).
+//! - [`isolated`]: one ingest on a thread and runtime of its own.
 //!
 //! The ingest itself is the ordinary workflow; nothing here reads S3 or builds entities.
 //!
@@ -20,11 +21,13 @@
 
 pub mod cron;
 mod health;
+pub mod isolated;
 pub mod local_job;
 pub mod pipeline;
 pub mod schedule;
 
 pub use health::Health;
+pub use schedule::RunOutcome;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -66,16 +69,18 @@ impl Clock for SystemClock {
 /// Where the pipelines to schedule come from (a local schedule, or the server).
 #[async_trait]
 pub trait JobSource: Send + Sync {
+    /// Why the list could not be read; the loop keeps the last list and says why.
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// The current pipelines and their schedules.
-    async fn jobs(&self) -> Result<Vec<JobSpec>, String>;
+    async fn jobs(&self) -> Result<Vec<JobSpec>, Self::Error>;
 }
 
 /// Runs one pipeline once.
 #[async_trait]
 pub trait Runner: Send + Sync + 'static {
-    /// Runs `id`; returns its final state (`success`, `partialSuccess` or `failed`). Reports
-    /// to the server, if any, are the runner's job.
-    async fn run(&self, id: &str, attempt: u32) -> String;
+    /// Runs `id`; returns how it ended. Reports to the server, if any, are the runner's job.
+    async fn run(&self, id: &str, attempt: u32) -> RunOutcome;
 
     /// Called for a run still in flight when the grace period after shutdown ends: report it
     /// as failed wherever its status is kept.
@@ -172,7 +177,7 @@ where
     on_start(Started { health_addr });
 
     let mut sched = Scheduler::with_records(load_state(opts.state_file.as_ref()), clock.now());
-    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, RunOutcome)>();
     let mut in_flight: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut next_refresh = clock.now();
     let refresh =
@@ -206,7 +211,7 @@ where
                 Err(e) => {
                     tracing::warn!(error = %e, "Cannot refresh the pipeline list; keeping the last one.");
                     if let Ok(mut h) = health.lock() {
-                        h.last_refresh_error = Some(e);
+                        h.last_refresh_error = Some(e.to_string());
                     }
                 }
             }
@@ -223,8 +228,8 @@ where
             let tx = tx.clone();
             let id = start.id.clone();
             let task = tokio::spawn(async move {
-                let state = runner.run(&id, start.attempt).await;
-                let _ = tx.send((id, state));
+                let outcome = runner.run(&id, start.attempt).await;
+                let _ = tx.send((id, outcome));
             });
             in_flight.insert(start.id, task);
         }
@@ -234,10 +239,10 @@ where
             .map_or(next_refresh, |w| w.min(next_refresh));
         tokio::select! {
             _ = clock.sleep_until(wake) => {}
-            Some((id, state)) = rx.recv() => {
-                tracing::info!(pipeline = %id, state = %state, "Run finished.");
+            Some((id, outcome)) = rx.recv() => {
+                tracing::info!(pipeline = %id, state = %outcome, "Run finished.");
                 in_flight.remove(&id);
-                sched.finished(&id, clock.now(), &state);
+                sched.finished(&id, clock.now(), outcome);
                 save_state(opts.state_file.as_ref(), &sched.records())?;
             }
             _ = &mut shutdown => break,
@@ -250,9 +255,9 @@ where
     let deadline = tokio::time::Instant::now() + opts.grace;
     while !in_flight.is_empty() {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some((id, state))) => {
+            Ok(Some((id, outcome))) => {
                 in_flight.remove(&id);
-                sched.finished(&id, clock.now(), &state);
+                sched.finished(&id, clock.now(), outcome);
             }
             _ => break,
         }
@@ -261,7 +266,7 @@ where
         task.abort();
         tracing::warn!(pipeline = %id, "Run abandoned at shutdown; reported as failed.");
         runner.abandoned(&id).await;
-        sched.finished(&id, clock.now(), "failed");
+        sched.finished(&id, clock.now(), RunOutcome::Failed);
     }
     save_state(opts.state_file.as_ref(), &sched.records())?;
     if let Some(t) = health_task {

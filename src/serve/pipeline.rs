@@ -6,9 +6,10 @@
 //!
 //! This module only talks to the OpenMetadata API; the run itself is the ordinary ingest.
 
-use super::cron::Cron;
+use super::cron::{Cron, CronError};
+use super::isolated::{self, IngestError};
 use super::schedule::JobSpec;
-use super::{JobSource, Runner};
+use super::{JobSource, RunOutcome, Runner};
 use crate::config::{self, Secret, Validated};
 use crate::openmetadata::api::{PipelineStatus, RunState, StepSummary};
 use crate::openmetadata::client::{segment, Client, ClientError, Transport};
@@ -60,6 +61,43 @@ pub enum Error {
         /// Why.
         source: config::ConfigError,
     },
+}
+
+/// Why a pipeline's `airflowConfig` gives no schedule.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The pipeline has no FQN to schedule it by.
+    #[error("the pipeline has no fullyQualifiedName")]
+    NoName,
+    /// `pipelineTimezone` is not a known IANA zone.
+    #[error("{fqn}: pipelineTimezone `{zone}`: {source}")]
+    TimeZone {
+        /// The pipeline.
+        fqn: String,
+        /// The zone as configured.
+        zone: String,
+        /// Why it is unknown.
+        source: jiff::Error,
+    },
+    /// `scheduleInterval` does not parse.
+    #[error("{fqn}: {source}")]
+    Cron {
+        /// The pipeline.
+        fqn: String,
+        /// Why.
+        source: CronError,
+    },
+}
+
+/// Why [`run_pipeline`] produced no status.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The pipeline could not be read or turned into a workflow.
+    #[error(transparent)]
+    Pipeline(#[from] Error),
+    /// The ingest stopped before it could run.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
 }
 
 /// The OpenMetadata calls for pipelines.
@@ -354,18 +392,24 @@ fn airflow_date(v: &Value, tz: &TimeZone) -> Option<Timestamp> {
 }
 
 /// The schedule of a pipeline from its `airflowConfig` (reference §11).
-pub fn job_spec(pipeline: &Value) -> Result<JobSpec, String> {
+pub fn job_spec(pipeline: &Value) -> Result<JobSpec, ScheduleError> {
     let fqn = pipeline["fullyQualifiedName"]
         .as_str()
-        .ok_or("the pipeline has no fullyQualifiedName")?
+        .ok_or(ScheduleError::NoName)?
         .to_string();
     let a = &pipeline["airflowConfig"];
     let tz_name = a["pipelineTimezone"].as_str().unwrap_or("UTC");
-    let tz =
-        TimeZone::get(tz_name).map_err(|e| format!("{fqn}: pipelineTimezone `{tz_name}`: {e}"))?;
+    let tz = TimeZone::get(tz_name).map_err(|source| ScheduleError::TimeZone {
+        fqn: fqn.clone(),
+        zone: tz_name.to_string(),
+        source,
+    })?;
     let cron = match a["scheduleInterval"].as_str() {
         None | Some("") => None,
-        Some(expr) => Some(Cron::parse(expr).map_err(|e| format!("{fqn}: {e}"))?),
+        Some(expr) => Some(Cron::parse(expr).map_err(|source| ScheduleError::Cron {
+            fqn: fqn.clone(),
+            source,
+        })?),
     };
     Ok(JobSpec {
         start: airflow_date(&a["startDate"], &tz),
@@ -396,16 +440,15 @@ impl ServerJobs {
 
 #[async_trait]
 impl JobSource for ServerJobs {
-    async fn jobs(&self) -> Result<Vec<JobSpec>, String> {
+    type Error = Error;
+
+    async fn jobs(&self) -> Result<Vec<JobSpec>, Error> {
         let pipelines = if self.only.is_empty() {
-            self.client
-                .storage_pipelines()
-                .await
-                .map_err(|e| e.to_string())?
+            self.client.storage_pipelines().await?
         } else {
             let mut v = Vec::new();
             for fqn in &self.only {
-                v.push(self.client.pipeline(fqn).await.map_err(|e| e.to_string())?);
+                v.push(self.client.pipeline(fqn).await?);
             }
             v
         };
@@ -417,10 +460,7 @@ impl JobSource for ServerJobs {
             }
             let Some(svc) = service_fqn(&p) else { continue };
             if !services.contains_key(&svc) {
-                let is_s3 = match self.client.service(&svc).await {
-                    Ok(s) => s["serviceType"].as_str() == Some("S3"),
-                    Err(e) => return Err(e.to_string()),
-                };
+                let is_s3 = self.client.service(&svc).await?["serviceType"].as_str() == Some("S3");
                 services.insert(svc.clone(), is_s3);
             }
             if services.get(&svc) != Some(&true) {
@@ -474,15 +514,12 @@ pub async fn run_pipeline(
     fqn: &str,
     run_id: &str,
     shard: Option<config::Shard>,
-) -> Result<PipelineRun, String> {
-    let mut v = client
-        .workflow(fqn, run_id)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<PipelineRun, RunError> {
+    let mut v = client.workflow(fqn, run_id).await?;
     v.shard = shard;
     let threshold = v.raw.workflow_config.success_threshold;
     let raise_on_error = v.raw.workflow_config.raise_on_error;
-    let status = crate::workflow::run_ingest_isolated(v).await?;
+    let status = isolated::run_ingest(v).await?;
     Ok(PipelineRun {
         status,
         threshold,
@@ -492,27 +529,26 @@ pub async fn run_pipeline(
 
 #[async_trait]
 impl Runner for ServerRunner {
-    async fn run(&self, id: &str, attempt: u32) -> String {
+    async fn run(&self, id: &str, attempt: u32) -> RunOutcome {
         let run_id = uuid::Uuid::new_v4().to_string();
         let started = Timestamp::now().as_millisecond();
         if let Ok(mut r) = self.runs.lock() {
             r.insert(id.to_string(), (run_id.clone(), started));
         }
-        let state = match run_pipeline(&self.client, id, &run_id, None).await {
-            Ok(run) => serde_json::to_value(RunState::from(run.status.state(run.threshold)))
-                .ok()
-                .and_then(|s| s.as_str().map(str::to_string))
-                .unwrap_or_else(|| "failed".into()),
+        let outcome = match run_pipeline(&self.client, id, &run_id, None).await {
+            Ok(run) => run.status.state(run.threshold).into(),
             Err(e) => {
                 tracing::error!(pipeline = %id, attempt, error = %e, "Run failed.");
-                self.client.report_failed(id, &run_id, started, &e).await;
-                "failed".to_string()
+                self.client
+                    .report_failed(id, &run_id, started, &e.to_string())
+                    .await;
+                RunOutcome::Failed
             }
         };
         if let Ok(mut r) = self.runs.lock() {
             r.remove(id);
         }
-        state
+        outcome
     }
 
     async fn abandoned(&self, id: &str) {
