@@ -15,12 +15,20 @@
 //! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
 //! - [`infer`]: columns from sample files, by bounded reads.
-//! - [`entity`]: request bodies, FQNs, URLs.
-//! - [`sink`]: the sink seam (file; OpenMetadata REST to come).
+//! - [`entity`]: request bodies, FQNs, URLs, the constructors of every kind of container.
+//! - [`sink`]: the sink seam: `file` and `metadata-rest` (OpenMetadata REST).
+//! - [`openmetadata`]: the one OpenMetadata client (transport and typed bodies), shared by
+//!   the sink, [`serve`] and [`testconn`].
 //! - [`metrics`]: CloudWatch object count and size per bucket.
 //! - [`testconn`]: the test-connection steps (`s3meta test-connection`, and before `ingest`).
 //! - [`workflow`]: orchestration; [`status`]: counts, summary, exit decision.
 //! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
+//!
+//! Beside the flow, a second application over the same ingest:
+//!
+//! - [`serve`]: `s3meta serve` (a scheduler daemon: cron rules, the loop, its state file and
+//!   health endpoint) and `s3meta run --pipeline` (pipelines configured in the OpenMetadata
+//!   UI).
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 // Not in the unit-test build, which also links the dev-dependencies.
@@ -43,15 +51,13 @@ pub mod entity;
 pub mod filter;
 pub mod format;
 pub mod infer;
-pub mod local_job;
 pub mod manifest;
 pub mod metrics;
-pub mod pipeline;
+pub mod openmetadata;
 pub mod plan;
 pub mod progress;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
-pub mod schedule;
 pub mod serve;
 pub mod sink;
 pub mod status;

@@ -77,7 +77,7 @@ struct ServerArgs {
 }
 
 impl ServerArgs {
-    fn access(&self) -> anyhow::Result<s3meta::pipeline::ServerAccess> {
+    fn access(&self) -> anyhow::Result<s3meta::serve::pipeline::ServerAccess> {
         let host_port = self
             .host_port
             .clone()
@@ -88,7 +88,7 @@ impl ServerArgs {
         if !host_port.trim_end_matches('/').ends_with("/api") {
             anyhow::bail!("--host-port must be the server's API URL ending in /api, e.g. http://localhost:8585/api, found `{host_port}`");
         }
-        Ok(s3meta::pipeline::ServerAccess {
+        Ok(s3meta::serve::pipeline::ServerAccess {
             host_port,
             jwt_token: config::Secret::new(token),
         })
@@ -212,25 +212,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             shard,
         } => {
             init_logging(LogLevel::Info);
-            let client = s3meta::pipeline::PipelineClient::new(server.access()?)?;
+            let client = s3meta::serve::pipeline::PipelineClient::new(server.access()?)?;
             let run_id = uuid::Uuid::new_v4().to_string();
             let run = runtime()?
-                .block_on(s3meta::pipeline::run_pipeline(
+                .block_on(s3meta::serve::pipeline::run_pipeline(
                     &client, &pipeline, &run_id, shard,
                 ))
-                .map_err(anyhow::Error::msg)?;
+                // The message alone, as `run` has always printed it.
+                .map_err(|e| anyhow::Error::msg(e.to_string()))?;
             print!("{}", run.status.summary());
-            Ok(exit_code(run.status.fails(config::RunRules {
-                raise_on_error: run.raise_on_error,
-                success_threshold: run.threshold,
-            })))
+            Ok(exit_code(run.status.fails(run.rules)))
         }
         Command::Serve(args) => serve(args),
     }
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<u8> {
-    use s3meta::schedule::cron::Cron;
+    use s3meta::serve::cron::Cron;
     use s3meta::serve::{self, ServeOptions, SystemClock};
     let opts = ServeOptions {
         state_file: args.state_file.clone(),
@@ -247,9 +245,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let Some(config) = args.config else {
         // The pipelines configured on the OpenMetadata server.
         init_logging(LogLevel::Info);
-        let client = s3meta::pipeline::PipelineClient::new(args.server.access()?)?;
-        let jobs = s3meta::pipeline::ServerJobs::new(client.clone(), args.pipelines);
-        let runner = std::sync::Arc::new(s3meta::pipeline::ServerRunner::new(client));
+        let client = s3meta::serve::pipeline::PipelineClient::new(args.server.access()?)?;
+        let jobs = s3meta::serve::pipeline::ServerJobs::new(client.clone(), args.pipelines);
+        let runner = std::sync::Arc::new(s3meta::serve::pipeline::ServerRunner::new(client));
         runtime()?.block_on(serve::serve(
             jobs,
             runner,
@@ -263,7 +261,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let schedule = args.schedule.unwrap_or_default();
     let v = load(&config, config::Overrides::default())?;
     init_logging(v.logger_level);
-    let job = s3meta::local_job::LocalJob {
+    let job = s3meta::serve::local_job::LocalJob {
         config,
         cron: Cron::parse(&schedule)?,
         tz: jiff::tz::TimeZone::get(&args.timezone)

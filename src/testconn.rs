@@ -16,11 +16,13 @@
 //! unreachable endpoint, an unknown bucket. This module only probes; it never writes.
 
 use crate::aws;
-use crate::config::{SinkKind, Validated, MANIFEST_FILE};
-use crate::manifest;
+use crate::config::{OpenMetadataServerConfig, SinkKind, Validated, MANIFEST_FILE};
+use crate::manifest::{self, ManifestError};
 use crate::metrics::NAMESPACE;
+use crate::openmetadata::{api, Client, ClientError, Transport};
 use crate::store::{s3::S3Store, Error as StoreError, ErrorKind, ObjectStore};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use std::future::Future;
 use std::time::Duration;
@@ -33,8 +35,6 @@ pub const LIST_BUCKETS: &str = "ListBuckets";
 pub const GET_METRICS: &str = "GetMetrics";
 /// Bucket names reported at most by the `ListBuckets` evidence.
 const MAX_NAMES: usize = 100;
-/// Timeout of the OpenMetadata version call.
-const OM_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One step's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,14 +131,14 @@ pub async fn run_with(
             let names = store
                 .list_buckets()
                 .await
-                .map_err(|e| explain(&e, &endpoint, "s3:ListAllMyBuckets"))?;
+                .map_err(|e| explain(e, &endpoint, "s3:ListAllMyBuckets"))?;
             Ok(names)
         } else {
             for b in &configured {
                 store
                     .list_first(b)
                     .await
-                    .map_err(|e| explain(&e, &endpoint, "s3:ListBucket"))?;
+                    .map_err(|e| explain(e, &endpoint, "s3:ListBucket"))?;
             }
             Ok(configured.clone())
         }
@@ -174,7 +174,7 @@ pub async fn run_with(
                 .namespace(NAMESPACE)
                 .send()
                 .await
-                .map_err(|e| explain_cloudwatch(&e, &endpoint))?;
+                .map_err(|e| explain_cloudwatch(e, &endpoint))?;
             Ok(format!(
                 "{} metric(s) visible in namespace '{NAMESPACE}'",
                 out.metrics().len()
@@ -202,7 +202,7 @@ pub async fn run_with(
                         "bucket {bucket} is in region {}",
                         r.as_deref().unwrap_or("us-east-1")
                     )),
-                    Err(e) => Err(explain(&e, &endpoint, "s3:GetBucketLocation")),
+                    Err(e) => Err(explain(e, &endpoint, "s3:GetBucketLocation")),
                 }
             })
             .await;
@@ -216,14 +216,15 @@ pub async fn run_with(
                             entries.len(),
                             if entries.len() == 1 { "y" } else { "ies" }
                         )),
-                        Err(e) => Err(format!(
-                            "s3://{bucket}/{MANIFEST_FILE} is not a valid manifest: {e}"
-                        )),
+                        Err(source) => Err(StepError::Manifest {
+                            bucket: bucket.clone(),
+                            source,
+                        }),
                     },
                     Err(e) if e.kind == ErrorKind::NotFound => Ok(format!(
                         "no {MANIFEST_FILE} in bucket {bucket}: it is catalogued as a bucket only, unless a global or default manifest covers it"
                     )),
-                    Err(e) => Err(explain(&e, &endpoint, "s3:GetObject")),
+                    Err(e) => Err(explain(e, &endpoint, "s3:GetObject")),
                 }
             })
             .await;
@@ -233,16 +234,16 @@ pub async fn run_with(
 
     // The OpenMetadata server, only when the run will write to it.
     if let SinkKind::MetadataRest(om) = &v.sink {
-        let version = timed(om_version(om)).await;
+        let version = timed(om_version(v, om)).await;
         steps.push(step("CheckOpenMetadataVersion", false, version));
     }
     Report::new(steps)
 }
 
-fn step(name: &str, mandatory: bool, result: Result<String, String>) -> Step {
+fn step(name: &str, mandatory: bool, result: Result<String, StepError>) -> Step {
     let (passed, message) = match result {
         Ok(m) => (true, m),
-        Err(m) => (false, m),
+        Err(e) => (false, e.to_string()),
     };
     Step {
         name: name.to_string(),
@@ -252,21 +253,20 @@ fn step(name: &str, mandatory: bool, result: Result<String, String>) -> Step {
     }
 }
 
-async fn timed<T, F>(f: F) -> Result<T, String>
+async fn timed<T, F>(f: F) -> Result<T, StepError>
 where
-    F: Future<Output = Result<T, String>>,
+    F: Future<Output = Result<T, StepError>>,
 {
     match tokio::time::timeout(STEP_TIMEOUT, f).await {
         Ok(r) => r,
-        Err(_) => Err(format!(
-            "timed out after {}s: the endpoint is slow or unreachable",
-            STEP_TIMEOUT.as_secs()
-        )),
+        Err(_) => Err(StepError::TimedOut {
+            limit: STEP_TIMEOUT,
+        }),
     }
 }
 
 /// A store error with what to do about it.
-fn explain(e: &StoreError, endpoint: &str, permission: &str) -> String {
+fn explain(e: StoreError, endpoint: &str, permission: &str) -> StepError {
     let hint = match e.kind {
         ErrorKind::NotFound => format!("Bucket not found: check that {} exists, and bucketNames", e.bucket),
         ErrorKind::PermissionDenied => {
@@ -279,19 +279,22 @@ fn explain(e: &StoreError, endpoint: &str, permission: &str) -> String {
         ErrorKind::Throttled => "Throttled by the server: try again later".to_string(),
         _ => "Unexpected answer from the server".to_string(),
     };
-    format!("{hint}. Error: {e}")
+    StepError::Store {
+        hint,
+        source: Box::new(e),
+    }
 }
 
 fn explain_cloudwatch<E>(
-    e: &aws_sdk_cloudwatch::error::SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>,
+    e: aws_sdk_cloudwatch::error::SdkError<E, aws_sdk_cloudwatch::config::http::HttpResponse>,
     endpoint: &str,
-) -> String
+) -> StepError
 where
     E: aws_sdk_cloudwatch::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     use aws_sdk_cloudwatch::error::SdkError;
-    let detail = crate::metrics::describe(e);
-    let hint = match e {
+    let detail = crate::metrics::describe(&e);
+    let hint = match &e {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!(
             "Cannot reach the CloudWatch endpoint ({endpoint}): check endPointURL and the network, or set s3meta.bucketMetrics: false for a store without CloudWatch"
         ),
@@ -305,52 +308,172 @@ where
         }
         _ => "CloudWatch call failed; bucket metrics will be 0".to_string(),
     };
-    format!("{hint}. Error: {detail}")
+    StepError::CloudWatch {
+        hint,
+        detail,
+        source: Box::new(e),
+    }
 }
 
-/// `GET <hostPort>/v1/system/version` with the bot's token; the full client lives in the
-/// OpenMetadata sink.
-async fn om_version(om: &crate::config::OpenMetadataServerConfig) -> Result<String, String> {
-    let base = om.host_port.trim_end_matches('/');
-    let url = format!("{base}/v1/system/version");
-    let mut b = reqwest::Client::builder().timeout(OM_TIMEOUT);
-    if om.verify_ssl == crate::config::VerifySsl::Ignore {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    let client = b
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let mut req = client.get(&url);
-    if let Some(token) = om
-        .security_config
-        .as_ref()
-        .and_then(|s| s.jwt_token.as_ref())
-    {
-        req = req.bearer_auth(token.expose());
-    }
-    let resp = req.send().await.map_err(|e| {
-        format!("Cannot reach the OpenMetadata server at {url}: check hostPort (it must end in /api). Error: {e}")
-    })?;
-    let status = resp.status();
-    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Err(format!(
-            "The OpenMetadata server at {url} answered {status}: check securityConfig.jwtToken (use the ingestion-bot token)"
-        ));
-    }
-    if !status.is_success() {
-        return Err(format!(
-            "The OpenMetadata server at {url} answered {status}: check hostPort (it must end in /api)"
-        ));
-    }
-    let body: serde_json::Value = resp
-        .json()
+/// `GET <hostPort>/<apiVersion>/system/version` through the client the run itself uses
+/// (token or token file, `verifySSL` and its CA, `extraHeaders`, `apiVersion`, retries), so
+/// that this step cannot pass where the run would fail.
+async fn om_version(v: &Validated, om: &OpenMetadataServerConfig) -> Result<String, StepError> {
+    let transport = Transport::of_run(
+        &v.service_name,
+        v.options.sink_max_attempts,
+        v.options.sink_timeout_secs,
+    );
+    let client = Client::new(om, &transport).map_err(OmStepError::Setup)?;
+    let url = format!("{}{}", client.base(), api::VERSION_PATH);
+    let answer = client
+        .call(Method::GET, api::VERSION_PATH, &[], None)
         .await
-        .map_err(|e| format!("{url} did not answer JSON: {e}"))?;
-    let version = body["version"].as_str().unwrap_or_default().to_string();
+        .map_err(|e| OmStepError::of(url.clone(), e))?;
+    let version = answer.body["version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if version.is_empty() {
-        return Err(format!("{url} answered no version: {body}"));
+        return Err(OmStepError::NoVersion {
+            url,
+            body: answer.body,
+        }
+        .into());
     }
     Ok(format!("OpenMetadata server version {version}"))
+}
+
+/// Why a step failed: the error and a hint at what to do (the step's message).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A store call failed.
+    #[error("{hint}. Error: {source}")]
+    Store {
+        /// What to do about it.
+        hint: String,
+        /// The store's error (boxed: it is large, and step results travel everywhere).
+        source: Box<StoreError>,
+    },
+    /// A CloudWatch call failed.
+    #[error("{hint}. Error: {detail}")]
+    CloudWatch {
+        /// What to do about it.
+        hint: String,
+        /// The error as CloudWatch described it.
+        detail: String,
+        /// The SDK's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The bucket's manifest was read but does not parse.
+    #[error("s3://{bucket}/{MANIFEST_FILE} is not a valid manifest: {source}")]
+    Manifest {
+        /// The bucket.
+        bucket: String,
+        /// Why it does not parse.
+        source: ManifestError,
+    },
+    /// The OpenMetadata server check failed.
+    #[error(transparent)]
+    OpenMetadata(#[from] OmStepError),
+    /// The step took longer than [`STEP_TIMEOUT`].
+    #[error("timed out after {}s: the endpoint is slow or unreachable", limit.as_secs())]
+    TimedOut {
+        /// The limit.
+        limit: Duration,
+    },
+}
+
+/// Why the OpenMetadata step failed, with the hint for each case.
+#[derive(Debug, thiserror::Error)]
+pub enum OmStepError {
+    /// The client could not be built from `openMetadataServerConfig` (token file, CA,
+    /// headers): the run would fail the same way.
+    #[error(transparent)]
+    Setup(ClientError),
+    /// The server could not be reached.
+    #[error("Cannot reach the OpenMetadata server at {url}: check hostPort (it must end in /api). Error: {}", transport_detail(source))]
+    Unreachable {
+        /// The version URL.
+        url: String,
+        /// The client's error.
+        source: ClientError,
+    },
+    /// The token was refused.
+    #[error("The OpenMetadata server at {url} answered {status}: check securityConfig.jwtToken (use the ingestion-bot token)")]
+    Refused {
+        /// The version URL.
+        url: String,
+        /// 401 or 403.
+        status: StatusCode,
+        /// The client's error.
+        source: ClientError,
+    },
+    /// Any other error answer.
+    #[error(
+        "The OpenMetadata server at {url} answered {status}: check hostPort (it must end in /api)"
+    )]
+    Answered {
+        /// The version URL.
+        url: String,
+        /// The status.
+        status: StatusCode,
+        /// The client's error.
+        source: ClientError,
+    },
+    /// The answer was not JSON (HTML: the UI, not the API).
+    #[error("{url} did not answer JSON: {source}")]
+    NotJson {
+        /// The version URL.
+        url: String,
+        /// The client's error.
+        source: ClientError,
+    },
+    /// The answer carried no version.
+    #[error("{url} answered no version: {body}")]
+    NoVersion {
+        /// The version URL.
+        url: String,
+        /// What it answered.
+        body: serde_json::Value,
+    },
+}
+
+impl OmStepError {
+    fn of(url: String, e: ClientError) -> OmStepError {
+        let status = |s: u16| StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match e {
+            ClientError::Unauthorized { status: s, .. } => OmStepError::Refused {
+                url,
+                status: status(s),
+                source: e,
+            },
+            ClientError::NotFound(_) => OmStepError::Answered {
+                url,
+                status: StatusCode::NOT_FOUND,
+                source: e,
+            },
+            ClientError::Api { status: s, .. } => OmStepError::Answered {
+                url,
+                status: status(s),
+                source: e,
+            },
+            ClientError::Html => OmStepError::NotJson { url, source: e },
+            ClientError::Setup(_) | ClientError::Encode(_) => OmStepError::Setup(e),
+            ClientError::Transport { .. } | ClientError::Body(_) => {
+                OmStepError::Unreachable { url, source: e }
+            }
+        }
+    }
+}
+
+/// The transport's own error (`error sending request for url (…)`), as this step has always
+/// shown it, without the client's wording around it.
+fn transport_detail(e: &ClientError) -> String {
+    match e {
+        ClientError::Transport { source, .. } | ClientError::Body(source) => source.to_string(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -360,9 +483,14 @@ mod tests {
     #[test]
     fn report_passes_only_when_every_mandatory_step_passed() {
         let ok = step(LIST_BUCKETS, true, Ok("1 bucket(s) visible: a".into()));
-        let opt_fail = step("GetMetrics", false, Err("no".into()));
+        let timed_out = || {
+            Err(StepError::TimedOut {
+                limit: STEP_TIMEOUT,
+            })
+        };
+        let opt_fail = step("GetMetrics", false, timed_out());
         assert!(Report::new(vec![ok.clone(), opt_fail.clone()]).passed);
-        let bad = step(LIST_BUCKETS, true, Err("Bucket not found".into()));
+        let bad = step(LIST_BUCKETS, true, timed_out());
         let r = Report::new(vec![bad, opt_fail]);
         assert!(!r.passed);
         assert_eq!(

@@ -323,6 +323,54 @@ fn jwt_token_may_be_a_file_path() {
 }
 
 #[test]
+fn test_connection_reaches_the_server_as_the_run_does() {
+    // The token as a file path, and an extra header: the run's client honours both, and the
+    // OpenMetadata step goes through that same client (it used to send the file's path as
+    // the token, and no extra header).
+    let lake = lake();
+    let om = server();
+    let path = lake.dir.path().join("bot.jwt");
+    std::fs::write(&path, format!("{TOKEN}\n")).unwrap();
+    let yaml = rest_config(&lake, &om, "")
+        .replace(
+            &format!("jwtToken: {TOKEN}"),
+            &format!("jwtToken: {}", path.display()),
+        )
+        .replace(
+            "    authProvider: openmetadata\n",
+            "    authProvider: openmetadata\n    extraHeaders:\n      X-Tenant: lake-42\n",
+        );
+    let run = support::run_binary(
+        lake.dir.path(),
+        &["test-connection", "--json", "-c"],
+        &yaml,
+        &lake.catalog_path(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let last = report["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["name"], "CheckOpenMetadataVersion");
+    assert_eq!(last["passed"], true, "{last}");
+    assert_eq!(
+        last["message"],
+        format!("OpenMetadata server version {}", Options::default().version)
+    );
+    let calls = om.requests();
+    assert_eq!(calls.len(), 1, "one call, and test-connection never writes");
+    assert_eq!(calls[0].path, "/v1/system/version");
+    assert_eq!(calls[0].headers["authorization"], format!("Bearer {TOKEN}"));
+    assert_eq!(calls[0].headers["x-tenant"], "lake-42");
+    assert!(
+        calls[0]
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| ua.starts_with("s3_metadata (service: svc;")),
+        "{:?}",
+        calls[0].user_agent
+    );
+}
+
+#[test]
 fn pipeline_status_goes_from_running_to_success() {
     let lake = lake();
     let om = server();

@@ -5,7 +5,7 @@ mod support;
 
 use om_test_server::{OmServer, Options};
 use pretty_assertions::assert_eq;
-use s3meta::pipeline::{PipelineClient, ServerAccess, ServerJobs, ServerRunner};
+use s3meta::serve::pipeline::{PipelineClient, ServerAccess, ServerJobs, ServerRunner};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,9 +3,9 @@
 mod support;
 
 use async_trait::async_trait;
-use s3meta::local_job::LocalJob;
-use s3meta::schedule::cron::Cron;
-use s3meta::serve::{serve, Runner, ServeOptions};
+use s3meta::serve::cron::Cron;
+use s3meta::serve::local_job::LocalJob;
+use s3meta::serve::{serve, RunOutcome, Runner, ServeOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ struct Counted {
 
 #[async_trait]
 impl Runner for Counted {
-    async fn run(&self, id: &str, attempt: u32) -> String {
+    async fn run(&self, id: &str, attempt: u32) -> RunOutcome {
         self.runs.fetch_add(1, Ordering::SeqCst);
         self.inner.run(id, attempt).await
     }

@@ -45,16 +45,18 @@ impl FileSink {
 
     fn line(&self, entity: &str, value: serde_json::Value) -> Result<(), Error> {
         let mut guard = lock(&self.out);
-        let out = guard.as_mut().ok_or_else(|| Error {
-            entity: entity.to_string(),
-            message: "the sink was not started".into(),
-        })?;
+        let out = guard
+            .as_mut()
+            .ok_or_else(|| Error::new(entity, "the sink was not started"))?;
         serde_json::to_writer(&mut *out, &value)
             .map_err(std::io::Error::from)
             .and_then(|_| out.write_all(b"\n"))
-            .map_err(|e| Error {
-                entity: entity.to_string(),
-                message: format!("cannot write {}: {e}", self.tmp.display()),
+            .map_err(|e| {
+                Error::caused(
+                    entity,
+                    format!("cannot write {}: {e}", self.tmp.display()),
+                    e,
+                )
             })
     }
 }
@@ -67,14 +69,20 @@ impl Sink for FileSink {
 
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error {
-                entity: service.name.clone(),
-                message: format!("cannot create {}: {e}", dir.display()),
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::caused(
+                    &service.name,
+                    format!("cannot create {}: {e}", dir.display()),
+                    e,
+                )
             })?;
         }
-        let f = std::fs::File::create(&self.tmp).map_err(|e| Error {
-            entity: service.name.clone(),
-            message: format!("cannot create {}: {e}", self.tmp.display()),
+        let f = std::fs::File::create(&self.tmp).map_err(|e| {
+            Error::caused(
+                &service.name,
+                format!("cannot create {}: {e}", self.tmp.display()),
+                e,
+            )
         })?;
         *lock(&self.out) = Some(std::io::BufWriter::new(f));
         let request = service_request(
@@ -107,10 +115,8 @@ impl Sink for FileSink {
     }
 
     async fn finish(&mut self, _seen: &Seen) -> Result<(), Error> {
-        let fail = |e: std::io::Error| Error {
-            entity: self.path.display().to_string(),
-            message: e.to_string(),
-        };
+        let fail =
+            |e: std::io::Error| Error::caused(self.path.display().to_string(), e.to_string(), e);
         let taken = lock(&self.out).take();
         if let Some(mut out) = taken {
             out.flush().map_err(fail)?;

@@ -111,14 +111,41 @@ mod tests {
     }
 }
 
-/// A sink failure, naming the entity.
+/// A sink failure, naming the entity, with the error that caused it when there is one.
 #[derive(Debug, thiserror::Error)]
 #[error("{entity}: {message}")]
 pub struct Error {
     /// FQN or name of the entity concerned.
     pub entity: String,
-    /// What went wrong.
+    /// What went wrong (the cause's text included, when there is a cause).
     pub message: String,
+    /// The underlying error (an I/O error, the OpenMetadata client's answer, …).
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Error {
+    /// A failure that has no underlying error.
+    pub fn new(entity: impl Into<String>, message: impl Into<String>) -> Error {
+        Error {
+            entity: entity.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure caused by `source`; `message` is the whole text shown for it.
+    pub fn caused(
+        entity: impl Into<String>,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error {
+            entity: entity.into(),
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
 }
 
 /// Where entities are written.

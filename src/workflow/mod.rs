@@ -37,9 +37,10 @@ pub const SOURCE_STEP: &str = "S3";
 /// A failure that stops the run before or instead of ingesting.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    /// The sink cannot be used.
+    /// The sink cannot be used. Not a `#[source]`: the sink error's text already says its
+    /// causes, and the CLI prints the whole chain (`{:#}`), which would repeat them.
     #[error("sink: {0}")]
-    Sink(#[from] sink::Error),
+    Sink(sink::Error),
     /// A mandatory test-connection step failed (reference §9).
     #[error("Failed to run the test connection step: {step}: {message}")]
     TestConnection {
@@ -48,9 +49,12 @@ pub enum InitError {
         /// Its error and hint.
         message: String,
     },
-    /// The thread or runtime of an isolated run could not be had.
-    #[error("{0}")]
-    Runtime(String),
+}
+
+impl From<sink::Error> for InitError {
+    fn from(e: sink::Error) -> Self {
+        InitError::Sink(e)
+    }
 }
 
 /// Why CloudWatch is not asked for bucket metrics in this run.
@@ -91,30 +95,6 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
         }
     };
     run(v, Arc::new(s3), metrics, sink).await
-}
-
-/// Runs an ingestion on a runtime of its own, in its own thread, and awaits its result.
-///
-/// The scheduler spawns runs as tasks, which must be `Send`; the ingest future is, but the
-/// compiler cannot prove it through the higher-ranked lifetimes of its bounded streams
-/// (rust-lang/rust#102211). A thread per run sidesteps that and also isolates runs from one
-/// another; a run is minutes long, so the thread is cheap.
-pub async fn run_ingest_isolated(v: Validated) -> Result<RunStatus, InitError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let result = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(run_ingest(v)),
-            Err(e) => Err(InitError::Runtime(format!(
-                "cannot start a runtime for the run: {e}"
-            ))),
-        };
-        let _ = tx.send(result);
-    });
-    rx.await
-        .map_err(|_| InitError::Runtime("the run's thread ended without a result".to_string()))?
 }
 
 /// The configured sink, connected (the `metadata-rest` sink checks the server first).

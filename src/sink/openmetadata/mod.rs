@@ -14,18 +14,18 @@
 //!
 //! This module knows nothing of S3: it receives finished [`Container`]s.
 
-pub mod api;
-pub mod client;
-
 use super::{Error, Seen, ServiceInfo, Sink};
 use crate::config::OpenMetadataServerConfig;
 use crate::entity::{quote_name, service_request, Container, ParentRef, S3Tag};
+use crate::openmetadata::api::{
+    self, CreateClassification, CreateTag, DeleteStale, EntityRef, Page, PipelineStatus,
+    ProgressEvent, RunState, ServerVersion, COMPATIBLE_VERSION,
+};
+use crate::openmetadata::client::{segment, Answer, Client, ClientError, Transport};
 use crate::status::{RunStatus, StepStatus};
-use api::{DeleteStale, EntityRef, Page, PipelineStatus, ServerVersion, COMPATIBLE_VERSION};
 use async_trait::async_trait;
-use client::{segment, Answer, Client, ClientError, Transport};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -72,7 +72,7 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-type Once = Arc<OnceCell<Result<(), String>>>;
+type Once = Arc<OnceCell<Result<(), TagError>>>;
 
 /// The OpenMetadata REST sink.
 #[derive(Debug)]
@@ -99,26 +99,57 @@ impl Drop for OmSink {
 
 /// Sends one progress event; best effort (a server without the endpoint costs a debug line).
 async fn send_progress(client: &Client, fqn: &str, run_id: &str, update_type: &str, records: u64) {
-    let body = serde_json::json!({
-        "updateType": update_type,
-        "timestamp": now_ms(),
-        "records": records,
-    });
+    let body = ProgressEvent {
+        update_type,
+        timestamp: now_ms(),
+        records,
+    };
     let path = format!(
         "/services/ingestionPipelines/progress/{}/{}",
         segment(fqn),
         segment(run_id)
     );
-    if let Err(e) = client.call(Method::PUT, &path, &[], Some(&body)).await {
+    if let Err(e) = client.call_with(Method::PUT, &path, &[], &body).await {
         tracing::debug!(pipeline = %fqn, error = %e, "Progress event not accepted.");
     }
 }
 
-fn err(entity: impl Into<String>, e: impl std::fmt::Display) -> Error {
-    Error {
-        entity: entity.into(),
-        message: e.to_string(),
-    }
+/// A failure of `entity` caused by `e`, with the error's own text as the message.
+fn err<E>(entity: impl Into<String>, e: E) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    Error::caused(entity, e.to_string(), e)
+}
+
+/// A failure of `entity` while doing `what`, caused by `e`.
+fn err_in<E>(entity: impl Into<String>, what: &str, e: E) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    Error::caused(entity, format!("{what}: {e}"), e)
+}
+
+/// Why a tag could not be created. Every container carrying the tag shares the one attempt
+/// of the run, hence the shared source.
+#[derive(Debug, Clone, thiserror::Error)]
+enum TagError {
+    /// The classification (the tag's key).
+    #[error("classification {key}: {source}")]
+    Classification {
+        /// The tag key.
+        key: String,
+        /// The server's answer.
+        source: Arc<ClientError>,
+    },
+    /// The tag itself.
+    #[error("tag {fqn}: {source}")]
+    Tag {
+        /// The tag's FQN.
+        fqn: String,
+        /// The server's answer.
+        source: Arc<ClientError>,
+    },
 }
 
 impl OmSink {
@@ -128,28 +159,21 @@ impl OmSink {
         cfg: &OpenMetadataServerConfig,
         settings: Settings,
     ) -> Result<OmSink, Error> {
-        let client = Client::new(
-            cfg,
-            &Transport {
-                service_name: settings.service_name.clone(),
-                max_attempts: settings.max_attempts,
-                read_timeout: Duration::from_secs(settings.timeout_secs.max(1)),
-            },
-        )
-        .map_err(|e| err(&cfg.host_port, e))?;
+        let transport = Transport::of_run(
+            &settings.service_name,
+            settings.max_attempts,
+            settings.timeout_secs,
+        );
+        let client = Client::new(cfg, &transport).map_err(|e| err(&cfg.host_port, e))?;
         let answer = client
-            .call(Method::GET, "/system/version", &[], None)
+            .call(Method::GET, api::VERSION_PATH, &[], None)
             .await
             .map_err(|e| err(&cfg.host_port, e))?;
-        let version: ServerVersion = serde_json::from_value(answer.body).map_err(|e| {
-            err(
-                &cfg.host_port,
-                format!("cannot read the server version: {e}"),
-            )
-        })?;
+        let version: ServerVersion = serde_json::from_value(answer.body)
+            .map_err(|e| err_in(&cfg.host_port, "cannot read the server version", e))?;
         let server = api::major_minor(&version.version);
         if cfg.enable_version_validation && server != COMPATIBLE_VERSION {
-            return Err(err(
+            return Err(Error::new(
                 &cfg.host_port,
                 format!(
                     "the OpenMetadata server is version {} ({server}) but s3meta speaks {COMPATIBLE_VERSION}: major.minor must match. Use a {COMPATIBLE_VERSION}.x server, or set workflowConfig.openMetadataServerConfig.enableVersionValidation: false",
@@ -218,28 +242,41 @@ impl OmSink {
     }
 
     /// Creates the classification and tag of `tag`, once per run each.
-    async fn ensure_tag(&self, tag: &S3Tag) -> Result<(), String> {
+    async fn ensure_tag(&self, tag: &S3Tag) -> Result<(), TagError> {
         let class_cell = self.once(format!("c:{}", tag.key));
         class_cell
             .get_or_init(|| async {
-                let body = json!({"name": tag.key, "description": "S3 TAG KEY"});
+                let body = CreateClassification {
+                    name: &tag.key,
+                    description: "S3 TAG KEY",
+                };
                 self.client
-                    .call(Method::PUT, "/classifications", &[], Some(&body))
+                    .call_with(Method::PUT, "/classifications", &[], &body)
                     .await
                     .map(|a| self.count(&a))
-                    .map_err(|e| format!("classification {}: {e}", tag.key))
+                    .map_err(|e| TagError::Classification {
+                        key: tag.key.clone(),
+                        source: Arc::new(e),
+                    })
             })
             .await
             .clone()?;
         let tag_cell = self.once(format!("t:{}", tag.fqn()));
         tag_cell
             .get_or_init(|| async {
-                let body = json!({"classification": tag.key, "name": tag.value, "description": "S3 TAG VALUE"});
+                let body = CreateTag {
+                    classification: &tag.key,
+                    name: &tag.value,
+                    description: "S3 TAG VALUE",
+                };
                 self.client
-                    .call(Method::PUT, "/tags", &[], Some(&body))
+                    .call_with(Method::PUT, "/tags", &[], &body)
                     .await
                     .map(|a| self.count(&a))
-                    .map_err(|e| format!("tag {}: {e}", tag.fqn()))
+                    .map_err(|e| TagError::Tag {
+                        fqn: tag.fqn(),
+                        source: Arc::new(e),
+                    })
             })
             .await
             .clone()
@@ -254,16 +291,15 @@ impl OmSink {
         fqn: &str,
         body: &PipelineStatus<'_>,
     ) -> Result<(), ClientError> {
-        let body = serde_json::to_value(body).unwrap_or(Value::Null);
         self.client
-            .call(
+            .call_with(
                 Method::PUT,
                 &format!(
                     "/services/ingestionPipelines/{}/pipelineStatus",
                     segment(fqn)
                 ),
                 &[],
-                Some(&body),
+                body,
             )
             .await
             .map(|_| ())
@@ -326,7 +362,7 @@ impl Sink for OmSink {
                     let now = now_ms();
                     let running = PipelineStatus {
                         run_id: &self.run_id,
-                        pipeline_state: "running",
+                        pipeline_state: RunState::Running,
                         start_date: self.started_ms,
                         timestamp: now,
                         end_date: None,
@@ -369,7 +405,7 @@ impl Sink for OmSink {
             Ok(answer) => {
                 // The reference reuses an existing service unchanged.
                 let _: EntityRef = serde_json::from_value(answer.body)
-                    .map_err(|e| err(&fqn, format!("unexpected service answer: {e}")))?;
+                    .map_err(|e| err_in(&fqn, "unexpected service answer", e))?;
                 tracing::info!(service = %fqn, "Using the existing storage service.");
                 lock(&self.status).records += 1;
                 Ok(())
@@ -385,7 +421,7 @@ impl Sink for OmSink {
                     .client
                     .call(Method::PUT, "/services/storageServices", &[], Some(&body))
                     .await
-                    .map_err(|e| err(&fqn, format!("cannot create the storage service: {e}")))?;
+                    .map_err(|e| err_in(&fqn, "cannot create the storage service", e))?;
                 self.count(&answer);
                 tracing::info!(service = %fqn, "Created the storage service.");
                 Ok(())
@@ -405,7 +441,7 @@ impl Sink for OmSink {
             let mut failed = BTreeSet::new();
             for t in &c.tags {
                 if let Err(e) = self.ensure_tag(t).await {
-                    lock(&self.status).fail(t.fqn(), e);
+                    lock(&self.status).fail(t.fqn(), e.to_string());
                     failed.insert(t.fqn());
                 }
             }
@@ -421,7 +457,7 @@ impl Sink for OmSink {
             .await
             .map_err(|e| err(&c.fqn, e))?;
         let r: EntityRef = serde_json::from_value(answer.body.clone())
-            .map_err(|e| err(&c.fqn, format!("the server's answer has no id: {e}")))?;
+            .map_err(|e| err_in(&c.fqn, "the server's answer has no id", e))?;
         self.count(&answer);
         Ok(ParentRef::Id(r.id))
     }
@@ -446,9 +482,10 @@ impl Sink for OmSink {
             // cover (outside a shard, a filter or `bucketNames`): the existing containers
             // there join the seen set, so deleteStale leaves them alone.
             let list = self.list_containers().await.map_err(|e| {
-                err(
+                err_in(
                     &service,
-                    format!("stale-marking skipped: cannot list the existing containers: {e}"),
+                    "stale-marking skipped: cannot list the existing containers",
+                    e,
                 )
             })?;
             for b in &seen.incomplete {
@@ -491,10 +528,9 @@ impl Sink for OmSink {
             hard_delete: false,
             recursive: true,
         };
-        let body = serde_json::to_value(&body).unwrap_or(Value::Null);
         match self
             .client
-            .call(Method::DELETE, "/containers/deleteStale", &[], Some(&body))
+            .call_with(Method::DELETE, "/containers/deleteStale", &[], &body)
             .await
         {
             Ok(a) => {
@@ -506,16 +542,17 @@ impl Sink for OmSink {
                 let list = match existing {
                     Some(l) => l,
                     None => self.list_containers().await.map_err(|e| {
-                        err(
+                        err_in(
                             &service,
-                            format!("Delete Entity: cannot list the existing containers: {e}"),
+                            "Delete Entity: cannot list the existing containers",
+                            e,
                         )
                     })?,
                 };
                 self.delete_each(&list, &keep).await;
                 Ok(())
             }
-            Err(e) => Err(err(&service, format!("Delete Entity: {e}"))),
+            Err(e) => Err(err_in(&service, "Delete Entity", e)),
         }
     }
 
@@ -531,7 +568,7 @@ impl Sink for OmSink {
         let now = now_ms();
         let body = PipelineStatus {
             run_id: &self.run_id,
-            pipeline_state: api::state_name(run.state(self.settings.success_threshold)),
+            pipeline_state: run.state(self.settings.success_threshold).into(),
             start_date: self.started_ms,
             timestamp: now,
             end_date: Some(now),

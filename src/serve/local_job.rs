@@ -2,9 +2,10 @@
 //! the job source and runner of the serve loop without an OpenMetadata server. The file is
 //! read again for every run, so edits apply to the next run without a restart.
 
+use super::cron::Cron;
+use super::schedule::JobSpec;
+use super::{JobSource, RunOutcome, Runner};
 use crate::config;
-use crate::schedule::{cron::Cron, JobSpec};
-use crate::serve::{JobSource, Runner};
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use std::path::PathBuf;
@@ -34,7 +35,10 @@ impl LocalJob {
 
 #[async_trait]
 impl JobSource for LocalJob {
-    async fn jobs(&self) -> Result<Vec<JobSpec>, String> {
+    /// The one job is known without reading anything.
+    type Error = std::convert::Infallible;
+
+    async fn jobs(&self) -> Result<Vec<JobSpec>, Self::Error> {
         Ok(vec![JobSpec {
             id: self.id(),
             cron: Some(self.cron.clone()),
@@ -50,33 +54,30 @@ impl JobSource for LocalJob {
 
 #[async_trait]
 impl Runner for LocalJob {
-    async fn run(&self, _id: &str, attempt: u32) -> String {
+    async fn run(&self, _id: &str, attempt: u32) -> RunOutcome {
         let v = match config::load_file(&self.config)
             .and_then(|w| w.validate().map_err(config::ConfigError::from))
         {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, attempt, "The workflow file is not valid; run failed.");
-                return "failed".into();
+                return RunOutcome::Failed;
             }
         };
         let rules = v.rules;
         let threshold = rules.success_threshold;
-        match crate::workflow::run_ingest_isolated(v).await {
+        match super::isolated::run_ingest(v).await {
             Ok(status) => {
                 tracing::info!(attempt, "Run summary:\n{}", status.summary());
                 if status.fails(rules) {
-                    "failed".into()
+                    RunOutcome::Failed
                 } else {
-                    serde_json::to_value(status.state(threshold))
-                        .ok()
-                        .and_then(|s| s.as_str().map(str::to_string))
-                        .unwrap_or_else(|| "success".into())
+                    status.state(threshold).into()
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, attempt, "Run failed.");
-                "failed".into()
+                RunOutcome::Failed
             }
         }
     }

@@ -1,4 +1,16 @@
-//! `s3meta serve`: the long-running loop around [`crate::schedule::Scheduler`].
+//! The second application in s3meta: `s3meta serve`, a scheduler daemon, and `s3meta run
+//! --pipeline`, which runs one pipeline configured in the OpenMetadata UI.
+//!
+//! - [`schedule`] and [`cron`]: which run is due when (pure rules over injected time).
+//! - this module: the long-running loop around [`schedule::Scheduler`].
+//! - [`pipeline`]: the server's pipelines as jobs, their runner, and `run --pipeline`.
+//! - [`local_job`]: a local workflow file on a cron schedule.
+//! - `health`: the loopback health endpoint ([`Health`]).
+//! - [`isolated`]: one ingest on a thread and runtime of its own.
+//!
+//! The ingest itself is the ordinary workflow; nothing here reads S3 or builds entities.
+//!
+//! ## The loop
 //!
 //! It refreshes the pipeline list from a [`JobSource`] (so changes made in the UI are picked
 //! up without a restart), starts the runs that are due through a [`Runner`], persists each
@@ -7,10 +19,21 @@
 //! as failed — a run is never left "running". Time comes from a [`Clock`], so tests drive it
 //! without sleeping.
 
-use crate::schedule::{JobRecord, JobSpec, Scheduler};
+pub mod cron;
+mod health;
+pub mod isolated;
+pub mod local_job;
+pub mod pipeline;
+pub mod schedule;
+
+pub use health::Health;
+pub use schedule::RunOutcome;
+
 use async_trait::async_trait;
 use futures::future::BoxFuture;
+use health::serve_health;
 use jiff::Timestamp;
+use schedule::{JobRecord, JobSpec, Scheduler};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,16 +69,18 @@ impl Clock for SystemClock {
 /// Where the pipelines to schedule come from (a local schedule, or the server).
 #[async_trait]
 pub trait JobSource: Send + Sync {
+    /// Why the list could not be read; the loop keeps the last list and says why.
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// The current pipelines and their schedules.
-    async fn jobs(&self) -> Result<Vec<JobSpec>, String>;
+    async fn jobs(&self) -> Result<Vec<JobSpec>, Self::Error>;
 }
 
 /// Runs one pipeline once.
 #[async_trait]
 pub trait Runner: Send + Sync + 'static {
-    /// Runs `id`; returns its final state (`success`, `partialSuccess` or `failed`). Reports
-    /// to the server, if any, are the runner's job.
-    async fn run(&self, id: &str, attempt: u32) -> String;
+    /// Runs `id`; returns how it ended. Reports to the server, if any, are the runner's job.
+    async fn run(&self, id: &str, attempt: u32) -> RunOutcome;
 
     /// Called for a run still in flight when the grace period after shutdown ends: report it
     /// as failed wherever its status is kept.
@@ -75,20 +100,6 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Run every pipeline once at start, besides its schedule.
     pub run_at_start: bool,
-}
-
-/// What the health endpoint reports.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Health {
-    /// `ok`, or `stopping`.
-    pub status: String,
-    /// Pipelines with a run in flight.
-    pub running: Vec<String>,
-    /// Each pipeline's last run.
-    pub pipelines: BTreeMap<String, JobRecord>,
-    /// The last error refreshing the pipeline list, if any.
-    pub last_refresh_error: Option<String>,
 }
 
 /// A serve loop failure.
@@ -130,39 +141,6 @@ fn save_state(path: Option<&PathBuf>, records: &BTreeMap<String, JobRecord>) -> 
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
-/// Serves the health endpoint: every request gets the current [`Health`] as JSON.
-async fn serve_health(
-    addr: SocketAddr,
-    health: Arc<Mutex<Health>>,
-) -> Result<(SocketAddr, JoinHandle<()>), Error> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| Error::Health { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| Error::Health { addr, source })?;
-    let task = tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let health = health.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = sock.read(&mut buf).await;
-                let body = {
-                    let h = health.lock().map(|h| h.clone()).unwrap_or_default();
-                    serde_json::to_string(&h).unwrap_or_default()
-                };
-                let resp = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    Ok((bound, task))
-}
-
 /// A running serve loop's handle on its health endpoint.
 #[derive(Debug, Clone)]
 pub struct Started {
@@ -199,7 +177,7 @@ where
     on_start(Started { health_addr });
 
     let mut sched = Scheduler::with_records(load_state(opts.state_file.as_ref()), clock.now());
-    let (tx, mut rx) = mpsc::unbounded_channel::<(String, String)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, RunOutcome)>();
     let mut in_flight: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut next_refresh = clock.now();
     let refresh =
@@ -233,7 +211,7 @@ where
                 Err(e) => {
                     tracing::warn!(error = %e, "Cannot refresh the pipeline list; keeping the last one.");
                     if let Ok(mut h) = health.lock() {
-                        h.last_refresh_error = Some(e);
+                        h.last_refresh_error = Some(e.to_string());
                     }
                 }
             }
@@ -250,8 +228,8 @@ where
             let tx = tx.clone();
             let id = start.id.clone();
             let task = tokio::spawn(async move {
-                let state = runner.run(&id, start.attempt).await;
-                let _ = tx.send((id, state));
+                let outcome = runner.run(&id, start.attempt).await;
+                let _ = tx.send((id, outcome));
             });
             in_flight.insert(start.id, task);
         }
@@ -261,10 +239,10 @@ where
             .map_or(next_refresh, |w| w.min(next_refresh));
         tokio::select! {
             _ = clock.sleep_until(wake) => {}
-            Some((id, state)) = rx.recv() => {
-                tracing::info!(pipeline = %id, state = %state, "Run finished.");
+            Some((id, outcome)) = rx.recv() => {
+                tracing::info!(pipeline = %id, state = %outcome, "Run finished.");
                 in_flight.remove(&id);
-                sched.finished(&id, clock.now(), &state);
+                sched.finished(&id, clock.now(), outcome);
                 save_state(opts.state_file.as_ref(), &sched.records())?;
             }
             _ = &mut shutdown => break,
@@ -277,9 +255,9 @@ where
     let deadline = tokio::time::Instant::now() + opts.grace;
     while !in_flight.is_empty() {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some((id, state))) => {
+            Ok(Some((id, outcome))) => {
                 in_flight.remove(&id);
-                sched.finished(&id, clock.now(), &state);
+                sched.finished(&id, clock.now(), outcome);
             }
             _ => break,
         }
@@ -288,7 +266,7 @@ where
         task.abort();
         tracing::warn!(pipeline = %id, "Run abandoned at shutdown; reported as failed.");
         runner.abandoned(&id).await;
-        sched.finished(&id, clock.now(), "failed");
+        sched.finished(&id, clock.now(), RunOutcome::Failed);
     }
     save_state(opts.state_file.as_ref(), &sched.records())?;
     if let Some(t) = health_task {

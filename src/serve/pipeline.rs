@@ -6,14 +6,19 @@
 //!
 //! This module only talks to the OpenMetadata API; the run itself is the ordinary ingest.
 
+use super::cron::{Cron, CronError};
+use super::isolated::{self, IngestError};
+use super::schedule::JobSpec;
+use super::{JobSource, RunOutcome, Runner};
 use crate::config::{self, Secret, Validated};
-use crate::schedule::{cron::Cron, JobSpec};
-use crate::serve::{JobSource, Runner};
-use crate::sink::openmetadata::client::{segment, Client, ClientError, Transport};
+use crate::openmetadata::api::{PipelineStatus, RunState, StepSummary};
+use crate::openmetadata::client::{segment, Client, ClientError, Transport};
+use crate::workflow::SOURCE_STEP;
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use reqwest::Method;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -56,6 +61,43 @@ pub enum Error {
         /// Why.
         source: config::ConfigError,
     },
+}
+
+/// Why a pipeline's `airflowConfig` gives no schedule.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The pipeline has no FQN to schedule it by.
+    #[error("the pipeline has no fullyQualifiedName")]
+    NoName,
+    /// `pipelineTimezone` is not a known IANA zone.
+    #[error("{fqn}: pipelineTimezone `{zone}`: {source}")]
+    TimeZone {
+        /// The pipeline.
+        fqn: String,
+        /// The zone as configured.
+        zone: String,
+        /// Why it is unknown.
+        source: jiff::Error,
+    },
+    /// `scheduleInterval` does not parse.
+    #[error("{fqn}: {source}")]
+    Cron {
+        /// The pipeline.
+        fqn: String,
+        /// Why.
+        source: CronError,
+    },
+}
+
+/// Why [`run_pipeline`] produced no status.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The pipeline could not be read or turned into a workflow.
+    #[error(transparent)]
+    Pipeline(#[from] Error),
+    /// The ingest stopped before it could run.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
 }
 
 /// The OpenMetadata calls for pipelines.
@@ -140,8 +182,14 @@ impl PipelineClient {
 
     /// Builds the workflow a user would have written for the pipeline: service name and
     /// connection from the service; `sourceConfig` and `loggerLevel` from the pipeline; the
-    /// `metadata-rest` sink; `ingestionPipelineFQN` and `pipelineRunId` set.
-    pub async fn workflow(&self, fqn: &str, run_id: &str) -> Result<Validated, Error> {
+    /// `metadata-rest` sink; `ingestionPipelineFQN` and `pipelineRunId` set; validated with
+    /// what the command line adds (`--shard`).
+    pub async fn workflow(
+        &self,
+        fqn: &str,
+        run_id: &str,
+        overrides: config::Overrides,
+    ) -> Result<Validated, Error> {
         let pipeline = self.pipeline(fqn).await?;
         let service_fqn = service_fqn(&pipeline).ok_or_else(|| Error::Unsupported {
             fqn: fqn.into(),
@@ -153,43 +201,119 @@ impl PipelineClient {
             fqn: fqn.into(),
             source,
         })?;
-        raw.validate().map_err(|e| Error::Config {
+        raw.validate_with(overrides).map_err(|e| Error::Config {
             fqn: fqn.into(),
             source: e.into(),
         })
     }
 
-    /// Reports a final `failed` status for a run that could not run or was abandoned.
+    /// Reports a final `failed` status for a run that could not run or was abandoned: the
+    /// source step failed once, on the pipeline.
     pub async fn report_failed(&self, fqn: &str, run_id: &str, started_ms: i64, message: &str) {
         let now = Timestamp::now().as_millisecond();
-        let body = json!({
-            "runId": run_id,
-            "pipelineState": "failed",
-            "startDate": started_ms,
-            "timestamp": now,
-            "endDate": now,
-            "status": [{"name": "S3", "records": 0, "updated_records": 0, "warnings": 0,
-                        "errors": 1, "filtered": 0,
-                        "failures": [{"name": fqn, "error": message}]}],
-        });
+        let body = PipelineStatus {
+            run_id,
+            pipeline_state: RunState::Failed,
+            start_date: started_ms,
+            timestamp: now,
+            end_date: Some(now),
+            status: Some(vec![StepSummary::failed(SOURCE_STEP, fqn, message)]),
+        };
         let path = format!(
             "/services/ingestionPipelines/{}/pipelineStatus",
             segment(fqn)
         );
-        if let Err(e) = self.client.call(Method::PUT, &path, &[], Some(&body)).await {
+        if let Err(e) = self.client.call_with(Method::PUT, &path, &[], &body).await {
             tracing::error!(pipeline = %fqn, error = %e, "Cannot report the failed status.");
         }
     }
 }
 
+/// The `openMetadataServerConfig` a workflow run against the server is given.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerConfigBody<'a> {
+    host_port: &'a str,
+    /// Always `openmetadata`: a bot's JWT.
+    auth_provider: &'static str,
+    security_config: SecurityConfigBody<'a>,
+}
+
+/// `securityConfig` of a [`ServerConfigBody`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecurityConfigBody<'a> {
+    jwt_token: &'a str,
+}
+
+impl<'a> ServerConfigBody<'a> {
+    fn of(access: &'a ServerAccess) -> ServerConfigBody<'a> {
+        ServerConfigBody {
+            host_port: &access.host_port,
+            auth_provider: "openmetadata",
+            security_config: SecurityConfigBody {
+                jwt_token: access.jwt_token.expose(),
+            },
+        }
+    }
+}
+
+/// The workflow document built for a server pipeline: what a user would have written.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkflowBody<'a> {
+    source: SourceBody<'a>,
+    sink: SinkBody,
+    workflow_config: WorkflowConfigBody<'a>,
+    #[serde(rename = "ingestionPipelineFQN")]
+    ingestion_pipeline_fqn: &'a str,
+    pipeline_run_id: &'a str,
+}
+
+/// `source` of a [`WorkflowBody`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SourceBody<'a> {
+    /// Always `s3`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    service_name: &'a str,
+    service_connection: ServiceConnectionBody<'a>,
+    /// The pipeline's own `sourceConfig`, as stored.
+    source_config: &'a Value,
+}
+
+/// `serviceConnection`: the service's stored connection, as stored.
+#[derive(Debug, Serialize)]
+struct ServiceConnectionBody<'a> {
+    config: &'a Value,
+}
+
+/// `sink`: always `metadata-rest`, with no options.
+#[derive(Debug, Serialize)]
+struct SinkBody {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    config: NoOptions,
+}
+
+/// An empty object (`{}`).
+#[derive(Debug, Serialize)]
+struct NoOptions {}
+
+/// `workflowConfig` of a [`WorkflowBody`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WorkflowConfigBody<'a> {
+    logger_level: &'a str,
+    open_metadata_server_config: ServerConfigBody<'a>,
+}
+
 /// The `openMetadataServerConfig` of a workflow run against `access`.
 fn server_config(access: &ServerAccess) -> config::OpenMetadataServerConfig {
-    let v = json!({
-        "hostPort": access.host_port,
-        "authProvider": "openmetadata",
-        "securityConfig": {"jwtToken": access.jwt_token.expose()},
-    });
-    // The shape is fixed above and matches the struct.
+    // Strings always serialise.
+    let v = serde_json::to_value(ServerConfigBody::of(access)).unwrap_or_default();
+    // The body is fixed above and matches the struct.
     #[allow(clippy::expect_used)]
     serde_json::from_value(v).expect("a fixed, valid openMetadataServerConfig")
 }
@@ -233,27 +357,28 @@ pub fn workflow_json(
     if source_config.is_null() {
         source_config = json!({"config": {"type": "StorageMetadata"}});
     }
-    let logger = pipeline["loggerLevel"].as_str().unwrap_or("INFO");
-    let service_name = service["name"].as_str().unwrap_or_default();
-    Ok(json!({
-        "source": {
-            "type": "s3",
-            "serviceName": service_name,
-            "serviceConnection": {"config": connection},
-            "sourceConfig": source_config,
-        },
-        "sink": {"type": "metadata-rest", "config": {}},
-        "workflowConfig": {
-            "loggerLevel": logger,
-            "openMetadataServerConfig": {
-                "hostPort": access.host_port,
-                "authProvider": "openmetadata",
-                "securityConfig": {"jwtToken": access.jwt_token.expose()},
+    let body = WorkflowBody {
+        source: SourceBody {
+            kind: "s3",
+            service_name: service["name"].as_str().unwrap_or_default(),
+            service_connection: ServiceConnectionBody {
+                config: &connection,
             },
+            source_config: &source_config,
         },
-        "ingestionPipelineFQN": fqn,
-        "pipelineRunId": run_id,
-    }))
+        sink: SinkBody {
+            kind: "metadata-rest",
+            config: NoOptions {},
+        },
+        workflow_config: WorkflowConfigBody {
+            logger_level: pipeline["loggerLevel"].as_str().unwrap_or("INFO"),
+            open_metadata_server_config: ServerConfigBody::of(access),
+        },
+        ingestion_pipeline_fqn: fqn,
+        pipeline_run_id: run_id,
+    };
+    // Strings and JSON values always serialise.
+    Ok(serde_json::to_value(body).unwrap_or_default())
 }
 
 /// A date from `airflowConfig` (`2026-01-01`, or a timestamp), in the pipeline's zone.
@@ -273,18 +398,24 @@ fn airflow_date(v: &Value, tz: &TimeZone) -> Option<Timestamp> {
 }
 
 /// The schedule of a pipeline from its `airflowConfig` (reference §11).
-pub fn job_spec(pipeline: &Value) -> Result<JobSpec, String> {
+pub fn job_spec(pipeline: &Value) -> Result<JobSpec, ScheduleError> {
     let fqn = pipeline["fullyQualifiedName"]
         .as_str()
-        .ok_or("the pipeline has no fullyQualifiedName")?
+        .ok_or(ScheduleError::NoName)?
         .to_string();
     let a = &pipeline["airflowConfig"];
     let tz_name = a["pipelineTimezone"].as_str().unwrap_or("UTC");
-    let tz =
-        TimeZone::get(tz_name).map_err(|e| format!("{fqn}: pipelineTimezone `{tz_name}`: {e}"))?;
+    let tz = TimeZone::get(tz_name).map_err(|source| ScheduleError::TimeZone {
+        fqn: fqn.clone(),
+        zone: tz_name.to_string(),
+        source,
+    })?;
     let cron = match a["scheduleInterval"].as_str() {
         None | Some("") => None,
-        Some(expr) => Some(Cron::parse(expr).map_err(|e| format!("{fqn}: {e}"))?),
+        Some(expr) => Some(Cron::parse(expr).map_err(|source| ScheduleError::Cron {
+            fqn: fqn.clone(),
+            source,
+        })?),
     };
     Ok(JobSpec {
         start: airflow_date(&a["startDate"], &tz),
@@ -315,16 +446,15 @@ impl ServerJobs {
 
 #[async_trait]
 impl JobSource for ServerJobs {
-    async fn jobs(&self) -> Result<Vec<JobSpec>, String> {
+    type Error = Error;
+
+    async fn jobs(&self) -> Result<Vec<JobSpec>, Error> {
         let pipelines = if self.only.is_empty() {
-            self.client
-                .storage_pipelines()
-                .await
-                .map_err(|e| e.to_string())?
+            self.client.storage_pipelines().await?
         } else {
             let mut v = Vec::new();
             for fqn in &self.only {
-                v.push(self.client.pipeline(fqn).await.map_err(|e| e.to_string())?);
+                v.push(self.client.pipeline(fqn).await?);
             }
             v
         };
@@ -336,10 +466,7 @@ impl JobSource for ServerJobs {
             }
             let Some(svc) = service_fqn(&p) else { continue };
             if !services.contains_key(&svc) {
-                let is_s3 = match self.client.service(&svc).await {
-                    Ok(s) => s["serviceType"].as_str() == Some("S3"),
-                    Err(e) => return Err(e.to_string()),
-                };
+                let is_s3 = self.client.service(&svc).await?["serviceType"].as_str() == Some("S3");
                 services.insert(svc.clone(), is_s3);
             }
             if services.get(&svc) != Some(&true) {
@@ -380,10 +507,8 @@ impl ServerRunner {
 pub struct PipelineRun {
     /// The run's status.
     pub status: crate::status::RunStatus,
-    /// `successThreshold` of the workflow.
-    pub threshold: u32,
-    /// `raiseOnError` of the workflow.
-    pub raise_on_error: bool,
+    /// `raiseOnError` and `successThreshold` of the workflow.
+    pub rules: config::RunRules,
 }
 
 /// Runs one pipeline once; used by `s3meta run` and `serve`. The `metadata-rest` sink
@@ -393,45 +518,37 @@ pub async fn run_pipeline(
     fqn: &str,
     run_id: &str,
     shard: Option<config::Shard>,
-) -> Result<PipelineRun, String> {
-    let mut v = client
-        .workflow(fqn, run_id)
-        .await
-        .map_err(|e| e.to_string())?;
-    v.shard = shard;
-    let threshold = v.rules.success_threshold;
-    let raise_on_error = v.rules.raise_on_error;
-    let status = crate::workflow::run_ingest_isolated(v)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(PipelineRun {
-        status,
-        threshold,
-        raise_on_error,
-    })
+) -> Result<PipelineRun, RunError> {
+    let v = client
+        .workflow(fqn, run_id, config::Overrides { shard })
+        .await?;
+    let rules = v.rules;
+    let status = isolated::run_ingest(v).await?;
+    Ok(PipelineRun { status, rules })
 }
 
 #[async_trait]
 impl Runner for ServerRunner {
-    async fn run(&self, id: &str, attempt: u32) -> String {
+    async fn run(&self, id: &str, attempt: u32) -> RunOutcome {
         let run_id = uuid::Uuid::new_v4().to_string();
         let started = Timestamp::now().as_millisecond();
         if let Ok(mut r) = self.runs.lock() {
             r.insert(id.to_string(), (run_id.clone(), started));
         }
-        let state = match run_pipeline(&self.client, id, &run_id, None).await {
-            Ok(run) => crate::sink::openmetadata::api::state_name(run.status.state(run.threshold))
-                .to_string(),
+        let outcome = match run_pipeline(&self.client, id, &run_id, None).await {
+            Ok(run) => run.status.state(run.rules.success_threshold).into(),
             Err(e) => {
                 tracing::error!(pipeline = %id, attempt, error = %e, "Run failed.");
-                self.client.report_failed(id, &run_id, started, &e).await;
-                "failed".to_string()
+                self.client
+                    .report_failed(id, &run_id, started, &e.to_string())
+                    .await;
+                RunOutcome::Failed
             }
         };
         if let Ok(mut r) = self.runs.lock() {
             r.remove(id);
         }
-        state
+        outcome
     }
 
     async fn abandoned(&self, id: &str) {
@@ -481,6 +598,53 @@ mod tests {
         assert!(s.cron.is_none());
         let p = json!({"fullyQualifiedName": "a.b", "enabled": false, "airflowConfig": {"scheduleInterval": "@daily"}});
         assert!(job_spec(&p).unwrap().paused);
+    }
+
+    #[test]
+    fn the_workflow_document_has_the_keys_a_user_would_write_in_order() {
+        let access = ServerAccess {
+            host_port: "http://om:8585/api".into(),
+            jwt_token: Secret::new("jwt"),
+        };
+        let pipeline = json!({"pipelineType": "metadata", "service": {"name": "svc"}});
+        let service = json!({
+            "name": "svc", "serviceType": "S3", "connection": {"config": {"type": "S3"}}
+        });
+        let w = workflow_json("svc.p", "run-1", &pipeline, &service, &access).unwrap();
+        assert_eq!(
+            w.to_string(),
+            concat!(
+                r#"{"source":{"type":"s3","serviceName":"svc","#,
+                r#""serviceConnection":{"config":{"type":"S3"}},"#,
+                r#""sourceConfig":{"config":{"type":"StorageMetadata"}}},"#,
+                r#""sink":{"type":"metadata-rest","config":{}},"#,
+                r#""workflowConfig":{"loggerLevel":"INFO","openMetadataServerConfig":"#,
+                r#"{"hostPort":"http://om:8585/api","authProvider":"openmetadata","#,
+                r#""securityConfig":{"jwtToken":"jwt"}}},"#,
+                r#""ingestionPipelineFQN":"svc.p","pipelineRunId":"run-1"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_run_that_could_not_run_is_reported_as_one_failure_of_the_source_step() {
+        let body = PipelineStatus {
+            run_id: "r",
+            pipeline_state: RunState::Failed,
+            start_date: 1,
+            timestamp: 2,
+            end_date: Some(2),
+            status: Some(vec![StepSummary::failed(SOURCE_STEP, "svc.p", "boom")]),
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            concat!(
+                r#"{"runId":"r","pipelineState":"failed","startDate":1,"timestamp":2,"#,
+                r#""endDate":2,"status":[{"name":"S3","records":0,"updated_records":0,"#,
+                r#""warnings":0,"errors":1,"filtered":0,"#,
+                r#""failures":[{"name":"svc.p","error":"boom"}]}]}"#
+            )
+        );
     }
 
     #[test]

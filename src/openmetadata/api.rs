@@ -1,4 +1,4 @@
-//! Request and response shapes of the OpenMetadata calls the sink makes (reference §8).
+//! Request and response shapes of the OpenMetadata calls s3meta makes (reference §8).
 //!
 //! Responses are read leniently (ACCEPTANCE: rely only on `id`, `name`,
 //! `fullyQualifiedName` and resolved references; ignore unknown and missing fields).
@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 /// The major.minor of the server versions s3meta declares compatibility with.
 pub const COMPATIBLE_VERSION: &str = "2.0";
+
+/// The path of the server's version, under the API base.
+pub const VERSION_PATH: &str = "/system/version";
 
 /// `GET /v1/system/version`.
 #[derive(Debug, Deserialize)]
@@ -74,14 +77,71 @@ pub struct DeleteStale<'a> {
     pub recursive: bool,
 }
 
+/// `pipelineState` of a [`PipelineStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunState {
+    /// The run started and has not ended.
+    Running,
+    /// Every step at 100 %.
+    Success,
+    /// Some failures, but every step at or above the threshold.
+    PartialSuccess,
+    /// A step under the threshold, or a run that could not run.
+    Failed,
+}
+
+impl From<PipelineState> for RunState {
+    fn from(s: PipelineState) -> RunState {
+        match s {
+            PipelineState::Success => RunState::Success,
+            PipelineState::PartialSuccess => RunState::PartialSuccess,
+            PipelineState::Failed => RunState::Failed,
+        }
+    }
+}
+
+/// A progress event of a pipeline run
+/// (`PUT /v1/services/ingestionPipelines/progress/<fqn>/<runId>`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEvent<'a> {
+    /// `DISCOVERY`, `PROCESSING` or `PIPELINE_COMPLETE`.
+    pub update_type: &'a str,
+    /// Now, epoch milliseconds.
+    pub timestamp: i64,
+    /// Records so far.
+    pub records: u64,
+}
+
+/// `CreateClassificationRequest`: the classification of an S3 tag key.
+#[derive(Debug, Serialize)]
+pub struct CreateClassification<'a> {
+    /// The tag key.
+    pub name: &'a str,
+    /// Always `S3 TAG KEY`, as in the reference.
+    pub description: &'static str,
+}
+
+/// `CreateTagRequest`: an S3 tag value under its key's classification.
+#[derive(Debug, Serialize)]
+pub struct CreateTag<'a> {
+    /// The tag key (the classification's name).
+    pub classification: &'a str,
+    /// The tag value.
+    pub name: &'a str,
+    /// Always `S3 TAG VALUE`, as in the reference.
+    pub description: &'static str,
+}
+
 /// `PipelineStatus`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineStatus<'a> {
     /// The run id.
     pub run_id: &'a str,
-    /// `running`, `success`, `partialSuccess` or `failed`.
-    pub pipeline_state: &'static str,
+    /// The run's state.
+    pub pipeline_state: RunState,
     /// Start, epoch milliseconds.
     pub start_date: i64,
     /// Now, epoch milliseconds.
@@ -124,6 +184,22 @@ pub struct StackTraceError {
 }
 
 impl StepSummary {
+    /// The summary of a step that failed once, on `name`, before it could count anything.
+    pub fn failed(step: &str, name: &str, error: &str) -> StepSummary {
+        StepSummary {
+            name: step.to_string(),
+            records: 0,
+            updated_records: 0,
+            warnings: 0,
+            errors: 1,
+            filtered: 0,
+            failures: vec![StackTraceError {
+                name: name.to_string(),
+                error: error.to_string(),
+            }],
+        }
+    }
+
     /// The summary of one step.
     pub fn of(s: &StepStatus) -> StepSummary {
         StepSummary {
@@ -146,15 +222,6 @@ impl StepSummary {
     }
 }
 
-/// The wire name of a final state.
-pub fn state_name(s: PipelineState) -> &'static str {
-    match s {
-        PipelineState::Success => "success",
-        PipelineState::PartialSuccess => "partialSuccess",
-        PipelineState::Failed => "failed",
-    }
-}
-
 /// Per-step summaries of a run.
 pub fn summaries(run: &RunStatus) -> Vec<StepSummary> {
     run.steps.iter().map(StepSummary::of).collect()
@@ -163,6 +230,23 @@ pub fn summaries(run: &RunStatus) -> Vec<StepSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_states_have_the_reference_names() {
+        let names: Vec<_> = [
+            RunState::Running,
+            RunState::Success,
+            RunState::PartialSuccess,
+            RunState::Failed,
+        ]
+        .into_iter()
+        .map(|s| serde_json::to_value(s).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            ["running", "success", "partialSuccess", "failed"].map(serde_json::Value::from)
+        );
+    }
 
     #[test]
     fn major_minor_of_server_versions() {

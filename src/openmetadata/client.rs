@@ -1,6 +1,7 @@
 //! Transport to the OpenMetadata API: base URL, Bearer JWT, extra headers, TLS, timeouts and
 //! retries (reference §8.1). Answers are JSON values or a typed [`ClientError`]; what the
-//! calls mean is the sink's business, not this module's.
+//! calls mean is the callers' business (the sink, the pipeline runner, test-connection), not
+//! this module's.
 //!
 //! The token lives in a sensitive header value: it is never logged, and no error message
 //! built here contains it.
@@ -8,6 +9,7 @@
 use crate::config::{OpenMetadataServerConfig, VerifySsl};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
+use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -49,8 +51,19 @@ pub enum ClientError {
     #[error("the server answered HTML, not JSON: does hostPort point at the OpenMetadata API (ending in /api)?")]
     Html,
     /// The server could not be reached (after retries).
+    #[error("cannot reach the OpenMetadata server: {source} ({url})")]
+    Transport {
+        /// The URL called.
+        url: String,
+        /// The HTTP client's error.
+        source: reqwest::Error,
+    },
+    /// The answer's body could not be read.
     #[error("cannot reach the OpenMetadata server: {0}")]
-    Transport(String),
+    Body(#[source] reqwest::Error),
+    /// A request body could not be encoded as JSON.
+    #[error("cannot encode the request body: {0}")]
+    Encode(#[source] serde_json::Error),
 }
 
 /// A successful answer.
@@ -73,6 +86,19 @@ pub struct Transport {
     pub max_attempts: u32,
     /// Read timeout.
     pub read_timeout: Duration,
+}
+
+impl Transport {
+    /// The transport of a workflow run, the same for the sink and for test-connection:
+    /// `serviceName` in the User-Agent, `s3meta.sinkMaxAttempts` attempts, and
+    /// `s3meta.sinkTimeoutSecs` (at least one second) to read an answer.
+    pub fn of_run(service_name: &str, max_attempts: u32, timeout_secs: u64) -> Transport {
+        Transport {
+            service_name: service_name.to_string(),
+            max_attempts,
+            read_timeout: Duration::from_secs(timeout_secs.max(1)),
+        }
+    }
 }
 
 /// The HTTP client of one run.
@@ -210,6 +236,29 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer, ClientError> {
+        self.send(method, path, query, body.map(Value::to_string))
+            .await
+    }
+
+    /// [`Client::call`] with a typed body (one of [`super::api`]'s requests).
+    pub async fn call_with<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<Answer, ClientError> {
+        let text = serde_json::to_string(body).map_err(ClientError::Encode)?;
+        self.send(method, path, query, Some(text)).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, ClientError> {
         let mut url = format!("{}{path}", self.base);
         if !query.is_empty() {
             url.push('?');
@@ -231,8 +280,8 @@ impl Client {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             let mut req = self.http.request(method.clone(), &url);
-            if let Some(b) = body {
-                req = req.body(b.to_string());
+            if let Some(b) = &body {
+                req = req.body(b.clone());
             }
             let last = attempt >= self.max_attempts;
             match req.send().await {
@@ -251,7 +300,7 @@ impl Client {
                     tracing::warn!(%method, path, attempt, error = %e, "OpenMetadata call failed; retrying.");
                     tokio::time::sleep(wait).await;
                 }
-                Err(e) => return Err(ClientError::Transport(format!("{e} ({url})"))),
+                Err(source) => return Err(ClientError::Transport { url, source }),
             }
         }
     }
@@ -287,10 +336,7 @@ async fn read(resp: reqwest::Response) -> Result<Answer, ClientError> {
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("html"));
-    let text = resp
-        .text()
-        .await
-        .map_err(|e| ClientError::Transport(e.to_string()))?;
+    let text = resp.text().await.map_err(ClientError::Body)?;
     if html || text.trim_start().starts_with('<') {
         return Err(ClientError::Html);
     }

@@ -23,12 +23,39 @@ pub struct Cron {
 
 /// A cron expression that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid cron expression `{text}`: {message}")]
+#[error("invalid cron expression `{text}`: {problem}")]
 pub struct CronError {
     /// The expression.
     pub text: String,
-    /// What is wrong.
-    pub message: String,
+    /// What is wrong (part of the message, like a kind, rather than a separate cause).
+    pub problem: CronProblem,
+}
+
+/// What is wrong with a cron expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronProblem {
+    /// Not five fields (after expanding a macro).
+    #[error("expected 5 fields, found {0}")]
+    FieldCount(usize),
+    /// The step after `/` is not a number.
+    #[error("bad step `{0}`")]
+    BadStep(String),
+    /// `/0`.
+    #[error("a step of 0")]
+    ZeroStep,
+    /// A value that is neither a number nor a known name.
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    /// A value or range outside the field's bounds, or a reversed range.
+    #[error("`{part}` is outside {min}-{max}")]
+    OutOfRange {
+        /// The list item.
+        part: String,
+        /// The field's lowest value.
+        min: u32,
+        /// The field's highest value.
+        max: u32,
+    },
 }
 
 const MONTHS: [&str; 12] = [
@@ -42,23 +69,27 @@ fn field(
     max: u32,
     names: &[&str],
     name_base: u32,
-) -> Result<(u64, bool), String> {
+) -> Result<(u64, bool), CronProblem> {
     let mut bits = 0u64;
     let star = spec == "*" || spec == "?";
     for part in spec.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().map_err(|_| format!("bad step `{s}`"))?),
+            Some((r, s)) => (
+                r,
+                s.parse::<u32>()
+                    .map_err(|_| CronProblem::BadStep(s.to_string()))?,
+            ),
             None => (part, 1),
         };
         if step == 0 {
-            return Err("a step of 0".into());
+            return Err(CronProblem::ZeroStep);
         }
-        let value = |v: &str| -> Result<u32, String> {
+        let value = |v: &str| -> Result<u32, CronProblem> {
             if let Some(i) = names.iter().position(|n| v.eq_ignore_ascii_case(n)) {
                 return Ok(i as u32 + name_base);
             }
             v.parse::<u32>()
-                .map_err(|_| format!("`{v}` is not a number"))
+                .map_err(|_| CronProblem::NotANumber(v.to_string()))
         };
         let (lo, hi) = if range == "*" || range == "?" {
             (min, max)
@@ -69,7 +100,11 @@ fn field(
             (v, if part.contains('/') { max } else { v })
         };
         if lo < min || hi > max || lo > hi {
-            return Err(format!("`{part}` is outside {min}-{max}"));
+            return Err(CronProblem::OutOfRange {
+                part: part.to_string(),
+                min,
+                max,
+            });
         }
         let mut v = lo;
         while v <= hi {
@@ -83,9 +118,9 @@ fn field(
 impl Cron {
     /// Parses an expression.
     pub fn parse(text: &str) -> Result<Cron, CronError> {
-        let err = |message: String| CronError {
+        let err = |problem: CronProblem| CronError {
             text: text.to_string(),
-            message,
+            problem,
         };
         let expanded = match text.trim() {
             "@yearly" | "@annually" => "0 0 1 1 *",
@@ -97,7 +132,7 @@ impl Cron {
         };
         let parts: Vec<&str> = expanded.split_whitespace().collect();
         if parts.len() != 5 {
-            return Err(err(format!("expected 5 fields, found {}", parts.len())));
+            return Err(err(CronProblem::FieldCount(parts.len())));
         }
         let (minutes, _) = field(parts[0], 0, 59, &[], 0).map_err(&err)?;
         let (hours, _) = field(parts[1], 0, 23, &[], 0).map_err(&err)?;
@@ -268,14 +303,19 @@ mod tests {
             .unwrap()
             .next_after(ts("2026-01-01T00:00:00Z"), &TimeZone::UTC)
             .is_none());
-        for bad in [
-            "* * * *",
-            "61 * * * *",
-            "*/0 * * * *",
-            "a * * * *",
-            "5-1 * * * *",
+        for (bad, message) in [
+            ("* * * *", "expected 5 fields, found 4"),
+            ("61 * * * *", "`61` is outside 0-59"),
+            ("*/0 * * * *", "a step of 0"),
+            ("*/x * * * *", "bad step `x`"),
+            ("a * * * *", "`a` is not a number"),
+            ("5-1 * * * *", "`5-1` is outside 0-59"),
         ] {
-            assert!(Cron::parse(bad).is_err(), "{bad}");
+            let e = Cron::parse(bad).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid cron expression `{bad}`: {message}")
+            );
         }
     }
 }

@@ -10,14 +10,55 @@
 //!   in flight is skipped, not queued;
 //! - a failed run is retried `retries` times, `retryDelay` apart.
 
-pub mod cron;
-
-use cron::Cron;
+use super::cron::Cron;
+use crate::status::PipelineState;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
+
+/// How a run ended. The state file and the health endpoint spell it as the reference's
+/// pipeline states do (`success`, `partialSuccess`, `failed`), so state files written by
+/// earlier versions still load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunOutcome {
+    /// Every step at 100 %.
+    Success,
+    /// Some failures, but every step at or above the threshold.
+    PartialSuccess,
+    /// The run failed, could not start, or was abandoned: retried when attempts remain.
+    Failed,
+}
+
+impl RunOutcome {
+    /// The name written to the state file and the health endpoint.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Success => "success",
+            RunOutcome::PartialSuccess => "partialSuccess",
+            RunOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl From<PipelineState> for RunOutcome {
+    fn from(s: PipelineState) -> RunOutcome {
+        match s {
+            PipelineState::Success => RunOutcome::Success,
+            PipelineState::PartialSuccess => RunOutcome::PartialSuccess,
+            PipelineState::Failed => RunOutcome::Failed,
+        }
+    }
+}
+
+impl fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How one pipeline is scheduled.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,8 +89,8 @@ pub struct JobRecord {
     pub last_fire: Option<Timestamp>,
     /// When the last run ended.
     pub last_finished: Option<Timestamp>,
-    /// Its final state (`success`, `partialSuccess`, `failed`).
-    pub last_state: Option<String>,
+    /// How it ended.
+    pub last_state: Option<RunOutcome>,
 }
 
 #[derive(Debug, Clone)]
@@ -205,14 +246,14 @@ impl Scheduler {
     }
 
     /// Records the end of a run; schedules a retry when it failed and attempts remain.
-    pub fn finished(&mut self, id: &str, now: Timestamp, state: &str) {
+    pub fn finished(&mut self, id: &str, now: Timestamp, outcome: RunOutcome) {
         let Some(job) = self.jobs.get_mut(id) else {
             return;
         };
         job.running = false;
         job.record.last_finished = Some(now);
-        job.record.last_state = Some(state.to_string());
-        if state == "failed" && job.attempt <= job.spec.retries {
+        job.record.last_state = Some(outcome);
+        if outcome == RunOutcome::Failed && job.attempt <= job.spec.retries {
             let delay = jiff::SignedDuration::try_from(job.spec.retry_delay).unwrap_or_default();
             job.retry_at = now.checked_add(delay).ok();
         } else {
@@ -303,7 +344,7 @@ mod tests {
             s.due(ts("2026-11-27T15:00:30Z")).is_empty(),
             "already running"
         );
-        s.finished("p", ts("2026-11-27T15:05:00Z"), "success");
+        s.finished("p", ts("2026-11-27T15:05:00Z"), RunOutcome::Success);
         assert!(s.due(ts("2026-11-27T15:30:00Z")).is_empty());
         assert_eq!(s.due(ts("2026-11-27T16:00:00Z")), vec![start("p", 1)]);
     }
@@ -328,15 +369,15 @@ mod tests {
         spec.retries = 2;
         s.upsert(spec, ts("2026-11-27T14:10:00Z"));
         assert_eq!(s.due(ts("2026-11-27T15:00:00Z")), vec![start("p", 1)]);
-        s.finished("p", ts("2026-11-27T15:01:00Z"), "failed");
+        s.finished("p", ts("2026-11-27T15:01:00Z"), RunOutcome::Failed);
         assert!(
             s.due(ts("2026-11-27T15:05:59Z")).is_empty(),
             "retryDelay not over"
         );
         assert_eq!(s.due(ts("2026-11-27T15:06:00Z")), vec![start("p", 2)]);
-        s.finished("p", ts("2026-11-27T15:07:00Z"), "failed");
+        s.finished("p", ts("2026-11-27T15:07:00Z"), RunOutcome::Failed);
         assert_eq!(s.due(ts("2026-11-27T15:12:00Z")), vec![start("p", 3)]);
-        s.finished("p", ts("2026-11-27T15:13:00Z"), "failed");
+        s.finished("p", ts("2026-11-27T15:13:00Z"), RunOutcome::Failed);
         assert!(
             s.due(ts("2026-11-27T15:40:00Z")).is_empty(),
             "no attempts left"
@@ -351,7 +392,7 @@ mod tests {
         assert_eq!(s.due(ts("2026-11-27T15:00:00Z")), vec![start("p", 1)]);
         assert!(s.due(ts("2026-11-27T16:00:00Z")).is_empty());
         assert!(s.due(ts("2026-11-27T17:00:00Z")).is_empty());
-        s.finished("p", ts("2026-11-27T17:10:00Z"), "success");
+        s.finished("p", ts("2026-11-27T17:10:00Z"), RunOutcome::Success);
         assert!(s.due(ts("2026-11-27T17:20:00Z")).is_empty());
         assert_eq!(s.due(ts("2026-11-27T18:00:00Z")), vec![start("p", 1)]);
     }
@@ -361,7 +402,7 @@ mod tests {
         let mut first = Scheduler::default();
         first.upsert(hourly("p"), ts("2026-11-27T14:10:00Z"));
         first.due(ts("2026-11-27T15:00:00Z"));
-        first.finished("p", ts("2026-11-27T15:01:00Z"), "success");
+        first.finished("p", ts("2026-11-27T15:01:00Z"), RunOutcome::Success);
         // Down from 15:01 to 19:30: one run for the latest missed time (19:00), then 20:00.
         let mut again = Scheduler::with_records(first.records(), ts("2026-11-27T19:30:00Z"));
         again.upsert(hourly("p"), ts("2026-11-27T19:30:00Z"));
@@ -370,7 +411,7 @@ mod tests {
             again.records()["p"].last_fire,
             Some(ts("2026-11-27T19:00:00Z"))
         );
-        again.finished("p", ts("2026-11-27T19:35:00Z"), "success");
+        again.finished("p", ts("2026-11-27T19:35:00Z"), RunOutcome::Success);
         assert_eq!(again.next_wakeup(), Some(ts("2026-11-27T20:00:00Z")));
     }
 
@@ -383,11 +424,28 @@ mod tests {
         s.upsert(spec, ts("2026-11-27T14:10:00Z"));
         assert!(s.due(ts("2026-11-27T23:00:00Z")).is_empty());
         assert_eq!(s.due(ts("2026-11-28T00:00:00Z")), vec![start("p", 1)]);
-        s.finished("p", ts("2026-11-28T00:10:00Z"), "success");
+        s.finished("p", ts("2026-11-28T00:10:00Z"), RunOutcome::Success);
         assert_eq!(s.due(ts("2026-11-28T02:00:00Z")), vec![start("p", 1)]);
-        s.finished("p", ts("2026-11-28T02:10:00Z"), "success");
+        s.finished("p", ts("2026-11-28T02:10:00Z"), RunOutcome::Success);
         assert!(s.due(ts("2026-11-28T03:00:00Z")).is_empty());
         assert_eq!(s.next_wakeup(), None);
+    }
+
+    #[test]
+    fn the_state_file_spells_outcomes_as_before() {
+        let text = r#"{"a":{"lastFire":"2026-11-27T15:00:00Z","lastFinished":"2026-11-27T15:01:00Z","lastState":"partialSuccess"},"b":{"lastFire":null,"lastFinished":null,"lastState":"failed"},"c":{"lastFire":null,"lastFinished":null,"lastState":"success"}}"#;
+        let records: BTreeMap<String, JobRecord> = serde_json::from_str(text).unwrap();
+        assert_eq!(records["a"].last_state, Some(RunOutcome::PartialSuccess));
+        assert_eq!(records["b"].last_state, Some(RunOutcome::Failed));
+        assert_eq!(records["c"].last_state, Some(RunOutcome::Success));
+        assert_eq!(serde_json::to_string(&records).unwrap(), text);
+        for o in [
+            RunOutcome::Success,
+            RunOutcome::PartialSuccess,
+            RunOutcome::Failed,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str(), "{o:?}");
+        }
     }
 
     #[test]
