@@ -1,9 +1,8 @@
 //! The command line: help everywhere, config errors that name the key path and line and stop
 //! before any AWS call, exit codes, and no secret in any output.
-mod support;
 
+use crate::support::{run_binary, Lake, SECRET_KEY};
 use std::process::Command;
-use support::{run_binary, Lake, SECRET_KEY};
 
 fn s3meta(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_s3meta"))

@@ -1,9 +1,8 @@
 //! AWS credential forms against the embedded server, which checks every SigV4 signature:
 //! static keys (in other tests), a named profile from the shared files, the default chain
 //! from the environment, and wrong keys.
-mod support;
 
-use support::{Lake, ACCESS_KEY, SECRET_KEY};
+use crate::support::{Lake, ACCESS_KEY, SECRET_KEY};
 
 fn without_keys(yaml: &str) -> String {
     yaml.lines()

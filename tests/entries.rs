@@ -1,10 +1,9 @@
 //! Every entry kind of the spec's example manifests, against a lake the test writes and the
 //! embedded S3 server, compared with FQNs and fields written here by hand.
-mod support;
 
+use crate::support::{id_name_columns, parquet_id_name, Lake};
 use pretty_assertions::assert_eq;
 use serde_json::json;
-use support::{id_name_columns, parquet_id_name, Lake};
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()

@@ -2,15 +2,14 @@
 //! types for files written by the ecosystem's writers, hostile files, several samples, and
 //! the bytes a parquet schema costs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod support;
 
+use crate::support::Lake;
 use arrow_array::{Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::Arc;
-use support::Lake;
 
 fn manifest(lake: &Lake, bucket: &str, entries: Value) {
     lake.put(
@@ -21,7 +20,7 @@ fn manifest(lake: &Lake, bucket: &str, entries: Value) {
 }
 
 /// `(name, dataType, dataTypeDisplay)` of each column.
-fn typed(run: &support::Run, fqn: &str) -> Vec<(String, String, String)> {
+fn typed(run: &crate::support::Run, fqn: &str) -> Vec<(String, String, String)> {
     cols3(&run.container(fqn)["dataModel"]["columns"])
 }
 
@@ -72,7 +71,7 @@ fn int_parquet(rows: usize) -> Vec<u8> {
 }
 
 /// The lines of the run's summary that mention `needle` under Failures or Warnings.
-fn status_lines(run: &support::Run, needle: &str) -> Vec<String> {
+fn status_lines(run: &crate::support::Run, needle: &str) -> Vec<String> {
     run.stdout
         .lines()
         .filter(|l| l.starts_with("  - [") && l.contains(needle))

@@ -1,11 +1,10 @@
 //! Manifest sources and their precedence (reference §4): global (local file, S3, HTTP) →
 //! the bucket's `openmetadata.json` → `defaultManifest`; invalid and missing manifests.
-mod support;
 
+use crate::support::{indent, parquet_id_name, Lake, ACCESS_KEY, SECRET_KEY};
 use pretty_assertions::assert_eq;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use support::{indent, parquet_id_name, Lake, ACCESS_KEY, SECRET_KEY};
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()

@@ -2,14 +2,13 @@
 //! and the foundation's ingest behaviour on a second S3 implementation (keys with spaces and
 //! `//`, which s3s-fs cannot hold).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod support;
 
+use crate::support::moto::MotoLake;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use support::moto::MotoLake;
 
 fn parquet(columns: Vec<(&str, ArrayRef)>) -> Vec<u8> {
     let batch = RecordBatch::try_from_iter(columns).unwrap();

@@ -3,15 +3,14 @@
 //! S3 is then called with the assumed credentials, and they are refreshed before expiry
 //! (an injected clock jumps past the expiry; nothing sleeps).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod support;
 
+use crate::support::moto::{MotoLake, MOTO_KEY, MOTO_SECRET};
 use aws_smithy_async::time::{SharedTimeSource, TimeSource};
 use pretty_assertions::assert_eq;
 use s3meta::aws::AssumeRoleProvider;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use support::moto::{MotoLake, MOTO_KEY, MOTO_SECRET};
 
 /// moto's recorder is one per server: tests that read it take turns.
 static RECORDER: Mutex<()> = Mutex::new(());

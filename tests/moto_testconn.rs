@@ -1,9 +1,8 @@
 //! `s3meta test-connection` against moto, and `ingest` stopping on a failed mandatory step.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod support;
 
+use crate::support::moto::MotoLake;
 use pretty_assertions::assert_eq;
-use support::moto::MotoLake;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -1,12 +1,11 @@
 //! The `metadata-rest` sink against our strict OpenMetadata server, with the lake on the
 //! embedded S3 server: what a server holds after runs, what it was sent, and what it refused.
 #![allow(clippy::unwrap_used)] // helpers of tests: a failure is a failed test
-mod support;
 
+use crate::support::{Lake, Run};
 use om_test_server::{Fault, OmServer, Options};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
-use support::{Lake, Run};
 
 const TOKEN: &str = "bot-jwt-for-tests";
 
@@ -126,7 +125,7 @@ fn first_run_creates_the_service_and_the_containers_the_file_sink_describes() {
     let svc = &om.state().services["svc"];
     let mut expected = file_run.catalog[0]["request"].clone();
     expected["connection"]["config"]["awsConfig"]["awsSecretAccessKey"] =
-        json!(support::SECRET_KEY);
+        json!(crate::support::SECRET_KEY);
     assert_eq!(svc.request, expected);
 
     // Headers: bearer token, the reference's User-Agent form.
@@ -340,7 +339,7 @@ fn test_connection_reaches_the_server_as_the_run_does() {
             "    authProvider: openmetadata\n",
             "    authProvider: openmetadata\n    extraHeaders:\n      X-Tenant: lake-42\n",
         );
-    let run = support::run_binary(
+    let run = crate::support::run_binary(
         lake.dir.path(),
         &["test-connection", "--json", "-c"],
         &yaml,

@@ -1,16 +1,15 @@
 //! Running what the OpenMetadata UI configured: `s3meta run --pipeline`, server-mode
 //! `s3meta serve` (injected time in-process; SIGTERM on the binary), and shards writing to
 //! one service. Against the strict OpenMetadata test server and the embedded S3 server.
-mod support;
 
+use crate::support::serving::{blackhole, free_addr, get, until, ManualClock};
+use crate::support::{parquet_id_name, run_binary, Lake};
 use om_test_server::{OmServer, Options};
 use pretty_assertions::assert_eq;
 use s3meta::serve::pipeline::{PipelineClient, ServerAccess, ServerJobs, ServerRunner};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use support::serving::{blackhole, free_addr, get, until, ManualClock};
-use support::{parquet_id_name, run_binary, Lake};
 
 const TOKEN: &str = "bot-jwt-for-pipelines";
 
@@ -136,7 +135,7 @@ fn run_pipeline_builds_the_workflow_from_the_server_and_reports_its_status() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
-    assert!(!stderr.contains(support::SECRET_KEY));
+    assert!(!stderr.contains(crate::support::SECRET_KEY));
 
     assert_eq!(
         live(&om),

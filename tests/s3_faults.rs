@@ -3,13 +3,12 @@
 //! summary counts the retries. Also: an S3-compatible store without CloudWatch (the
 //! embedded s3s server) gives zeros and one warning, not one per bucket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod support;
 
+use crate::support::{proxy, Lake};
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use pretty_assertions::assert_eq;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use support::{proxy, Lake};
 
 fn parquet() -> Vec<u8> {
     let batch = RecordBatch::try_from_iter(vec![(
@@ -92,7 +91,7 @@ fn a_run_through_faults_produces_every_container_and_counts_retries() {
     let mut got = run.fqns();
     got.sort();
     assert_eq!(got, want, "{}", run.stdout);
-    let containers = |r: &support::Run| -> Vec<serde_json::Value> {
+    let containers = |r: &crate::support::Run| -> Vec<serde_json::Value> {
         r.catalog
             .iter()
             .filter(|l| l["entity"] == "container")

@@ -1,9 +1,8 @@
 //! Listing at scale: the shared bucket listing gives the same catalog as per-entry listings
 //! with fewer requests, and the output is deterministic.
-mod support;
 
+use crate::support::{parquet_id_name, Lake};
 use pretty_assertions::assert_eq;
-use support::{parquet_id_name, Lake};
 
 fn lake() -> Lake {
     let lake = Lake::new();

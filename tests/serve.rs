@@ -1,7 +1,8 @@
 //! `s3meta serve`: the scheduler loop with injected time over real runs of a local workflow
 //! (the embedded S3 server), retries, and SIGTERM during a run.
-mod support;
 
+use crate::support::serving::{blackhole, free_addr, get, until, ManualClock};
+use crate::support::Lake;
 use async_trait::async_trait;
 use s3meta::serve::cron::Cron;
 use s3meta::serve::local_job::LocalJob;
@@ -10,8 +11,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::serving::{blackhole, free_addr, get, until, ManualClock};
-use support::Lake;
 
 /// The real local runner, with a count of the runs it was asked for.
 struct Counted {

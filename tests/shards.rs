@@ -1,7 +1,6 @@
 //! `--shard I/N`: shards together produce exactly the containers of one unsharded run.
-mod support;
 
-use support::{parquet_id_name, run_binary, Lake};
+use crate::support::{parquet_id_name, run_binary, Lake};
 
 #[test]
 fn shards_together_equal_one_unsharded_run() {

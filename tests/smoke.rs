@@ -1,6 +1,5 @@
 //! The harness itself: a bucket with one parquet entry comes back as the expected catalog.
-mod support;
-use support::Lake;
+use crate::support::Lake;
 
 #[test]
 fn bucket_without_manifest_is_a_bucket_only_result() {
