@@ -11,17 +11,21 @@
 //! - [`aws`]: one `SdkConfig` from `awsConfig` (keys, token, profile, assume-role, endpoint).
 //! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
-//! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`.
+//! - [`discover`]: which buckets a run covers (`bucketNames`, the filter, `--shard`).
+//! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`, and the
+//!   precedence that picks each bucket's entries.
 //! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
-//! - [`infer`]: columns from sample files, by bounded reads.
+//! - [`infer`]: columns from sample files, by bounded reads, and the policy that merges a
+//!   container's samples.
 //! - [`entity`]: request bodies, FQNs, URLs, the constructors of every kind of container.
 //! - [`sink`]: the sink seam: `file` and `metadata-rest` (OpenMetadata REST).
 //! - [`openmetadata`]: the one OpenMetadata client (transport and typed bodies), shared by
 //!   the sink, [`serve`] and [`testconn`].
 //! - [`metrics`]: CloudWatch object count and size per bucket.
 //! - [`testconn`]: the test-connection steps (`s3meta test-connection`, and before `ingest`).
-//! - [`workflow`]: orchestration; [`status`]: counts, summary, exit decision.
+//! - [`workflow`]: the driver (concurrency, ordering, status); [`status`]: counts, summary,
+//!   the exit decision; [`progress`]: the progress line and stage timings.
 //! - [`embedded`] and [`quickstart`]: the embedded S3 server and the zero-install demo.
 //!
 //! Beside the flow, a second application over the same ingest:

@@ -136,7 +136,7 @@ pub struct Column {
     /// Description (partition columns, JSON Schema).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Nested fields of a STRUCT/JSON/ARRAY<STRUCT>.
+    /// Nested fields of a `STRUCT`, `JSON` or `ARRAY<STRUCT>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<Column>>,
 }

@@ -3,10 +3,10 @@
 //! It owns concurrency, ordering and the run's status, and nothing else: bucket discovery
 //! lives in [`crate::discover`], manifest precedence in [`crate::manifest`], planning in
 //! [`crate::plan`], the schema-merge policy in [`crate::infer`], container construction in
-//! [`crate::entity`]. Buckets are processed concurrently ([`bucket`]) but written in a
+//! [`crate::entity`]. Buckets are processed concurrently (`bucket`) but written in a
 //! deterministic order: buckets in discovery order, and inside a bucket the bucket container
 //! first, then the structured pass, then the unstructured pass, every parent before its
-//! children ([`write`]).
+//! children (`write`).
 
 mod bucket;
 mod write;
@@ -102,19 +102,7 @@ async fn connect_sink(v: &Validated) -> Result<Box<dyn Sink>, InitError> {
     Ok(match &v.sink {
         SinkKind::File { path } => Box::new(FileSink::new(path)),
         SinkKind::MetadataRest(server) => {
-            let o = &v.options;
-            let settings = om::Settings {
-                service_name: v.service_name.clone(),
-                mark_deleted: v.mark_deleted,
-                pipeline_fqn: v.pipeline_fqn.clone(),
-                run_id: v.run_id.clone(),
-                success_threshold: v.rules.success_threshold,
-                concurrency: o.sink_concurrency,
-                max_attempts: o.sink_max_attempts,
-                timeout_secs: o.sink_timeout_secs,
-                progress_interval_secs: o.status_interval_secs,
-            };
-            Box::new(OmSink::connect(server, settings).await?)
+            Box::new(OmSink::connect(server, om::Settings::of(v)).await?)
         }
     })
 }

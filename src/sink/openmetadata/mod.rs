@@ -15,7 +15,7 @@
 //! This module knows nothing of S3: it receives finished [`Container`]s.
 
 use super::{Error, Seen, ServiceInfo, Sink};
-use crate::config::OpenMetadataServerConfig;
+use crate::config::{OpenMetadataServerConfig, Validated};
 use crate::entity::{quote_name, service_request, Container, ParentRef, S3Tag};
 use crate::openmetadata::api::{
     self, CreateClassification, CreateTag, DeleteStale, EntityRef, Page, PipelineStatus,
@@ -58,6 +58,24 @@ pub struct Settings {
     /// `s3meta.statusIntervalSecs`: how often a `PROCESSING` progress event is sent while a
     /// pipeline run lasts (0: never).
     pub progress_interval_secs: u64,
+}
+
+impl Settings {
+    /// The settings a validated workflow gives.
+    pub fn of(v: &Validated) -> Settings {
+        let o = &v.options;
+        Settings {
+            service_name: v.service_name.clone(),
+            mark_deleted: v.mark_deleted,
+            pipeline_fqn: v.pipeline_fqn.clone(),
+            run_id: v.run_id.clone(),
+            success_threshold: v.rules.success_threshold,
+            concurrency: o.sink_concurrency,
+            max_attempts: o.sink_max_attempts,
+            timeout_secs: o.sink_timeout_secs,
+            progress_interval_secs: o.status_interval_secs,
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
