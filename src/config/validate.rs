@@ -127,16 +127,6 @@ pub struct RunRules {
     pub success_threshold: u32,
 }
 
-impl Default for RunRules {
-    /// The reference's defaults (and the quickstart's rules).
-    fn default() -> Self {
-        RunRules {
-            raise_on_error: true,
-            success_threshold: super::DEFAULT_SUCCESS_THRESHOLD,
-        }
-    }
-}
-
 /// What the command line sets before validation (it is part of what is validated, not a
 /// change made to a validated value).
 #[derive(Debug, Clone, Copy, Default)]

@@ -274,11 +274,6 @@ impl Scheduler {
             .min()
     }
 
-    /// Whether a run of `id` is in flight.
-    pub fn is_running(&self, id: &str) -> bool {
-        self.jobs.get(id).is_some_and(|j| j.running)
-    }
-
     /// The state to persist.
     pub fn records(&self) -> BTreeMap<String, JobRecord> {
         self.jobs
