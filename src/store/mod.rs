@@ -59,8 +59,6 @@ pub enum GetRange {
 pub struct GetResult {
     /// The bytes.
     pub bytes: Bytes,
-    /// The object's total size, when the server said.
-    pub object_size: Option<u64>,
 }
 
 /// What went wrong, in terms a caller can act on.

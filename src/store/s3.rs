@@ -251,18 +251,12 @@ impl ObjectStore for S3Store {
                     {
                         return Ok(GetResult {
                             bytes: bytes::Bytes::new(),
-                            object_size: Some(0),
                         });
                     }
                 }
                 return Err(err("GetObject", bucket, Some(key), e));
             }
         };
-        let object_size = out
-            .content_range()
-            .and_then(|r| r.rsplit('/').next())
-            .and_then(|s| s.parse::<u64>().ok())
-            .or_else(|| out.content_length().map(|l| l.max(0) as u64));
         let bytes = out.body.collect().await.map_err(|e| Error {
             kind: ErrorKind::Unreachable,
             op: "GetObject",
@@ -273,7 +267,6 @@ impl ObjectStore for S3Store {
         })?;
         Ok(GetResult {
             bytes: bytes.into_bytes(),
-            object_size,
         })
     }
 

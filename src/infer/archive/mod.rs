@@ -222,7 +222,6 @@ mod tests {
             };
             Ok(GetResult {
                 bytes: self.bytes.slice(start as usize..end as usize),
-                object_size: Some(len),
             })
         }
         async fn head(&self, _: &str, key: &str) -> store::Result<ObjectMeta> {
