@@ -18,6 +18,24 @@ pub struct Bucket<'a> {
 }
 
 impl Bucket<'_> {
+    /// A container of this bucket under `parent_fqn`, at `path` inside the bucket, with only
+    /// what every kind shares: the kinds below set their own size, columns, formats and tags.
+    fn child(&self, parent_fqn: &str, name: String, path: &str, source_url: String) -> Container {
+        Container {
+            fqn: child_fqn(parent_fqn, &name),
+            name,
+            parent_fqn: Some(parent_fqn.to_string()),
+            data_model: None,
+            prefix: format!("/{path}"),
+            number_of_objects: None,
+            size: None,
+            file_formats: vec![],
+            tags: vec![],
+            source_url,
+            full_path: full_path(self.name, path),
+        }
+    }
+
     /// The bucket's own container; object count and size start at 0 (CloudWatch fills them).
     pub fn container(&self) -> Container {
         Container {
@@ -43,40 +61,27 @@ impl Bucket<'_> {
         data_model: DataModel,
         file_formats: Vec<&'static str>,
     ) -> Container {
+        let url = self.console.folder_url(self.name, &name);
+        let path = name.clone();
         Container {
-            fqn: child_fqn(self.fqn, &name),
-            parent_fqn: Some(self.fqn.to_string()),
             data_model: Some(data_model),
-            prefix: format!("/{name}"),
-            number_of_objects: None,
-            size: None,
             file_formats,
-            tags: vec![],
-            source_url: self.console.folder_url(self.name, &name),
-            full_path: full_path(self.name, &name),
-            name,
+            ..self.child(self.fqn, name, &path, url)
         }
     }
 
     /// A literal unstructured path, or an archive's own container (reference §5.6, §5.8),
     /// child of the bucket. `size` is known for an object, `None` for a folder.
     pub fn unstructured(&self, name: String, size: Option<u64>) -> Container {
+        let url = if size.is_some() {
+            self.console.object_url(self.name, &name)
+        } else {
+            self.console.folder_url(self.name, &name)
+        };
+        let path = name.clone();
         Container {
-            fqn: child_fqn(self.fqn, &name),
-            parent_fqn: Some(self.fqn.to_string()),
-            data_model: None,
-            prefix: format!("/{name}"),
-            number_of_objects: None,
             size: size.map(|s| s as f64),
-            file_formats: vec![],
-            tags: vec![],
-            source_url: if size.is_some() {
-                self.console.object_url(self.name, &name)
-            } else {
-                self.console.folder_url(self.name, &name)
-            },
-            full_path: full_path(self.name, &name),
-            name,
+            ..self.child(self.fqn, name, &path, url)
         }
     }
 
@@ -85,19 +90,8 @@ impl Bucket<'_> {
     /// DIFF(spec §6.3, §13 #12): a `/`-path prefix and a well-formed sourceUrl; the
     /// reference writes an `s3://` URI into `prefix`.
     pub fn folder(&self, parent_fqn: String, name: String, path: &str) -> Container {
-        Container {
-            fqn: child_fqn(&parent_fqn, &name),
-            name,
-            parent_fqn: Some(parent_fqn),
-            data_model: None,
-            prefix: format!("/{path}"),
-            number_of_objects: None,
-            size: None,
-            file_formats: vec![],
-            tags: vec![],
-            source_url: self.console.folder_url(self.name, path),
-            full_path: full_path(self.name, path),
-        }
+        let url = self.console.folder_url(self.name, path);
+        self.child(&parent_fqn, name, path, url)
     }
 
     /// A file of an `unstructuredFormats` entry, child of `parent_fqn`, with its S3 tags.
@@ -109,18 +103,11 @@ impl Bucket<'_> {
         size: u64,
         tags: Vec<S3Tag>,
     ) -> Container {
+        let url = self.console.object_url(self.name, key);
         Container {
-            fqn: child_fqn(&parent_fqn, &name),
-            name,
-            parent_fqn: Some(parent_fqn),
-            data_model: None,
-            prefix: format!("/{key}"),
-            number_of_objects: None,
             size: Some(size as f64),
-            file_formats: vec![],
             tags,
-            source_url: self.console.object_url(self.name, key),
-            full_path: full_path(self.name, key),
+            ..self.child(&parent_fqn, name, key, url)
         }
     }
 
@@ -136,21 +123,15 @@ impl Bucket<'_> {
         file_formats: Vec<&'static str>,
     ) -> Container {
         let inner = format!("{}/{path}", archive.name);
+        let url = self.console.object_url(self.name, &archive.name);
         Container {
-            fqn: child_fqn(&archive.fqn, &name),
-            parent_fqn: Some(archive.fqn.clone()),
             data_model: columns.filter(|c| !c.is_empty()).map(|columns| DataModel {
                 is_partitioned: false,
                 columns,
             }),
-            prefix: format!("/{inner}"),
-            number_of_objects: None,
             size: Some(size as f64),
             file_formats,
-            tags: vec![],
-            source_url: self.console.object_url(self.name, &archive.name),
-            full_path: full_path(self.name, &inner),
-            name,
+            ..self.child(&archive.fqn, name, &inner, url)
         }
     }
 }
