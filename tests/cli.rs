@@ -202,6 +202,11 @@ fn semantic_config_errors_name_the_key() {
             "hostPort",
             "/api",
         ),
+        (
+            format!("{BASE}  openMetadataServerConfig:\n    hostPort: http://localhost:8585/api\n    verifySSL: strict\n"),
+            "workflowConfig.openMetadataServerConfig.verifySSL",
+            "validate",
+        ),
     ];
     for (yaml, key, words) in cases {
         let (code, stderr) = config_error(&yaml);
