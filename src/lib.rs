@@ -54,6 +54,8 @@ pub mod embedded;
 pub mod entity;
 pub mod filter;
 pub mod format;
+#[cfg(test)]
+pub(crate) mod fuzz;
 pub mod infer;
 pub mod manifest;
 pub mod metrics;

@@ -566,6 +566,12 @@ pub struct S3metaOptions {
     /// Archive members read at most per archive, default 1000; the rest are skipped with
     /// a warning.
     pub max_archive_members: usize,
+    /// Deepest column tree kept (struct/array nesting), default 64; deeper fields are cut
+    /// with a warning naming the file.
+    pub max_column_depth: usize,
+    /// Most columns (nested fields included) kept per file, default 10,000; the rest are
+    /// cut with a warning naming the file.
+    pub max_columns: usize,
 }
 
 impl Default for S3metaOptions {
@@ -592,6 +598,8 @@ impl Default for S3metaOptions {
             max_archive_bytes: 2048 * MIB,
             max_member_bytes: 256 * MIB,
             max_archive_members: 1000,
+            max_column_depth: 64,
+            max_columns: 10_000,
         }
     }
 }

@@ -402,6 +402,8 @@ impl Workflow {
             ("sampleFiles", opts.sample_files),
             ("textSampleRows", opts.text_sample_rows),
             ("maxArchiveMembers", opts.max_archive_members),
+            ("maxColumnDepth", opts.max_column_depth),
+            ("maxColumns", opts.max_columns),
         ] {
             if v == 0 {
                 err(
@@ -409,6 +411,13 @@ impl Workflow {
                     "expected a number of at least 1".into(),
                 );
             }
+        }
+        if opts.max_column_depth > 256 {
+            // Column trees are walked recursively (merge, serialisation): bounded here.
+            err(
+                "s3meta.maxColumnDepth",
+                "expected a number from 1 to 256".into(),
+            );
         }
         if opts.max_attempts == 0 {
             err(

@@ -11,6 +11,8 @@
 
 pub mod archive;
 mod avro;
+pub mod bound;
+pub mod cpu;
 mod csv;
 pub mod decompress;
 mod json;
@@ -50,6 +52,8 @@ pub struct Limits {
     pub max_member: u64,
     /// Archive members read at most.
     pub max_members: usize,
+    /// Depth and size of each file's column tree (`maxColumnDepth`, `maxColumns`).
+    pub tree: bound::TreeLimits,
 }
 
 impl Default for Limits {
@@ -70,6 +74,10 @@ impl Limits {
             max_archive: o.max_archive_bytes,
             max_member: o.max_member_bytes,
             max_members: o.max_archive_members,
+            tree: bound::TreeLimits {
+                max_depth: o.max_column_depth,
+                max_nodes: o.max_columns,
+            },
         }
     }
 }
@@ -98,6 +106,27 @@ pub enum Error {
         /// What is wrong (boxed: it is large, and errors travel in every result).
         source: Box<Invalid>,
     },
+    /// The reader panicked on this object: caught, so that it fails this sample only.
+    #[error("s3://{bucket}/{key}: {source}")]
+    Panicked {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+        /// The panic's message.
+        source: cpu::Panicked,
+    },
+}
+
+impl Error {
+    /// The error for a panic caught while reading `s3://bucket/key`.
+    pub fn panicked(bucket: &str, key: &str, payload: &(dyn std::any::Any + Send)) -> Error {
+        Error::Panicked {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            source: cpu::Panicked::from_payload(payload),
+        }
+    }
 }
 
 /// What is wrong with a file's bytes, by the reader that found it.
@@ -143,6 +172,9 @@ pub enum Invalid {
     /// Bytes of a format that no reader types.
     #[error("no reader for `{0}`")]
     NoReader(Format),
+    /// The reader panicked on these bytes (caught; a bug in s3meta).
+    #[error(transparent)]
+    Panicked(#[from] cpu::Panicked),
 }
 
 /// One sample file and how to read it.

@@ -6,6 +6,7 @@ use crate::config::Validated;
 use crate::entity::{child_fqn, invalid_name, quote_name, Bucket, Console, Container};
 use crate::entity::{DataModel, S3Tag};
 use crate::format::Format;
+use crate::infer::bound::{self, TreeLimits};
 use crate::infer::{self, archive::Archive, samples::SampleResult, Limits, Sample};
 use crate::manifest::Manifests;
 use crate::metrics::{self, BucketMetrics, Metrics};
@@ -14,7 +15,9 @@ use crate::progress::{Counters, Stages};
 use crate::status::StepStatus;
 use crate::store::{self, ObjectStore};
 use futures::stream::{self, StreamExt};
+use futures::FutureExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
@@ -100,6 +103,7 @@ pub(super) async fn process(shared: &Shared, bucket: &str) -> BucketResult {
         planned,
         inferred,
         file_tags,
+        shared.limits.tree,
         &mut st,
         &mut containers,
     );
@@ -229,6 +233,7 @@ fn assemble(
     planned: Vec<Planned>,
     inferred: Vec<Inferred>,
     mut file_tags: HashMap<String, Tags>,
+    tree: TreeLimits,
     st: &mut StepStatus,
     out: &mut Vec<Container>,
 ) {
@@ -242,12 +247,13 @@ fn assemble(
     };
     for (p, inferred) in planned.into_iter().zip(inferred) {
         let c = match p {
-            Planned::Structured(s) => match structured(site, s, inferred, st, &mut not_built) {
+            Planned::Structured(s) => match structured(site, s, inferred, tree, st, &mut not_built)
+            {
                 Some(c) => c,
                 None => continue,
             },
             Planned::Archive { name, size, .. } => {
-                archive(site, site.unstructured(name, size), inferred, st, out);
+                archive(site, site.unstructured(name, size), inferred, tree, st, out);
                 continue;
             }
             Planned::Unstructured { name, size } => site.unstructured(name, size),
@@ -299,14 +305,26 @@ fn structured(
     site: &Bucket<'_>,
     s: StructuredPlan,
     inferred: Inferred,
+    tree: TreeLimits,
     st: &mut StepStatus,
     not_built: &mut BTreeMap<String, usize>,
 ) -> Option<Container> {
     let bucket = site.name;
-    let samples = match inferred {
+    let mut samples = match inferred {
         Inferred::Samples(results) => results,
         _ => vec![],
     };
+    for (key, r) in &mut samples {
+        if let Ok(cols) = r {
+            bounded(
+                cols,
+                &format!("s3://{bucket}/{key}"),
+                tree,
+                st,
+                &format!("{bucket}/{key}"),
+            );
+        }
+    }
     let decided = infer::samples::container_columns(&s.name, s.partition_columns, samples);
     for (key, e) in decided.failed {
         // DIFF(spec §13 #21): a read or parse failure is counted, not only logged.
@@ -330,12 +348,27 @@ fn structured(
     Some(site.structured(s.name, data_model, formats))
 }
 
+/// Trims one file's column tree to `maxColumnDepth` and `maxColumns`, with a warning
+/// naming the file when anything was cut.
+fn bounded(
+    cols: &mut Vec<crate::entity::Column>,
+    what: &str,
+    tree: TreeLimits,
+    st: &mut StepStatus,
+    scope: &str,
+) {
+    if let Some(cut) = bound::cut(cols, tree) {
+        st.warn(scope, cut.describe(what, tree));
+    }
+}
+
 /// An archive's own container and one child per file member (reference §5.8), each member
 /// typed from its own content.
 fn archive(
     site: &Bucket<'_>,
     archive: Container,
     inferred: Inferred,
+    tree: TreeLimits,
     st: &mut StepStatus,
     out: &mut Vec<Container>,
 ) {
@@ -359,7 +392,11 @@ fn archive(
             st.warn(&scope, w.clone());
         }
         let mut seen = HashSet::new();
-        for m in read.members {
+        for mut m in read.members {
+            if let Some(cols) = m.columns.as_mut() {
+                let what = format!("member {} of s3://{}/{}", m.path, site.name, archive.name);
+                bounded(cols, &what, tree, st, &scope);
+            }
             let name = m.name().to_string();
             // `[inner format]` only when the format is itself a FileFormat value (`jsonl`
             // is not), as the reference.
@@ -429,13 +466,24 @@ async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<In
                             format: &s.format,
                             separator: s.separator.as_deref(),
                         };
-                        let r = infer::infer_columns(store, sample, &limits).await;
+                        // Contained: a reader's panic fails this sample, not the run.
+                        let r = AssertUnwindSafe(infer::infer_columns(store, sample, &limits))
+                            .catch_unwind()
+                            .await
+                            .unwrap_or_else(|p| {
+                                Err(infer::Error::panicked(bucket, &object.key, &*p))
+                            });
                         out.push((object.key.clone(), r));
                     }
                     Inferred::Samples(out)
                 }
                 Planned::Archive { name, format, size } => Inferred::Archive(
-                    infer::archive::read_archive(store, bucket, name, *size, format, &limits).await,
+                    AssertUnwindSafe(infer::archive::read_archive(
+                        store, bucket, name, *size, format, &limits,
+                    ))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|p| Err(infer::Error::panicked(bucket, name, &*p))),
                 ),
                 _ => Inferred::Nothing,
             }
