@@ -18,16 +18,16 @@ use std::time::{Duration, Instant};
 
 /// A xorshift64* generator: deterministic for a seed, no dependency.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator from a seed (0 is replaced).
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
 
     /// The next value.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -37,13 +37,13 @@ impl Rng {
     }
 
     /// A value in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
 /// The seed inputs of `target`: every file under `fuzz/corpus/<target>/`.
-pub fn corpus(target: &str) -> Vec<Vec<u8>> {
+pub(crate) fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(target);
@@ -76,7 +76,7 @@ const INTERESTING: &[&[u8]] = &[
 ];
 
 /// One mutation of `input`, in place.
-pub fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>]) {
+pub(crate) fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>]) {
     let len = input.len();
     match rng.below(8) {
         0 if len > 0 => {
@@ -134,11 +134,11 @@ pub fn mutate(rng: &mut Rng, input: &mut Vec<u8>, seeds: &[Vec<u8>]) {
 
 /// What a fuzz run did.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     /// Inputs tried (seeds included).
-    pub executions: u64,
+    pub(crate) executions: u64,
     /// Seconds spent.
-    pub secs: f64,
+    pub(crate) secs: f64,
 }
 
 fn budget() -> Duration {
@@ -163,7 +163,7 @@ fn seed() -> u64 {
 /// Runs `target` on every seed of `fuzz/corpus/<name>/` and `extra_seeds`, then on
 /// mutations of them until the time budget is spent. Panics (failing the test) on the
 /// first input that makes `target` panic, after saving it under `fuzz/crashes/`.
-pub fn run(name: &str, extra_seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) -> Report {
+pub(crate) fn run(name: &str, extra_seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) -> Report {
     let mut seeds = corpus(name);
     seeds.extend(extra_seeds);
     if seeds.is_empty() {
@@ -174,7 +174,7 @@ pub fn run(name: &str, extra_seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) -> Rep
     let start = Instant::now();
     let limit = budget();
     let mut executions = 0u64;
-    let mut check = |input: &[u8], executions: &mut u64| {
+    let check = |input: &[u8], executions: &mut u64| {
         *executions += 1;
         if catch_unwind(AssertUnwindSafe(|| target(input))).is_err() {
             let path = save_crash(name, input);
