@@ -12,8 +12,9 @@
 //! first 100,000 records' values through pandas; we use the writer schema, so an Avro
 //! `string` holding `"42"` stays STRING and a nullable `long` stays INT.
 
-use super::types;
+use super::{types, Error, Limits, Sample};
 use crate::entity::Column;
+use crate::store::{GetRange, ObjectStore};
 use arrow_schema::{DataType, Field, Fields, TimeUnit, UnionFields, UnionMode};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -305,6 +306,33 @@ pub(super) fn columns(schema: &Value) -> Result<Vec<Column>, AvroSchemaError> {
             .map(|f| types::column(f.name(), f.data_type()))
             .collect()),
         other => Ok(vec![types::column("value", &other)]),
+    }
+}
+
+/// The columns of an Avro file, from its header: the first `parquet_prefetch` bytes, one
+/// more read (up to `maxDocumentBytes`) when the header is longer.
+pub(super) async fn infer(
+    store: &dyn ObjectStore,
+    s: Sample<'_>,
+    limits: &Limits,
+) -> Result<Vec<Column>, Error> {
+    let size = s.object.size;
+    let mut n = limits.parquet_prefetch.min(size);
+    loop {
+        let got = store
+            .get_range(s.bucket, &s.object.key, GetRange::Bounded(0, n))
+            .await?;
+        match header_schema(&got.bytes) {
+            Ok(schema) => return columns(&schema).map_err(|e| s.corrupt("avro", e)),
+            Err(AvroHeaderError::Short) if n < size.min(limits.max_document) => {
+                // One more ranged read, as large as a document may be.
+                n = size.min(limits.max_document);
+            }
+            Err(AvroHeaderError::Short) => {
+                return Err(s.corrupt("avro", AvroHeaderError::NotWithin(n)))
+            }
+            Err(e) => return Err(s.corrupt("avro", e)),
+        }
     }
 }
 

@@ -228,7 +228,7 @@ pub async fn infer_columns(
     };
     match format.reader() {
         Reader::Parquet => parquet::infer(store, sample, limits).await,
-        Reader::Avro => infer_avro(store, sample, limits).await,
+        Reader::Avro => avro::infer(store, sample, limits).await,
         Reader::Delimited(default) => {
             let sep = csv::separator(sample.separator, default, &sample.object.key);
             infer_text(store, sample, limits, TextKind::Delimited(sep)).await
@@ -308,7 +308,11 @@ async fn read_decoded(
         .await?;
     let whole_object = got.bytes.len() as u64 >= size;
     let codec = Codec::from_key(&s.object.key);
-    let d = decompress::decode(codec, &got.bytes, cap, !whole_object)
+    let bytes = got.bytes;
+    // Decoding (gzip, zstd, bzip2) is CPU work: on the blocking pool.
+    let d = cpu::blocking(move || decompress::decode(codec, &bytes, cap, !whole_object))
+        .await
+        .map_err(|p| s.corrupt(&format!("{codec:?}-compressed"), p))?
         .map_err(|m| s.corrupt(&format!("{codec:?}-compressed"), m))?;
     Ok((d.bytes, whole_object && !d.capped && !d.cut))
 }
@@ -320,47 +324,31 @@ async fn infer_text(
     kind: TextKind,
 ) -> Result<Vec<Column>, Error> {
     let (bytes, complete) = read_decoded(store, s, limits.text_bytes, limits.text_bytes).await?;
-    match type_text(&bytes, complete, kind, limits).map_err(|m| s.corrupt(format_name(kind), m))? {
+    let lim = *limits;
+    // Typing a prefix is CPU work: on the blocking pool.
+    let typed = cpu::blocking(move || type_text(&bytes, complete, kind, &lim))
+        .await
+        .map_err(|p| s.corrupt(format_name(kind), p))?;
+    match typed.map_err(|m| s.corrupt(format_name(kind), m))? {
         TextOutcome::Columns(c) => Ok(c),
         TextOutcome::NeedDocument => {
             // DIFF(spec §5.4, §13 #5): a document is read whole only up to
             // maxDocumentBytes; past that, the items of its top-level array that fit.
             let (doc, complete) =
                 read_decoded(store, s, limits.max_document, limits.max_document).await?;
-            json::from_document(&doc, complete, limits.text_rows).map_err(|source| {
-                s.corrupt(
-                    "JSON",
-                    Invalid::Document {
-                        source,
-                        cap: limits.max_document,
-                    },
-                )
-            })
-        }
-    }
-}
-
-async fn infer_avro(
-    store: &dyn ObjectStore,
-    s: Sample<'_>,
-    limits: &Limits,
-) -> Result<Vec<Column>, Error> {
-    let size = s.object.size;
-    let mut n = limits.parquet_prefetch.min(size);
-    loop {
-        let got = store
-            .get_range(s.bucket, &s.object.key, GetRange::Bounded(0, n))
-            .await?;
-        match avro::header_schema(&got.bytes) {
-            Ok(schema) => return avro::columns(&schema).map_err(|e| s.corrupt("avro", e)),
-            Err(AvroHeaderError::Short) if n < size.min(limits.max_document) => {
-                // One more ranged read, as large as a document may be.
-                n = size.min(limits.max_document);
-            }
-            Err(AvroHeaderError::Short) => {
-                return Err(s.corrupt("avro", AvroHeaderError::NotWithin(n)))
-            }
-            Err(e) => return Err(s.corrupt("avro", e)),
+            let rows = limits.text_rows;
+            cpu::blocking(move || json::from_document(&doc, complete, rows))
+                .await
+                .map_err(|p| s.corrupt("JSON", p))?
+                .map_err(|source| {
+                    s.corrupt(
+                        "JSON",
+                        Invalid::Document {
+                            source,
+                            cap: limits.max_document,
+                        },
+                    )
+                })
         }
     }
 }
