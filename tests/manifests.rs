@@ -126,6 +126,103 @@ fn global_manifest_over_http() {
     assert_eq!(sorted(run.fqns()), expected_precedence());
 }
 
+/// Answers every request with a `Content-Length` of 1 GiB and a few bytes, then waits: a
+/// reader that trusted the length (or read to the end) would hang or allocate 1 GiB.
+fn huge_http_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{{\"entries\": [",
+                    1u64 << 30
+                );
+                std::thread::sleep(std::time::Duration::from_secs(30));
+            });
+        }
+    });
+    format!("http://{addr}/openmetadata_storage_manifest.json")
+}
+
+#[test]
+fn a_global_manifest_over_the_cap_is_refused_before_its_body_is_read() {
+    let lake = precedence_lake();
+    let url = huge_http_server();
+    let pipeline = format!("storageMetadataConfigSource:\n  manifestHttpPath: {url}\n");
+    let started = std::time::Instant::now();
+    let run = lake.ingest(&lake.config("", &pipeline));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("is larger than the 16777216-byte limit (s3meta.maxManifestBytes)"),
+        "{}",
+        run.stdout
+    );
+    assert!(started.elapsed().as_secs() < 20, "waited for the body");
+
+    // A local file of 1 GiB (sparse): refused by its size, nothing read.
+    let path = lake.dir.path().join("huge.json");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let pipeline = format!(
+        "storageMetadataConfigSource:\n  manifestFilePath: {}\n",
+        path.display()
+    );
+    let run = lake.ingest(&lake.config("", &pipeline));
+    assert!(
+        run.stdout
+            .contains("huge.json is larger than the 16777216-byte limit"),
+        "{}",
+        run.stdout
+    );
+    // The buckets' own manifests still apply.
+    assert!(run.fqns().contains(&"svc.beta.from_bucket".to_string()));
+}
+
+#[test]
+fn a_manifest_with_a_utf8_byte_order_mark_is_read() {
+    let lake = Lake::new();
+    lake.put("bom", "data/a.parquet", parquet_id_name());
+    lake.put(
+        "bom",
+        "openmetadata.json",
+        "\u{feff}{\"entries\": [{\"dataPath\": \"data\", \"structureFormat\": \"parquet\"}]}",
+    );
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.fqns(), s(&["svc.bom", "svc.bom.data"]));
+}
+
+#[test]
+fn a_glob_that_matches_nothing_warns_as_a_literal_path_does() {
+    let lake = Lake::new();
+    lake.put("globs", "data/a.parquet", parquet_id_name());
+    lake.put(
+        "globs",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data/*.csv", "structureFormat": "csv"}]}"#,
+    );
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("No files matched the glob data/*.csv (1 key(s) listed under `data/`)"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
 #[test]
 fn an_unavailable_global_manifest_is_a_warning_and_the_run_goes_on() {
     let lake = precedence_lake();

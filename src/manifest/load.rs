@@ -28,6 +28,14 @@ pub enum GlobalManifestError {
     /// The S3 read failed.
     #[error(transparent)]
     S3(#[from] crate::store::Error),
+    /// The manifest is larger than `s3meta.maxManifestBytes`: not read further.
+    #[error("{location} is larger than the {cap}-byte limit (s3meta.maxManifestBytes)")]
+    TooLarge {
+        /// Where it was read from.
+        location: String,
+        /// The cap.
+        cap: u64,
+    },
     /// The manifest is not valid.
     #[error("{location}: {source}")]
     Invalid {
@@ -67,38 +75,9 @@ pub async fn load_global(
     max_bytes: u64,
 ) -> Result<Vec<GlobalEntry>, GlobalManifestError> {
     let (location, bytes) = match source {
-        GlobalSource::Local(path) => {
-            let bytes =
-                tokio::fs::read(path)
-                    .await
-                    .map_err(|source| GlobalManifestError::Local {
-                        path: path.to_string(),
-                        source,
-                    })?;
-            (path.to_string(), bytes)
-        }
+        GlobalSource::Local(path) => (path.to_string(), read_local(path, max_bytes).await?),
         GlobalSource::Http { url, timeout } => {
-            let fail = |message: String| GlobalManifestError::Http {
-                url: url.to_string(),
-                message,
-            };
-            let client = reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .map_err(|e| fail(e.to_string()))?;
-            let resp = client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            if !resp.status().is_success() {
-                return Err(fail(format!("HTTP {}", resp.status())));
-            }
-            let bytes = resp.bytes().await.map_err(|e| fail(e.to_string()))?;
-            if bytes.len() as u64 > max_bytes {
-                return Err(fail(format!("larger than the {max_bytes}-byte limit")));
-            }
-            (url.to_string(), bytes.to_vec())
+            (url.to_string(), read_http(url, timeout, max_bytes).await?)
         }
         GlobalSource::S3 {
             store,
@@ -115,4 +94,72 @@ pub async fn load_global(
     };
     parse_global_manifest(&bytes)
         .map_err(|source| GlobalManifestError::Invalid { location, source })
+}
+
+/// A local manifest, read only up to `max_bytes`: a larger file is refused by its size
+/// before any byte is read, and a file that grows while read stops at the cap.
+async fn read_local(path: &str, max_bytes: u64) -> Result<Vec<u8>, GlobalManifestError> {
+    use tokio::io::AsyncReadExt;
+    let local = |source| GlobalManifestError::Local {
+        path: path.to_string(),
+        source,
+    };
+    let too_large = || GlobalManifestError::TooLarge {
+        location: path.to_string(),
+        cap: max_bytes,
+    };
+    let file = tokio::fs::File::open(path).await.map_err(local)?;
+    let len = file.metadata().await.map_err(local)?.len();
+    if len > max_bytes {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(local)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// A manifest over HTTP, streamed and cut at `max_bytes`: a `Content-Length` over the cap
+/// is refused before the body is read, and a body without one stops at the cap.
+async fn read_http(
+    url: &str,
+    timeout: Duration,
+    max_bytes: u64,
+) -> Result<Vec<u8>, GlobalManifestError> {
+    let fail = |message: String| GlobalManifestError::Http {
+        url: url.to_string(),
+        message,
+    };
+    let too_large = || GlobalManifestError::TooLarge {
+        location: url.to_string(),
+        cap: max_bytes,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !resp.status().is_success() {
+        return Err(fail(format!("HTTP {}", resp.status())));
+    }
+    if resp.content_length().is_some_and(|n| n > max_bytes) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.to_string()))? {
+        if (bytes.len() + chunk.len()) as u64 > max_bytes {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }

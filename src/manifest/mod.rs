@@ -133,6 +133,9 @@ pub enum ManifestError {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &[u8]) -> Result<Vec<T>, ManifestError> {
+    // A UTF-8 byte-order mark (Windows editors write one) is not JSON, but the reference
+    // reads such a file: skip it.
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
     // A syntax check first, so that broken JSON is reported as such rather than as a field.
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(text) {
         return Err(ManifestError::Json {
@@ -249,5 +252,28 @@ mod tests {
     fn global_entries_need_a_container_name() {
         let err = parse_global_manifest(br#"{"entries": [{"dataPath": "a"}]}"#).unwrap_err();
         assert!(err.to_string().contains("containerName"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let e =
+            parse_bucket_manifest(b"\xef\xbb\xbf{\"entries\": [{\"dataPath\": \"a\"}]}").unwrap();
+        assert_eq!(e[0].data_path, "a");
+    }
+
+    #[test]
+    fn fuzz_manifest() {
+        // Deep nesting is the classic parser crash: serde_json stops at 128 levels.
+        let deep = format!(
+            "{{\"entries\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        crate::fuzz::run("manifest", vec![deep.into_bytes()], |b| {
+            let _ = parse_bucket_manifest(b);
+            if let Ok(g) = parse_global_manifest(b) {
+                let _ = entries_for(&g, "a");
+            }
+        });
     }
 }

@@ -476,6 +476,7 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
         );
     }
     let re = glob::glob_regex(&pattern);
+    let n_listed = listing.objects.len();
     let exclude_paths: Vec<String> = match &e.exclude_paths {
         Some(p) => p.clone(),
         None => DEFAULT_EXCLUDE_PATHS
@@ -505,7 +506,16 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
         })
         .collect();
     if matched.is_empty() {
-        tracing::info!(bucket = ctx.bucket, pattern = %pattern, "No files matched the glob.");
+        // DIFF(spec §5.7, §13 #28): the reference logs this at INFO; a glob that matches nothing is
+        // as suspicious as a literal path that matches nothing (which warns), so it warns.
+        st.warn(
+            &scope,
+            format!(
+                "No files matched the glob {pattern} ({} key(s) listed under `{}`)",
+                n_listed,
+                glob::static_prefix(&pattern)
+            ),
+        );
         return vec![];
     }
     if e.unstructured_data {
