@@ -23,7 +23,9 @@ sed -E 's#127\.0\.0\.1:[0-9]+#127.0.0.1:PORT#g' "$work/s3meta-quickstart/catalog
 
 # 2. The medium benchmark lake on moto, file sink.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto_bin="${MOTO_SERVER:-moto_server}"
+[ -x .test-venv/bin/moto_server ] && [ -z "${MOTO_SERVER:-}" ] && moto_bin=.test-venv/bin/moto_server
+"$moto_bin" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto_pid=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null && break; sleep 0.2; done
 python3 bench/gen_lake.py --endpoint "http://127.0.0.1:$port" >/dev/null

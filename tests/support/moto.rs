@@ -20,7 +20,7 @@ pub const MOTO_KEY: &str = "AKIAMOTOTESTKEY";
 pub const MOTO_SECRET: &str = "moto-secret-do-not-print";
 /// How to install moto when it is missing.
 pub const INSTALL: &str =
-    "moto_server is not on PATH: install it with `pip install 'moto[server]==5.2.5'` (or run scripts/install-test-deps.sh)";
+    "moto_server not found: run scripts/install-test-deps.sh (a venv at .test-venv/), or put `moto[server]==5.2.5`'s moto_server on PATH";
 
 /// A running moto server.
 #[derive(Debug)]
@@ -65,14 +65,30 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(start)
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
+/// `moto_server`: from `MOTO_SERVER`, else the venv `scripts/install-test-deps.sh` owns
+/// (`S3META_TEST_VENV`, default `.test-venv/`), else PATH.
+fn moto_server() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return Some(p.into());
+    }
+    let venv = std::env::var_os("S3META_TEST_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".test-venv"));
+    let in_venv = venv.join("bin/moto_server");
+    if in_venv.is_file() {
+        return Some(in_venv);
+    }
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("moto_server"))
+            .find(|p| p.is_file())
+    })
 }
 
 fn start() -> Moto {
-    assert!(on_path("moto_server"), "{INSTALL}");
+    let Some(server) = moto_server() else {
+        panic!("{INSTALL}")
+    };
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -83,9 +99,10 @@ fn start() -> Moto {
     // The watchdog kills moto once this test process is gone: statics are never dropped,
     // and a thread-bound death signal would fire when the first test thread ends.
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >'{log}' 2>&1 & m=$!\n\
+        "'{server}' -H 127.0.0.1 -p {port} >'{log}' 2>&1 & m=$!\n\
          trap 'kill $m 2>/dev/null' EXIT INT TERM\n\
          while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.5; done\n",
+        server = server.display(),
         log = log.display(),
         parent = std::process::id(),
     );
