@@ -13,6 +13,7 @@ mod cli;
 mod credentials;
 mod deploy;
 mod entries;
+mod hostile;
 mod infer;
 mod manifests;
 mod moto_ingest;
