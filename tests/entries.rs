@@ -314,3 +314,32 @@ fn an_unknown_format_fails_its_entry_but_not_the_bucket() {
     );
     assert!(run.fqns().contains(&"svc.bkt.gz".to_string()) || run.stdout.contains("bkt/gz"));
 }
+
+#[test]
+fn the_chosen_sample_and_the_keys_left_out_are_logged_at_debug() {
+    let lake = Lake::new();
+    lake.put("debug-log", "data/a.parquet", parquet_id_name());
+    lake.put("debug-log", "data/_SUCCESS", "");
+    lake.put("debug-log", "data/notes.txt", "x");
+    lake.put(
+        "debug-log",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data", "structureFormat": "parquet"}]}"#,
+    );
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("sample file chosen"))
+        .unwrap_or_else(|| panic!("no sample log:\n{}", run.stderr));
+    assert!(line.contains("data/a.parquet"), "{line}");
+    assert!(
+        line.contains("among the files ending in .parquet"),
+        "{line}"
+    );
+    assert!(
+        line.contains("of 3 key(s) listed, 1 folder marker(s) or artifact(s) and 1 file(s) with another extension left out"),
+        "{line}"
+    );
+}

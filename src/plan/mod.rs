@@ -430,16 +430,20 @@ async fn structured_literal(
 /// `sampleScanLimit`, so that two runs over the same lake infer the same schema.
 pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<ObjectMeta> {
     let suffix = format!(".{}", format.to_ascii_lowercase());
-    let mut candidates: Vec<ObjectMeta> = objects
+    let listed = objects.len();
+    let mut candidates: Vec<(bool, ObjectMeta)> = objects
         .into_iter()
         .filter(|o| !o.key.ends_with('/') && !is_artifact(&o.key))
+        .map(|o| (o.key.to_ascii_lowercase().ends_with(&suffix), o))
         .collect();
-    if candidates
-        .iter()
-        .any(|o| o.key.to_ascii_lowercase().ends_with(&suffix))
-    {
-        candidates.retain(|o| o.key.to_ascii_lowercase().ends_with(&suffix));
+    let skipped = listed - candidates.len();
+    let before = candidates.len();
+    let by_extension = candidates.iter().any(|(matches, _)| *matches);
+    if by_extension {
+        candidates.retain(|(matches, _)| *matches);
     }
+    let other_extension = before - candidates.len();
+    let mut candidates: Vec<ObjectMeta> = candidates.into_iter().map(|(_, o)| o).collect();
     candidates.sort_by(|a, b| {
         (b.size > 0)
             .cmp(&(a.size > 0))
@@ -447,6 +451,22 @@ pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<O
             .then(a.key.cmp(&b.key))
     });
     candidates.truncate(n);
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let which = if by_extension {
+            format!("ending in {suffix}")
+        } else {
+            format!("of any extension (none ends in {suffix})")
+        };
+        for (i, o) in candidates.iter().enumerate() {
+            tracing::debug!(
+                sample = %o.key,
+                size = o.size,
+                last_modified = ?o.last_modified,
+                rank = i + 1,
+                "sample file chosen: newest first, non-empty first, ties by key, among the files {which}; of {listed} key(s) listed, {skipped} folder marker(s) or artifact(s) and {other_extension} file(s) with another extension left out"
+            );
+        }
+    }
     candidates
 }
 
