@@ -50,6 +50,16 @@ pub struct StartError {
 
 /// Serves `root` on a free loopback port, accepting only `access_key`/`secret_key`.
 pub async fn serve(root: &Path, access_key: &str, secret_key: &str) -> Result<Server, StartError> {
+    serve_on(root, access_key, secret_key, 0).await
+}
+
+/// [`serve`] on loopback port `port` (0: a free one).
+pub async fn serve_on(
+    root: &Path,
+    access_key: &str,
+    secret_key: &str,
+    port: u16,
+) -> Result<Server, StartError> {
     let fail = |message: String| StartError {
         root: root.display().to_string(),
         message,
@@ -61,7 +71,7 @@ pub async fn serve(root: &Path, access_key: &str, secret_key: &str) -> Result<Se
         b.set_auth(SimpleAuth::from_single(access_key, secret_key));
         b.build()
     };
-    let listener = TcpListener::bind(("127.0.0.1", 0))
+    let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| fail(e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| fail(e.to_string()))?;
@@ -72,7 +82,11 @@ pub async fn serve(root: &Path, access_key: &str, secret_key: &str) -> Result<Se
             let (socket, _) = tokio::select! {
                 r = listener.accept() => match r {
                     Ok(c) => c,
-                    Err(_) => continue,
+                    // Out of file descriptors, say: wait instead of spinning.
+                    Err(_) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
                 },
                 _ = &mut rx => break,
             };

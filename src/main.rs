@@ -35,7 +35,15 @@ enum Command {
         config: PathBuf,
     },
     /// Serve a sample lake on an embedded S3 server and ingest it into a local catalog.
-    Quickstart,
+    Quickstart {
+        /// Keep the embedded S3 server running after the ingest (until Ctrl-C), to try
+        /// `test-connection`, `plan` or your own manifests against the sample lake.
+        #[arg(long)]
+        serve: bool,
+        /// Its loopback port with `--serve`.
+        #[arg(long, default_value_t = s3meta::quickstart::SERVE_PORT, requires = "serve")]
+        port: u16,
+    },
     /// Check each permission a run needs, one step at a time; exits 0 only when every
     /// mandatory step passed.
     TestConnection {
@@ -186,14 +194,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print!("{}", status.summary());
             Ok(exit_code(status.fails(rules)))
         }
-        Command::Quickstart => {
+        Command::Quickstart { serve, port } => {
             init_logging(LogLevel::Warn);
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            let q = runtime()?.block_on(s3meta::quickstart::run(&cwd))?;
+            let opts = s3meta::quickstart::Options {
+                serve,
+                port: if serve { port } else { 0 },
+            };
+            let rt = runtime()?;
+            let q = rt.block_on(s3meta::quickstart::run(&cwd, opts))?;
             let rel = q.catalog.strip_prefix(&cwd).unwrap_or(&q.catalog);
             print!("{}", q.status.summary());
             println!("Catalog written to {}", rel.display());
-            Ok(exit_code(q.status.fails(q.rules)))
+            print!("{}", q.next_steps(&cwd));
+            let code = exit_code(q.status.fails(q.rules));
+            if q.server.is_some() {
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+                rt.block_on(tokio::signal::ctrl_c())
+                    .context("cannot wait for Ctrl-C")?;
+            }
+            drop(q);
+            Ok(code)
         }
         Command::TestConnection { config, json } => {
             let v = load(&config, config::Overrides::default())?;
