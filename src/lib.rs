@@ -68,5 +68,6 @@ pub mod serve;
 pub mod sink;
 pub mod status;
 pub mod store;
+pub mod terminal;
 pub mod testconn;
 pub mod workflow;

@@ -224,7 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if json {
                 println!("{}", report.json());
             } else {
-                print!("{}", report.table());
+                print!("{}", report.table(s3meta::terminal::width()));
             }
             Ok(exit_code(!report.passed))
         }

@@ -9,11 +9,14 @@
 //! | `GetMetrics` | no | CloudWatch `ListMetrics(Namespace=AWS/S3)`, one page |
 //! | `GetBucketLocation` | no | the first bucket's region (ours) |
 //! | `GetManifest` | no | reads and parses the first bucket's `openmetadata.json` (ours) |
-//! | `CheckOpenMetadataVersion` | no | `GET <hostPort>/v1/system/version`, only with the `metadata-rest` sink (ours) |
+//! | `CheckOpenMetadataVersion` | yes, with the `metadata-rest` sink | `GET <hostPort>/v1/system/version` (ours) |
+//! | `CheckOpenMetadataToken` | yes, with the `metadata-rest` sink | `GET …/services/storageServices/name/<service>` with the token: the first call the run makes, which the version check (unauthenticated) cannot vouch for (ours) |
 //!
 //! Like the reference (whose 2.0.7 definition has no "connection gate"), a failed step does
-//! not stop the later ones. Each failure carries a hint: which permission to grant, an
-//! unreachable endpoint, an unknown bucket. This module only probes; it never writes.
+//! not stop the later ones. A step the configured run needs is mandatory: a run that would
+//! fail cannot pass its test. A step that could not run is shown as skipped, never as passed.
+//! Each failure carries a hint: which permission to grant, an unreachable endpoint, an
+//! unknown bucket. This module only probes; it never writes.
 
 use crate::aws;
 use crate::config::{OpenMetadataServerConfig, SinkKind, Validated, MANIFEST_FILE};
@@ -43,9 +46,11 @@ pub struct Step {
     pub name: String,
     /// Whether a failure fails the whole test.
     pub mandatory: bool,
-    /// Whether the step passed.
+    /// Whether the step passed (a skipped step did not fail: `passed` is true).
     pub passed: bool,
-    /// Evidence when passed; the error and a hint when not.
+    /// Whether the step could not run (no bucket to check, the option is off, …).
+    pub skipped: bool,
+    /// Evidence when passed; the error and a hint when not; why, when skipped.
     pub message: String,
 }
 
@@ -69,16 +74,24 @@ impl Report {
         self.steps.iter().find(|s| s.mandatory && !s.passed)
     }
 
-    /// The human-readable table: step, mandatory, result, evidence or error.
-    pub fn table(&self) -> String {
+    /// The human-readable table: step, mandatory, result, evidence or error, wrapped to
+    /// `width` columns.
+    pub fn table(&self, width: u16) -> String {
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        t.set_width(width);
         t.set_header(vec!["Step", "Mandatory", "Result", "Details"]);
         for s in &self.steps {
+            let result = match (s.skipped, s.passed) {
+                (true, _) => "skipped",
+                (false, true) => "passed",
+                (false, false) => "FAILED",
+            };
             t.add_row(vec![
                 s.name.clone(),
                 if s.mandatory { "yes" } else { "no" }.to_string(),
-                if s.passed { "passed" } else { "FAILED" }.to_string(),
+                result.to_string(),
                 s.message.clone(),
             ]);
         }
@@ -124,6 +137,8 @@ pub async fn run_with(
 
     let mut steps = Vec::new();
     let mut first_bucket: Option<String> = configured.first().cloned();
+    // The configured bucket that could not be listed, if one could not.
+    let mut unlisted: Option<String> = None;
 
     // ListBuckets (mandatory).
     let list = timed(async {
@@ -135,10 +150,10 @@ pub async fn run_with(
             Ok(names)
         } else {
             for b in &configured {
-                store
-                    .list_first(b)
-                    .await
-                    .map_err(|e| explain(e, &endpoint, "s3:ListBucket"))?;
+                store.list_first(b).await.map_err(|e| {
+                    unlisted = Some(b.clone());
+                    explain(e, &endpoint, "s3:ListBucket")
+                })?;
             }
             Ok(configured.clone())
         }
@@ -168,7 +183,7 @@ pub async fn run_with(
 
     // GetMetrics (optional).
     let metrics = if v.options.bucket_metrics {
-        timed(async {
+        Ok(timed(async {
             let out = cloudwatch
                 .list_metrics()
                 .namespace(NAMESPACE)
@@ -180,19 +195,34 @@ pub async fn run_with(
                 out.metrics().len()
             ))
         })
-        .await
+        .await)
     } else {
-        Ok("skipped: s3meta.bucketMetrics is false".to_string())
+        Err(Skip("s3meta.bucketMetrics is false".to_string()))
     };
-    steps.push(step(GET_METRICS, false, metrics));
+    steps.push(match metrics {
+        Err(Skip(why)) => skipped(GET_METRICS, false, why),
+        Ok(m) => step(GET_METRICS, false, m),
+    });
 
     // DIFF(spec §9): GetBucketLocation, GetManifest and the OpenMetadata version are steps
     // of ours (optional), which the reference's definition lacks.
     // GetBucketLocation and GetManifest on the first bucket.
+    // A bucket the ListBuckets step could not list is not checked again: a missing
+    // manifest there would say nothing about the manifest.
+    let listed = unlisted.is_none() || unlisted != first_bucket;
     match &first_bucket {
         None => {
             for name in ["GetBucketLocation", "GetManifest"] {
-                steps.push(step(name, false, Ok("skipped: no bucket to check".into())));
+                steps.push(skipped(name, false, "no bucket to check".into()));
+            }
+        }
+        Some(bucket) if !listed => {
+            for name in ["GetBucketLocation", "GetManifest"] {
+                steps.push(skipped(
+                    name,
+                    false,
+                    format!("bucket {bucket} could not be listed (see ListBuckets)"),
+                ));
             }
         }
         Some(bucket) => {
@@ -233,11 +263,49 @@ pub async fn run_with(
     }
 
     // The OpenMetadata server, only when the run will write to it.
+    // The OpenMetadata server, only when the run will write to it: then the run cannot
+    // succeed without it, so both steps are mandatory.
     if let SinkKind::MetadataRest(om) = &v.sink {
-        let version = timed(om_version(v, om)).await;
-        steps.push(step("CheckOpenMetadataVersion", false, version));
+        match om_client(v, om) {
+            Err(e) => {
+                steps.push(step("CheckOpenMetadataVersion", true, Err(e)));
+                steps.push(skipped(
+                    "CheckOpenMetadataToken",
+                    true,
+                    "the client could not be set up (see CheckOpenMetadataVersion)".into(),
+                ));
+            }
+            Ok(client) => {
+                let version = timed(om_version(&client)).await;
+                let reached = version.is_ok();
+                steps.push(step("CheckOpenMetadataVersion", true, version));
+                if reached {
+                    let token = timed(om_token(&client, &v.service_name)).await;
+                    steps.push(step("CheckOpenMetadataToken", true, token));
+                } else {
+                    steps.push(skipped(
+                        "CheckOpenMetadataToken",
+                        true,
+                        "the server was not reached (see CheckOpenMetadataVersion)".into(),
+                    ));
+                }
+            }
+        }
     }
     Report::new(steps)
+}
+
+/// A step that could not run, and why.
+struct Skip(String);
+
+fn skipped(name: &str, mandatory: bool, why: String) -> Step {
+    Step {
+        name: name.to_string(),
+        mandatory,
+        passed: true,
+        skipped: true,
+        message: format!("skipped: {why}"),
+    }
 }
 
 fn step(name: &str, mandatory: bool, result: Result<String, StepError>) -> Step {
@@ -249,6 +317,7 @@ fn step(name: &str, mandatory: bool, result: Result<String, StepError>) -> Step 
         name: name.to_string(),
         mandatory,
         passed,
+        skipped: false,
         message,
     }
 }
@@ -315,16 +384,20 @@ where
     }
 }
 
-/// `GET <hostPort>/<apiVersion>/system/version` through the client the run itself uses
-/// (token or token file, `verifySSL` and its CA, `extraHeaders`, `apiVersion`, retries), so
-/// that this step cannot pass where the run would fail.
-async fn om_version(v: &Validated, om: &OpenMetadataServerConfig) -> Result<String, StepError> {
+/// The client the run itself uses (token or token file, `verifySSL` and its CA,
+/// `extraHeaders`, `apiVersion`, retries), so that these steps cannot pass where the run
+/// would fail.
+fn om_client(v: &Validated, om: &OpenMetadataServerConfig) -> Result<Client, StepError> {
     let transport = Transport::of_run(
         &v.service_name,
         v.options.sink_max_attempts,
         v.options.sink_timeout_secs,
     );
-    let client = Client::new(om, &transport).map_err(OmStepError::Setup)?;
+    Ok(Client::new(om, &transport).map_err(OmStepError::Setup)?)
+}
+
+/// `GET <hostPort>/<apiVersion>/system/version`: the server is there and speaks the API.
+async fn om_version(client: &Client) -> Result<String, StepError> {
     let url = format!("{}{}", client.base(), api::VERSION_PATH);
     let answer = client
         .call(Method::GET, api::VERSION_PATH, &[], None)
@@ -342,6 +415,26 @@ async fn om_version(v: &Validated, om: &OpenMetadataServerConfig) -> Result<Stri
         .into());
     }
     Ok(format!("OpenMetadata server version {version}"))
+}
+
+/// The storage service by name, with the token: the first call of a run. 200 and 404 both
+/// prove the token is accepted (404: the first run creates the service).
+async fn om_token(client: &Client, service: &str) -> Result<String, StepError> {
+    let fqn = crate::entity::quote_name(service);
+    let path = format!(
+        "/services/storageServices/name/{}",
+        crate::openmetadata::client::segment(&fqn)
+    );
+    let url = format!("{}{path}", client.base());
+    match client.call(Method::GET, &path, &[], None).await {
+        Ok(_) => Ok(format!(
+            "the token is accepted; storage service {fqn} exists"
+        )),
+        Err(ClientError::NotFound(_)) => Ok(format!(
+            "the token is accepted; storage service {fqn} does not exist yet (the first run creates it)"
+        )),
+        Err(e) => Err(OmStepError::of(url, e).into()),
+    }
 }
 
 /// Why a step failed: the error and a hint at what to do (the step's message).

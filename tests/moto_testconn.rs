@@ -111,6 +111,40 @@ fn a_missing_bucket_fails_list_buckets_with_a_hint() {
 }
 
 #[test]
+fn the_checks_of_a_bucket_that_cannot_be_listed_are_skipped_not_passed() {
+    let lake = MotoLake::new();
+    let missing = lake.name("tc-nowhere");
+    let yaml = lake.config(&[&missing], "") + "s3meta:\n  bucketMetrics: false\n";
+    let run = lake.run(&["test-connection", "--json", "-c"], &yaml);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    let skipped: Vec<(&str, &str)> = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["skipped"] == true)
+        .map(|s| (s["name"].as_str().unwrap(), s["message"].as_str().unwrap()))
+        .collect();
+    let why = format!("skipped: bucket {missing} could not be listed (see ListBuckets)");
+    assert_eq!(
+        skipped,
+        vec![
+            ("GetMetrics", "skipped: s3meta.bucketMetrics is false"),
+            ("GetBucketLocation", why.as_str()),
+            ("GetManifest", why.as_str()),
+        ]
+    );
+    // The table says "skipped", never "passed", for them.
+    let table = lake.run(&["test-connection", "-c"], &yaml);
+    for line in table.stdout.lines().filter(|l| l.contains("GetManifest")) {
+        assert!(
+            line.contains("skipped") && !line.contains("passed"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn an_unreachable_endpoint_fails_with_a_hint() {
     let lake = MotoLake::new();
     let endpoint = format!("http://127.0.0.1:{}", free_port());
@@ -171,19 +205,28 @@ fn the_openmetadata_step_runs_only_with_the_rest_sink() {
         .join("\n")
         + "\n";
     let run = lake.run(&["test-connection", "--json", "-c"], &yaml);
-    // Port 9 (discard) refuses: the optional step fails, the test still passes.
-    assert_eq!(run.code, 0, "{}\n{}\n{yaml}", run.stdout, run.stderr);
+    // Port 9 (discard) refuses: the run would fail, so the test fails too.
+    assert_eq!(run.code, 1, "{}\n{}\n{yaml}", run.stdout, run.stderr);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
-    let last = json["steps"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["name"], "CheckOpenMetadataVersion");
-    assert_eq!(last["mandatory"], false);
-    assert_eq!(last["passed"], false);
+    assert_eq!(json["passed"], false);
+    let steps = json["steps"].as_array().unwrap();
+    let version = &steps[steps.len() - 2];
+    assert_eq!(version["name"], "CheckOpenMetadataVersion");
+    assert_eq!(version["mandatory"], true);
+    assert_eq!(version["passed"], false);
     assert!(
-        last["message"]
+        version["message"]
             .as_str()
             .unwrap()
             .contains("Cannot reach the OpenMetadata server"),
-        "{last}"
+        "{version}"
+    );
+    let token = &steps[steps.len() - 1];
+    assert_eq!(token["name"], "CheckOpenMetadataToken");
+    assert_eq!(token["skipped"], true);
+    assert_eq!(
+        token["message"],
+        "skipped: the server was not reached (see CheckOpenMetadataVersion)"
     );
     assert!(!run.stdout.contains("not-a-real-jwt-token"));
     assert!(!run.stderr.contains("not-a-real-jwt-token"));

@@ -347,18 +347,36 @@ fn test_connection_reaches_the_server_as_the_run_does() {
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    let last = report["steps"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["name"], "CheckOpenMetadataVersion");
-    assert_eq!(last["passed"], true, "{last}");
+    let steps = report["steps"].as_array().unwrap();
+    let version = &steps[steps.len() - 2];
+    assert_eq!(version["name"], "CheckOpenMetadataVersion");
+    assert_eq!(version["mandatory"], true);
+    assert_eq!(version["passed"], true, "{version}");
     assert_eq!(
-        last["message"],
+        version["message"],
         format!("OpenMetadata server version {}", Options::default().version)
     );
+    let token = &steps[steps.len() - 1];
+    assert_eq!(token["name"], "CheckOpenMetadataToken");
+    assert_eq!(token["mandatory"], true);
+    assert_eq!(token["passed"], true, "{token}");
+    assert_eq!(
+        token["message"],
+        "the token is accepted; storage service svc does not exist yet (the first run creates it)"
+    );
     let calls = om.requests();
-    assert_eq!(calls.len(), 1, "one call, and test-connection never writes");
+    assert_eq!(
+        calls.len(),
+        2,
+        "two reads, and test-connection never writes"
+    );
     assert_eq!(calls[0].path, "/v1/system/version");
-    assert_eq!(calls[0].headers["authorization"], format!("Bearer {TOKEN}"));
-    assert_eq!(calls[0].headers["x-tenant"], "lake-42");
+    assert_eq!(calls[1].path, "/v1/services/storageServices/name/svc");
+    for call in &calls {
+        assert_eq!(call.method, "GET");
+        assert_eq!(call.headers["authorization"], format!("Bearer {TOKEN}"));
+        assert_eq!(call.headers["x-tenant"], "lake-42");
+    }
     assert!(
         calls[0]
             .user_agent
@@ -367,6 +385,32 @@ fn test_connection_reaches_the_server_as_the_run_does() {
         "{:?}",
         calls[0].user_agent
     );
+}
+
+#[test]
+fn test_connection_fails_on_a_token_the_server_refuses() {
+    // The version endpoint needs no token: only an authenticated call can tell a wrong one,
+    // which would make every run fail with 401.
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "")
+        .replace(&format!("jwtToken: {TOKEN}"), "jwtToken: a-wrong-token");
+    let run = crate::support::run_binary(
+        lake.dir.path(),
+        &["test-connection", "--json", "-c"],
+        &yaml,
+        &lake.catalog_path(),
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    let token = report["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(token["name"], "CheckOpenMetadataToken");
+    assert_eq!(token["passed"], false);
+    let message = token["message"].as_str().unwrap();
+    assert!(message.contains("answered 401"), "{message}");
+    assert!(message.contains("securityConfig.jwtToken"), "{message}");
+    assert!(!run.stdout.contains("a-wrong-token") && !run.stderr.contains("a-wrong-token"));
 }
 
 #[test]
