@@ -301,11 +301,14 @@ fn primitive(s: &str) -> Option<DataType> {
 pub(super) fn columns(schema: &Value) -> Result<Vec<Column>, AvroSchemaError> {
     let mut names = Names::default();
     match to_arrow(schema, None, &mut names)? {
-        DataType::Struct(fields) => Ok(fields
-            .iter()
-            .map(|f| types::column(f.name(), f.data_type()))
-            .collect()),
-        other => Ok(vec![types::column("value", &other)]),
+        DataType::Struct(fields) => Ok(types::columns(
+            fields.iter(),
+            crate::infer::bound::TreeLimits::default(),
+        )),
+        other => Ok(types::columns(
+            [&Arc::new(Field::new("value", other, true))],
+            crate::infer::bound::TreeLimits::default(),
+        )),
     }
 }
 

@@ -25,7 +25,7 @@ pub mod types;
 pub use avro::{AvroHeaderError, AvroSchemaError};
 pub use csv::CsvError;
 pub use json::JsonError;
-pub use parquet::FooterError;
+pub use parquet::{FooterError, ParquetSchemaError, ThriftError};
 
 use crate::config::S3metaOptions;
 use crate::entity::Column;

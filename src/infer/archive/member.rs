@@ -165,7 +165,7 @@ pub(super) fn columns(
     limits: &Limits,
 ) -> Result<Vec<Column>, Invalid> {
     match format.reader() {
-        Reader::Parquet => Ok(parquet::from_bytes(bytes)?),
+        Reader::Parquet => Ok(parquet::from_bytes(bytes, limits.tree)?),
         Reader::Avro => Ok(avro::columns(&avro::header_schema(bytes)?)?),
         Reader::Delimited(sep) => {
             match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
