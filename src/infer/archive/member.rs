@@ -166,7 +166,7 @@ pub(super) fn columns(
 ) -> Result<Vec<Column>, Invalid> {
     match format.reader() {
         Reader::Parquet => Ok(parquet::from_bytes(bytes, limits.tree)?),
-        Reader::Avro => Ok(avro::columns(&avro::header_schema(bytes)?)?),
+        Reader::Avro => Ok(avro::columns(&avro::header_schema(bytes)?, limits.tree)?),
         Reader::Delimited(sep) => {
             match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
                 TextOutcome::Columns(c) => Ok(c),
