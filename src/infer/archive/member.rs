@@ -175,7 +175,12 @@ pub(super) fn columns(
         }
         Reader::Json => match type_text(bytes, complete, TextKind::Json, limits)? {
             TextOutcome::Columns(c) => Ok(c),
-            TextOutcome::NeedDocument => Ok(json::from_document(bytes, false, limits.text_rows)?),
+            TextOutcome::NeedDocument => Ok(json::from_document(
+                bytes,
+                false,
+                limits.text_rows,
+                limits.tree,
+            )?),
         },
         Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => {
             Err(Invalid::NoReader(format))
