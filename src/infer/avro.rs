@@ -535,3 +535,39 @@ mod tests {
         assert!(cut.too_deep > 0);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::tests::{blowup_header, header};
+    use super::*;
+    use crate::infer::bound::drop_flat;
+
+    fn depth(cols: &[Column]) -> usize {
+        cols.iter()
+            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Header bytes → `header_schema` + `columns`: never a panic, a tree within the limits
+    /// plus one.
+    #[test]
+    fn avro_header() {
+        let seeds = vec![
+            blowup_header(4, 6),
+            header(r#"{"type":"record","name":"r","fields":[{"name":"a","type":{"type":"array","items":{"type":"map","values":["null","string","long"]}}}]}"#),
+        ];
+        let tree = TreeLimits {
+            max_depth: 8,
+            max_nodes: 100,
+        };
+        crate::fuzz::run("avro_header", seeds, |b| {
+            if let Ok(schema) = header_schema(b) {
+                if let Ok(cols) = columns(&schema, tree) {
+                    assert!(depth(&cols) <= tree.max_depth + 1);
+                    assert!(drop_flat(cols) <= tree.max_nodes + 1);
+                }
+            }
+        });
+    }
+}

@@ -617,3 +617,48 @@ mod tests {
         assert_eq!(cols.len(), 51);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::infer::bound::drop_flat;
+
+    fn depth(cols: &[Column]) -> usize {
+        cols.iter()
+            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A text prefix → JSON Lines and document paths (whole and cut): never a panic, a
+    /// tree within the limits plus one.
+    #[test]
+    fn json() {
+        let seeds = vec![
+            format!("{}1{}", "{\"a\":".repeat(60), "}".repeat(60)).into_bytes(),
+            (0..300)
+                .map(|i| format!("{{\"k{i}\":[{{\"x\":{i}}}]}}\n"))
+                .collect::<String>()
+                .into_bytes(),
+        ];
+        let tree = TreeLimits {
+            max_depth: 8,
+            max_nodes: 100,
+        };
+        let check = |cols: Vec<Column>| {
+            assert!(depth(&cols) <= tree.max_depth + 1);
+            assert!(drop_flat(cols) <= tree.max_nodes + 1);
+        };
+        crate::fuzz::run("json", seeds, |b| {
+            let first = b.split(|&c| c == b'\n').next().unwrap_or_default();
+            let _ = is_lines(first);
+            check(from_lines(b, false, 1000, tree));
+            check(from_lines(b, true, 1000, tree));
+            for complete in [true, false] {
+                if let Ok(cols) = from_document(b, complete, 1000, tree) {
+                    check(cols);
+                }
+            }
+        });
+    }
+}

@@ -512,3 +512,40 @@ mod tests {
         assert_eq!(whole.columns, d.columns);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::tests::{arrow_file, deep_footer, wide_footer};
+    use super::*;
+    use crate::infer::bound::drop_flat;
+
+    fn depth(cols: &[Column]) -> usize {
+        cols.iter()
+            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Footer bytes → `decode`: never a panic or an overflow, and a tree within the limits
+    /// plus one (small limits, so that mutations reach the trimming).
+    #[test]
+    fn parquet_footer() {
+        let file = arrow_file();
+        let len = footer_len(&file, file.len() as u64, &Limits::default()).unwrap() as usize;
+        let seeds = vec![
+            file[file.len() - 8 - len..file.len() - 8].to_vec(),
+            deep_footer(40),
+            wide_footer(400),
+        ];
+        let tree = TreeLimits {
+            max_depth: 8,
+            max_nodes: 100,
+        };
+        crate::fuzz::run("parquet_footer", seeds, |b| {
+            if let Ok(d) = decode(b, tree) {
+                assert!(depth(&d.columns) <= tree.max_depth + 1);
+                assert!(drop_flat(d.columns) <= tree.max_nodes + 1);
+            }
+        });
+    }
+}
