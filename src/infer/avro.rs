@@ -116,7 +116,8 @@ pub(super) fn header_schema(b: &[u8]) -> Result<Value, AvroHeaderError> {
             break;
         }
         if count < 0 {
-            count = -count;
+            // A block written with its byte size; i64::MIN has no positive count.
+            count = count.checked_neg().ok_or(AvroHeaderError::NegativeLength)?;
             read_long(b, &mut pos)?; // the block's byte size
         }
         for _ in 0..count {
@@ -437,6 +438,20 @@ mod tests {
     }
 
     #[test]
+    fn a_metadata_block_count_of_i64_min_is_an_error_not_a_panic() {
+        // Found by the avro_header fuzz target (negation overflow).
+        let b = include_bytes!("../../fuzz/corpus/avro_header/crash_block_count_i64_min");
+        assert!(header_schema(b).is_err());
+        let mut min = b"Obj\x01".to_vec();
+        min.extend_from_slice(&[0xff; 9]);
+        min.push(0x01);
+        assert!(matches!(
+            header_schema(&min),
+            Err(AvroHeaderError::NegativeLength)
+        ));
+    }
+
+    #[test]
     fn a_short_header_asks_for_more() {
         assert!(matches!(
             header_schema(b"Obj\x01\x02"),
@@ -555,7 +570,9 @@ mod fuzz {
     fn avro_header() {
         let seeds = vec![
             blowup_header(4, 6),
-            header(r#"{"type":"record","name":"r","fields":[{"name":"a","type":{"type":"array","items":{"type":"map","values":["null","string","long"]}}}]}"#),
+            header(
+                r#"{"type":"record","name":"r","fields":[{"name":"a","type":{"type":"array","items":{"type":"map","values":["null","string","long"]}}}]}"#,
+            ),
         ];
         let tree = TreeLimits {
             max_depth: 8,

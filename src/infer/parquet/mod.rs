@@ -446,6 +446,18 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_root_annotated_as_a_list_is_refused_not_a_panic() {
+        // Found by the parquet_footer fuzz target: parquet-rs's Arrow conversion asserts
+        // that a LIST group has a repetition, which the root has not.
+        let f = include_bytes!("../../../fuzz/corpus/parquet_footer/crash_root_annotated_list");
+        let e = decode(f, TreeLimits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the footer's schema: the schema's root carries a type annotation"
+        );
+    }
+
     /// A parquet file written by parquet-rs's `ArrowWriter`.
     pub(super) fn arrow_file() -> Vec<u8> {
         let batch = RecordBatch::try_from_iter([

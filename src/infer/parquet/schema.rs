@@ -39,6 +39,9 @@ pub enum ParquetSchemaError {
     /// `FileMetaData` has no schema.
     #[error("the footer has no schema")]
     NoSchema,
+    /// The root element carries a converted or logical type (a LIST or MAP root).
+    #[error("the schema's root carries a type annotation")]
+    AnnotatedRoot,
     /// Elements follow the root's tree: the schema has more than one root.
     #[error("schema element {index} lies outside the root's tree")]
     Trailing {
@@ -166,6 +169,11 @@ pub(super) fn measure(
             });
         }
         if i == 0 {
+            // parquet-rs takes an annotated root for a LIST or MAP and asks for its
+            // repetition, which a root has not: a panic.
+            if annotated {
+                return Err(ParquetSchemaError::AnnotatedRoot);
+            }
             m.kept.push(Element {
                 span,
                 parent: 0,
