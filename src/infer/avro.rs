@@ -171,7 +171,7 @@ impl Mapper {
     /// record's fields are at 1). Recursion follows the JSON's nesting, which serde_json
     /// bounds (128 levels); fields deeper than `maxColumnDepth + 1` are still walked (they
     /// may define named types) but not kept.
-    fn to_arrow(
+    fn arrow_type(
         &mut self,
         v: &Value,
         ns: Option<&str>,
@@ -183,12 +183,12 @@ impl Mapper {
                 let non_null: Vec<&Value> = members.iter().filter(|m| *m != "null").collect();
                 match non_null.as_slice() {
                     [] => Ok((DataType::Null, 1)),
-                    [one] => self.to_arrow(one, ns, depth),
+                    [one] => self.arrow_type(one, ns, depth),
                     many => {
                         let mut size = 1u64;
                         let mut fields = Vec::with_capacity(many.len().min(128));
                         for (i, m) in many.iter().enumerate() {
-                            let (t, n) = self.to_arrow(m, ns, depth)?;
+                            let (t, n) = self.arrow_type(m, ns, depth)?;
                             size = size.saturating_add(n);
                             fields.push(Field::new(format!("member{i}"), t, true));
                         }
@@ -274,7 +274,7 @@ impl Mapper {
                     let name = f.get("name").and_then(Value::as_str).unwrap_or_default();
                     let ft = f.get("type").ok_or(AvroSchemaError::FieldWithoutType)?;
                     // Walked even when not kept: it may define named types used later.
-                    let (t, n) = self.to_arrow(ft, my_ns, depth + 1)?;
+                    let (t, n) = self.arrow_type(ft, my_ns, depth + 1)?;
                     if keep_fields && size <= cap {
                         size = size.saturating_add(n);
                         fs.push(Field::new(name, t, true));
@@ -298,7 +298,7 @@ impl Mapper {
             "array" => {
                 let items = o.get("items").ok_or(AvroSchemaError::ArrayWithoutItems)?;
                 // A list's struct items give the list's own children: same depth.
-                let (it, n) = self.to_arrow(items, my_ns, depth)?;
+                let (it, n) = self.arrow_type(items, my_ns, depth)?;
                 Ok((
                     DataType::List(Arc::new(Field::new("item", it, true))),
                     n.saturating_add(1),
@@ -306,7 +306,7 @@ impl Mapper {
             }
             "map" => {
                 let values = o.get("values").ok_or(AvroSchemaError::MapWithoutValues)?;
-                let (vt, n) = self.to_arrow(values, my_ns, depth + 1)?;
+                let (vt, n) = self.arrow_type(values, my_ns, depth + 1)?;
                 let entries = DataType::Struct(Fields::from(vec![
                     Field::new("key", DataType::Utf8, false),
                     Field::new("value", vt, true),
@@ -341,7 +341,7 @@ fn to_arrow(schema: &Value, limits: TreeLimits) -> Result<DataType, AvroSchemaEr
         names: HashMap::new(),
         limits,
     };
-    Ok(m.to_arrow(schema, None, 0)?.0)
+    Ok(m.arrow_type(schema, None, 0)?.0)
 }
 
 /// The columns of a writer schema: one per field of its top-level record, within `limits`

@@ -458,6 +458,50 @@ mod tests {
         );
     }
 
+    #[test]
+    fn footers_written_by_pyarrow_give_their_columns() {
+        let f = include_bytes!("../../../fuzz/corpus/parquet_footer/pyarrow_nested");
+        let d = decode(f, TreeLimits::default()).unwrap();
+        let got: Vec<_> = d
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.data_type.as_str(),
+                    c.array_data_type.as_deref(),
+                    c.children.as_ref().map(Vec::len),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("id", "INT", None, None),
+                ("s", "STRUCT", None, Some(2)),
+                ("l", "ARRAY", Some("INT"), None),
+                ("ls", "ARRAY", Some("STRUCT"), Some(1)),
+                ("m", "MAP", None, Some(2)),
+                ("d", "DECIMAL", None, None),
+                ("ts", "DATETIME", None, None),
+                ("cat", "STRING", None, None),
+            ]
+        );
+        assert_eq!(
+            d.columns[6].data_type_display.as_deref(),
+            Some("timestamp[ms, tz=UTC]")
+        );
+        // Spark-style: INT96 timestamps, Spark's row metadata key.
+        let f = include_bytes!("../../../fuzz/corpus/parquet_footer/spark_style_int96");
+        let d = decode(f, TreeLimits::default()).unwrap();
+        let got: Vec<_> = d
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.data_type.as_str()))
+            .collect();
+        assert_eq!(got, vec![("id", "INT"), ("t", "DATETIME")]);
+    }
+
     /// A parquet file written by parquet-rs's `ArrowWriter`.
     pub(super) fn arrow_file() -> Vec<u8> {
         let batch = RecordBatch::try_from_iter([

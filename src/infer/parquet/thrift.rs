@@ -393,6 +393,7 @@ impl Writer {
     }
 
     /// A binary value's length (its bytes follow with [`Writer::raw`]).
+    #[cfg(test)]
     pub(super) fn len(&mut self, n: usize) {
         self.varint(n as u64);
     }
