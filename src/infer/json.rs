@@ -18,6 +18,7 @@
 //! become FLOAT (INT here), and arrays of scalars get `arrayDataType: UNKNOWN` (their item
 //! type here).
 
+use super::bound::{Budget, TreeLimits};
 use super::types;
 use crate::entity::Column;
 use serde_json::Value;
@@ -56,55 +57,98 @@ struct Fields {
     index: HashMap<String, usize>,
 }
 
-impl Fields {
-    fn add(&mut self, name: &str, shape: Shape) {
-        match self.index.get(name) {
-            Some(&i) => {
-                let old = std::mem::replace(&mut self.order[i].1, Shape::Null);
-                self.order[i].1 = merge(old, shape);
+/// Types values into merged shapes within the tree limits: a new key is a node taken from
+/// the budget (at most `maxColumns + 1` keys in all, whatever the number of records), and
+/// an object's keys are kept only where its column may have children (`maxColumnDepth`).
+/// Values are merged into the shape in place, so a key seen in every record costs one node.
+/// Recursion follows the value's nesting, which serde_json bounds at 128 levels (a deeper
+/// document is invalid JSON to it).
+struct Typer {
+    budget: Budget,
+}
+
+impl Typer {
+    fn new(limits: TreeLimits) -> Typer {
+        Typer {
+            budget: limits.budget(),
+        }
+    }
+
+    /// Merges the fields of `map`, at `depth` (the top level is 1), into `fields`.
+    fn absorb_fields(
+        &mut self,
+        fields: &mut Fields,
+        map: &serde_json::Map<String, Value>,
+        depth: usize,
+    ) {
+        for (k, v) in map {
+            let i = match fields.index.get(k.as_str()) {
+                Some(&i) => i,
+                None => {
+                    if !self.budget.take() {
+                        continue;
+                    }
+                    fields.index.insert(k.clone(), fields.order.len());
+                    fields.order.push((k.clone(), Shape::Null));
+                    fields.order.len() - 1
+                }
+            };
+            self.absorb(&mut fields.order[i].1, v, depth);
+        }
+    }
+
+    /// Merges the value `v`, seen at a place of `depth`, into the shape `into`.
+    fn absorb(&mut self, into: &mut Shape, v: &Value, depth: usize) {
+        match v {
+            Value::Null => {}
+            Value::Bool(_) => merge_scalar(into, Shape::Bool),
+            Value::Number(n) if n.is_i64() || n.is_u64() => merge_scalar(into, Shape::Int),
+            Value::Number(_) => merge_scalar(into, Shape::Float),
+            Value::String(_) => merge_scalar(into, Shape::Str),
+            Value::Array(items) => {
+                match into {
+                    Shape::Null => *into = Shape::Array(Box::new(Shape::Null)),
+                    Shape::Array(_) => {}
+                    _ => {
+                        *into = Shape::Str;
+                        return;
+                    }
+                }
+                if let Shape::Array(item) = into {
+                    for it in items {
+                        // Items give the array's own children: the same depth.
+                        self.absorb(item, it, depth);
+                    }
+                }
             }
-            None => {
-                self.index.insert(name.to_string(), self.order.len());
-                self.order.push((name.to_string(), shape));
+            Value::Object(map) => {
+                match into {
+                    Shape::Null => *into = Shape::Object(Fields::default()),
+                    Shape::Object(_) => {}
+                    _ => {
+                        *into = Shape::Str;
+                        return;
+                    }
+                }
+                if let Shape::Object(fields) = into {
+                    if self.budget.descend(depth) {
+                        self.absorb_fields(fields, map, depth + 1);
+                    }
+                }
             }
         }
     }
 }
 
-fn shape_of(v: &Value) -> Shape {
-    match v {
-        Value::Null => Shape::Null,
-        Value::Bool(_) => Shape::Bool,
-        Value::Number(n) if n.is_i64() || n.is_u64() => Shape::Int,
-        Value::Number(_) => Shape::Float,
-        Value::String(_) => Shape::Str,
-        Value::Array(items) => Shape::Array(Box::new(
-            items.iter().map(shape_of).fold(Shape::Null, merge),
-        )),
-        Value::Object(map) => {
-            let mut f = Fields::default();
-            for (k, v) in map {
-                f.add(k, shape_of(v));
-            }
-            Shape::Object(f)
-        }
-    }
-}
-
-fn merge(a: Shape, b: Shape) -> Shape {
-    match (a, b) {
-        (Shape::Null, x) | (x, Shape::Null) => x,
+/// Merges a scalar shape into `into` (the widening rules of the module doc).
+fn merge_scalar(into: &mut Shape, s: Shape) {
+    let merged = match (&*into, s) {
+        (Shape::Null, x) => x,
         (Shape::Int, Shape::Float) | (Shape::Float, Shape::Int) => Shape::Float,
-        (Shape::Object(mut x), Shape::Object(y)) => {
-            for (k, v) in y.order {
-                x.add(&k, v);
-            }
-            Shape::Object(x)
-        }
-        (Shape::Array(x), Shape::Array(y)) => Shape::Array(Box::new(merge(*x, *y))),
-        (x, y) if x == y => x,
+        (x, y) if *x == y => y,
         _ => Shape::Str,
-    }
+    };
+    *into = merged;
 }
 
 fn om(s: &Shape) -> &'static str {
@@ -146,13 +190,12 @@ fn column(name: &str, s: &Shape) -> Column {
 
 /// Columns of a set of records (objects; anything else is skipped, as pandas would make it
 /// a single unnamed column the reference then drops).
-fn from_records<'a>(records: impl Iterator<Item = &'a Value>) -> Vec<Column> {
+fn from_records<'a>(records: impl Iterator<Item = &'a Value>, tree: TreeLimits) -> Vec<Column> {
+    let mut typer = Typer::new(tree);
     let mut all = Fields::default();
     for r in records {
         if let Value::Object(map) = r {
-            for (k, v) in map {
-                all.add(k, shape_of(v));
-            }
+            typer.absorb_fields(&mut all, map, 1);
         }
     }
     children(&all)
@@ -180,7 +223,12 @@ pub(super) fn is_lines(first_line: &[u8]) -> bool {
 
 /// Columns of a JSON Lines text; `complete` says the text is the whole file (else its last
 /// line is dropped). Blank and invalid lines are skipped.
-pub(super) fn from_lines(text: &[u8], complete: bool, max_rows: usize) -> Vec<Column> {
+pub(super) fn from_lines(
+    text: &[u8],
+    complete: bool,
+    max_rows: usize,
+    tree: TreeLimits,
+) -> Vec<Column> {
     let text = if complete {
         text
     } else {
@@ -195,7 +243,7 @@ pub(super) fn from_lines(text: &[u8], complete: bool, max_rows: usize) -> Vec<Co
         .filter_map(|l| serde_json::from_slice(l).ok())
         .take(max_rows)
         .collect();
-    from_records(records.iter())
+    from_records(records.iter(), tree)
 }
 
 /// The items of a top-level array that fit in `text`, a prefix of a document.
@@ -234,21 +282,26 @@ pub(super) fn from_document(
     text: &[u8],
     complete: bool,
     max_rows: usize,
+    tree: TreeLimits,
 ) -> Result<Vec<Column>, JsonError> {
     if !complete {
         let items = array_items(text, max_rows)?;
-        return Ok(from_records(items.iter()));
+        return Ok(from_records(items.iter(), tree));
     }
     let doc: Value = serde_json::from_slice(text).map_err(JsonError::Invalid)?;
     if doc.get("$schema").is_some() {
-        return Ok(vec![json_schema_column(&doc)]);
+        return Ok(json_schema_column(&doc, tree).into_iter().collect());
     }
     if is_iceberg_delta(&doc) {
-        return Ok(iceberg_columns(&doc["schema"]["fields"]));
+        return Ok(iceberg_columns(
+            &doc["schema"]["fields"],
+            1,
+            &mut tree.budget(),
+        ));
     }
     Ok(match &doc {
-        Value::Array(items) => from_records(items.iter().take(max_rows)),
-        other => from_records(std::iter::once(other)),
+        Value::Array(items) => from_records(items.iter().take(max_rows), tree),
+        other => from_records(std::iter::once(other), tree),
     })
 }
 
@@ -273,12 +326,26 @@ fn json_schema_type(v: &Value) -> &'static str {
     }
 }
 
-fn json_schema_props(v: &Value) -> Option<Vec<Column>> {
+/// The columns of `v`'s `properties`, at `depth`, while the budget lasts.
+fn json_schema_props(v: &Value, depth: usize, budget: &mut Budget) -> Option<Vec<Column>> {
     let props = v.get("properties").and_then(Value::as_object)?;
-    Some(props.iter().map(|(k, p)| json_schema_field(k, p)).collect())
+    let mut out = Vec::new();
+    for (k, p) in props {
+        match json_schema_field(k, p, depth, budget) {
+            Some(c) => out.push(c),
+            None => break,
+        }
+    }
+    Some(out)
 }
 
-fn json_schema_field(name: &str, v: &Value) -> Column {
+/// The column of a JSON Schema property at `depth` (top level 1); `None` once the budget
+/// refuses a node. Children are read only where the budget allows the next level, so the
+/// recursion is bounded by `maxColumnDepth` (and by serde_json's 128 levels).
+fn json_schema_field(name: &str, v: &Value, depth: usize, budget: &mut Budget) -> Option<Column> {
+    if !budget.take() {
+        return None;
+    }
     let t = json_schema_type(v);
     let short: String = name.chars().take(crate::entity::MAX_NAME_LEN).collect();
     let mut c = Column::new(&short, t);
@@ -292,24 +359,27 @@ fn json_schema_field(name: &str, v: &Value) -> Column {
         let item_t = json_schema_type(&items);
         c.array_data_type = Some(item_t.to_string());
         c.data_type_display = Some(format!("ARRAY<{item_t}>"));
-        c.children = json_schema_props(&items);
-    } else if t == "RECORD" {
-        c.children = json_schema_props(v).or_else(|| {
-            v.get("oneOf")
-                .and_then(Value::as_array)
-                .and_then(|m| m.iter().find_map(json_schema_props))
+        if budget.descend(depth) {
+            c.children = json_schema_props(&items, depth + 1, budget);
+        }
+    } else if t == "RECORD" && budget.descend(depth) {
+        c.children = json_schema_props(v, depth + 1, budget).or_else(|| {
+            v.get("oneOf").and_then(Value::as_array).and_then(|m| {
+                m.iter()
+                    .find_map(|m| json_schema_props(m, depth + 1, budget))
+            })
         });
     }
-    c
+    Some(c)
 }
 
 /// A JSON Schema document: one column named after its `title` (reference §5.5).
-fn json_schema_column(doc: &Value) -> Column {
+fn json_schema_column(doc: &Value, tree: TreeLimits) -> Option<Column> {
     let title = doc
         .get("title")
         .and_then(Value::as_str)
         .unwrap_or("default");
-    json_schema_field(title, doc)
+    json_schema_field(title, doc, 1, &mut tree.budget())
 }
 
 /// Python's `str()` of a parsed JSON value, which is how the reference stringifies an
@@ -339,15 +409,21 @@ fn python_repr(v: &Value) -> String {
     }
 }
 
-/// Iceberg/Delta metadata: one column per field (reference §5.5).
-fn iceberg_columns(fields: &Value) -> Vec<Column> {
+/// Iceberg/Delta metadata: one column per field (reference §5.5), at `depth`, while the
+/// budget lasts; a struct's fields only where the budget allows the next level.
+fn iceberg_columns(fields: &Value, depth: usize, budget: &mut Budget) -> Vec<Column> {
     let Some(fields) = fields.as_array() else {
         return vec![];
     };
-    fields
-        .iter()
-        .filter_map(|f| {
-            let name = f.get("name")?.as_str()?;
+    let mut out = Vec::new();
+    for f in fields {
+        let Some(name) = f.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if !budget.take() {
+            break;
+        }
+        out.push({
             let t = f.get("type").cloned().unwrap_or(Value::Null);
             let (om, display) = match &t {
                 Value::String(s) => {
@@ -377,12 +453,13 @@ fn iceberg_columns(fields: &Value) -> Vec<Column> {
             let short: String = name.chars().take(crate::entity::MAX_NAME_LEN).collect();
             let mut c = Column::new(&short, om);
             c.data_type_display = Some(display);
-            if om == "STRUCT" {
-                c.children = Some(iceberg_columns(&t["fields"]));
+            if om == "STRUCT" && budget.descend(depth) {
+                c.children = Some(iceberg_columns(&t["fields"], depth + 1, budget));
             }
-            Some(c)
-        })
-        .collect()
+            c
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -402,7 +479,7 @@ mod tests {
     #[test]
     fn records_merge_with_nested_children() {
         let text = b"{\"id\": 1, \"tags\": [\"a\"], \"user\": {\"n\": \"x\"}}\n{\"id\": null, \"v\": 1.5, \"user\": {\"age\": 3}, \"items\": [{\"q\": 1}]}\n{\"v\": 2";
-        let cols = from_lines(text, false, 100);
+        let cols = from_lines(text, false, 100, TreeLimits::default());
         let got: Vec<_> = cols
             .iter()
             .map(|c| {
@@ -439,6 +516,7 @@ mod tests {
             b"[{\"a\": 1}, {\"a\": 2, \"b\": true}, {\"a\": 3, \"c\": \"cu",
             false,
             100,
+            TreeLimits::default(),
         )
         .unwrap();
         let got: Vec<_> = cols
@@ -446,6 +524,141 @@ mod tests {
             .map(|c| (c.name.as_str(), c.data_type.as_str()))
             .collect();
         assert_eq!(got, vec![("a", "INT"), ("b", "BOOLEAN")]);
-        assert!(from_document(b"{\"a\": [1, 2", false, 100).is_err());
+        assert!(from_document(b"{\"a\": [1, 2", false, 100, TreeLimits::default()).is_err());
+    }
+
+    fn depth(cols: &[Column]) -> usize {
+        cols.iter()
+            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn a_100k_deep_document_is_refused_by_the_parser_before_any_recursion_of_ours() {
+        // serde_json stops at 128 levels: the document is invalid JSON to it, the line of
+        // JSON Lines is skipped. That is how "100k-deep JSON holds".
+        let deep = format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+        let e = from_document(deep.as_bytes(), true, 100, TreeLimits::default()).unwrap_err();
+        assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
+        assert!(from_lines(deep.as_bytes(), true, 100, TreeLimits::default()).is_empty());
+        let arr = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(
+            from_document(arr.as_bytes(), false, 100, TreeLimits::default())
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn nesting_within_the_parser_limit_is_built_to_the_depth_limit_only() {
+        let tree = TreeLimits {
+            max_depth: 5,
+            max_nodes: 1000,
+        };
+        let doc = format!("{}1{}", "{\"a\":".repeat(100), "}".repeat(100));
+        let mut cols = from_document(doc.as_bytes(), true, 100, tree).unwrap();
+        assert_eq!(depth(&cols), tree.max_depth + 1);
+        let cut = crate::infer::bound::cut(&mut cols, tree).expect("the excess is reported");
+        assert_eq!(cut.too_deep, 1);
+    }
+
+    #[test]
+    fn a_million_distinct_keys_do_not_build_a_million_columns() {
+        let tree = TreeLimits::default();
+        let mut doc = String::from("{");
+        for i in 0..1_000_000 {
+            if i > 0 {
+                doc.push(',');
+            }
+            doc.push_str(&format!("\"k{i}\":{i}"));
+        }
+        doc.push('}');
+        let mut cols = from_document(doc.as_bytes(), true, 100, tree).unwrap();
+        assert_eq!(cols.len(), tree.max_nodes + 1);
+        assert_eq!(cols[0].name, "k0");
+        assert_eq!(
+            crate::infer::bound::cut(&mut cols, tree).unwrap().too_many,
+            1
+        );
+        // Spread over many records (JSON Lines), the keys still count once each.
+        let lines: String = (0..20_000)
+            .map(|i| format!("{{\"id\":1,\"k{i}\":{{\"x\":1}}}}\n"))
+            .collect();
+        let cols = from_lines(lines.as_bytes(), true, 100_000, tree);
+        assert_eq!(crate::infer::bound::drop_flat(cols), tree.max_nodes + 1);
+    }
+
+    #[test]
+    fn json_schema_and_iceberg_documents_are_bounded_too() {
+        let tree = TreeLimits {
+            max_depth: 3,
+            max_nodes: 50,
+        };
+        let props: serde_json::Map<String, Value> = (0..1000)
+            .map(|i| (format!("p{i}"), serde_json::json!({"type": "integer"})))
+            .collect();
+        let doc = serde_json::json!({"$schema": "x", "type": "object", "properties": props});
+        let cols = from_document(doc.to_string().as_bytes(), true, 100, tree).unwrap();
+        assert_eq!(crate::infer::bound::drop_flat(cols), 51);
+        let mut nested = serde_json::json!({"type": "integer"});
+        for _ in 0..20 {
+            nested = serde_json::json!({"type": "object", "properties": {"n": nested}});
+        }
+        let doc =
+            serde_json::json!({"$schema": "x", "type": "object", "properties": {"n": nested}});
+        let cols = from_document(doc.to_string().as_bytes(), true, 100, tree).unwrap();
+        assert_eq!(depth(&cols), tree.max_depth + 1);
+        let fields: Vec<Value> = (0..1000)
+            .map(|i| serde_json::json!({"name": format!("f{i}"), "type": "int"}))
+            .collect();
+        let doc = serde_json::json!({"schema": {"fields": fields}});
+        let cols = from_document(doc.to_string().as_bytes(), true, 100, tree).unwrap();
+        assert_eq!(cols.len(), 51);
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::infer::bound::drop_flat;
+
+    fn depth(cols: &[Column]) -> usize {
+        cols.iter()
+            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A text prefix → JSON Lines and document paths (whole and cut): never a panic, a
+    /// tree within the limits plus one.
+    #[test]
+    fn json() {
+        let seeds = vec![
+            format!("{}1{}", "{\"a\":".repeat(60), "}".repeat(60)).into_bytes(),
+            (0..300)
+                .map(|i| format!("{{\"k{i}\":[{{\"x\":{i}}}]}}\n"))
+                .collect::<String>()
+                .into_bytes(),
+        ];
+        let tree = TreeLimits {
+            max_depth: 8,
+            max_nodes: 100,
+        };
+        let check = |cols: Vec<Column>| {
+            assert!(depth(&cols) <= tree.max_depth + 1);
+            assert!(drop_flat(cols) <= tree.max_nodes + 1);
+        };
+        crate::fuzz::run("json", seeds, |b| {
+            let first = b.split(|&c| c == b'\n').next().unwrap_or_default();
+            let _ = is_lines(first);
+            check(from_lines(b, false, 1000, tree));
+            check(from_lines(b, true, 1000, tree));
+            for complete in [true, false] {
+                if let Ok(cols) = from_document(b, complete, 1000, tree) {
+                    check(cols);
+                }
+            }
+        });
     }
 }

@@ -25,7 +25,7 @@ pub mod types;
 pub use avro::{AvroHeaderError, AvroSchemaError};
 pub use csv::CsvError;
 pub use json::JsonError;
-pub use parquet::FooterError;
+pub use parquet::{FooterError, ParquetSchemaError, ThriftError};
 
 use crate::config::S3metaOptions;
 use crate::entity::Column;
@@ -271,12 +271,14 @@ pub(crate) fn type_text(
                     bytes,
                     complete,
                     limits.text_rows,
+                    limits.tree,
                 )))
             } else if complete {
                 Ok(TextOutcome::Columns(json::from_document(
                     bytes,
                     true,
                     limits.text_rows,
+                    limits.tree,
                 )?))
             } else {
                 Ok(TextOutcome::NeedDocument)
@@ -336,8 +338,8 @@ async fn infer_text(
             // maxDocumentBytes; past that, the items of its top-level array that fit.
             let (doc, complete) =
                 read_decoded(store, s, limits.max_document, limits.max_document).await?;
-            let rows = limits.text_rows;
-            cpu::blocking(move || json::from_document(&doc, complete, rows))
+            let (rows, tree) = (limits.text_rows, limits.tree);
+            cpu::blocking(move || json::from_document(&doc, complete, rows, tree))
                 .await
                 .map_err(|p| s.corrupt("JSON", p))?
                 .map_err(|source| {

@@ -11,8 +11,9 @@
 //! DATETIME), maps are MAP, lists of structs carry their `children`, and dictionary columns
 //! take their value type.
 
+use super::bound::{Budget, TreeLimits};
 use crate::entity::{Column, MAX_NAME_LEN};
-use arrow_schema::{DataType, Field, TimeUnit};
+use arrow_schema::{DataType, Field, FieldRef, Fields, TimeUnit};
 
 /// The OpenMetadata `dataType` of an Arrow type.
 pub fn om_type(t: &DataType) -> &'static str {
@@ -61,74 +62,116 @@ fn unit(u: &TimeUnit) -> &'static str {
     }
 }
 
-/// pyarrow's spelling of an Arrow type.
+/// Longest `dataTypeDisplay` kept, in bytes. A nested type's spelling holds every type
+/// below it, so a deep or shared (Avro named types) tree could spell to gigabytes; past this
+/// length the spelling stops and ends with `…`. Healthy types spell to far less.
+pub const MAX_DISPLAY: usize = 64 * 1024;
+
+/// pyarrow's spelling of an Arrow type, cut at [`MAX_DISPLAY`] bytes.
 pub fn display(t: &DataType) -> String {
-    match t {
-        DataType::Null => "null".into(),
-        DataType::Boolean => "bool".into(),
-        DataType::Int8 => "int8".into(),
-        DataType::Int16 => "int16".into(),
-        DataType::Int32 => "int32".into(),
-        DataType::Int64 => "int64".into(),
-        DataType::UInt8 => "uint8".into(),
-        DataType::UInt16 => "uint16".into(),
-        DataType::UInt32 => "uint32".into(),
-        DataType::UInt64 => "uint64".into(),
-        DataType::Float16 => "halffloat".into(),
-        DataType::Float32 => "float".into(),
-        DataType::Float64 => "double".into(),
-        DataType::Utf8 | DataType::Utf8View => "string".into(),
-        DataType::LargeUtf8 => "large_string".into(),
-        DataType::Binary | DataType::BinaryView => "binary".into(),
-        DataType::LargeBinary => "large_binary".into(),
-        DataType::FixedSizeBinary(n) => format!("fixed_size_binary[{n}]"),
-        DataType::Date32 => "date32[day]".into(),
-        DataType::Date64 => "date64[ms]".into(),
-        DataType::Time32(u) => format!("time32[{}]", unit(u)),
-        DataType::Time64(u) => format!("time64[{}]", unit(u)),
-        DataType::Duration(u) => format!("duration[{}]", unit(u)),
-        DataType::Timestamp(u, None) => format!("timestamp[{}]", unit(u)),
-        DataType::Timestamp(u, Some(tz)) => format!("timestamp[{}, tz={tz}]", unit(u)),
-        DataType::Decimal32(p, s) => format!("decimal32({p}, {s})"),
-        DataType::Decimal64(p, s) => format!("decimal64({p}, {s})"),
-        DataType::Decimal128(p, s) => format!("decimal128({p}, {s})"),
-        DataType::Decimal256(p, s) => format!("decimal256({p}, {s})"),
+    let mut out = String::new();
+    display_into(t, &mut out);
+    if out.len() > MAX_DISPLAY {
+        let mut at = MAX_DISPLAY;
+        while !out.is_char_boundary(at) {
+            at -= 1;
+        }
+        out.truncate(at);
+        out.push('…');
+    }
+    out
+}
+
+/// Appends the spelling of `t` to `out`, stopping once `out` is past [`MAX_DISPLAY`]: the
+/// work is bounded by the cap, not by the size of the (possibly shared) type tree.
+fn display_into(t: &DataType, out: &mut String) {
+    use std::fmt::Write;
+    if out.len() > MAX_DISPLAY {
+        return;
+    }
+    // `write!` into a String cannot fail.
+    let _ = match t {
+        DataType::Null => write!(out, "null"),
+        DataType::Boolean => write!(out, "bool"),
+        DataType::Int8 => write!(out, "int8"),
+        DataType::Int16 => write!(out, "int16"),
+        DataType::Int32 => write!(out, "int32"),
+        DataType::Int64 => write!(out, "int64"),
+        DataType::UInt8 => write!(out, "uint8"),
+        DataType::UInt16 => write!(out, "uint16"),
+        DataType::UInt32 => write!(out, "uint32"),
+        DataType::UInt64 => write!(out, "uint64"),
+        DataType::Float16 => write!(out, "halffloat"),
+        DataType::Float32 => write!(out, "float"),
+        DataType::Float64 => write!(out, "double"),
+        DataType::Utf8 | DataType::Utf8View => write!(out, "string"),
+        DataType::LargeUtf8 => write!(out, "large_string"),
+        DataType::Binary | DataType::BinaryView => write!(out, "binary"),
+        DataType::LargeBinary => write!(out, "large_binary"),
+        DataType::FixedSizeBinary(n) => write!(out, "fixed_size_binary[{n}]"),
+        DataType::Date32 => write!(out, "date32[day]"),
+        DataType::Date64 => write!(out, "date64[ms]"),
+        DataType::Time32(u) => write!(out, "time32[{}]", unit(u)),
+        DataType::Time64(u) => write!(out, "time64[{}]", unit(u)),
+        DataType::Duration(u) => write!(out, "duration[{}]", unit(u)),
+        DataType::Timestamp(u, None) => write!(out, "timestamp[{}]", unit(u)),
+        DataType::Timestamp(u, Some(tz)) => write!(out, "timestamp[{}, tz={tz}]", unit(u)),
+        DataType::Decimal32(p, s) => write!(out, "decimal32({p}, {s})"),
+        DataType::Decimal64(p, s) => write!(out, "decimal64({p}, {s})"),
+        DataType::Decimal128(p, s) => write!(out, "decimal128({p}, {s})"),
+        DataType::Decimal256(p, s) => write!(out, "decimal256({p}, {s})"),
         DataType::List(f) | DataType::ListView(f) => {
-            format!("list<{}: {}>", f.name(), display(f.data_type()))
+            let _ = write!(out, "list<{}: ", f.name());
+            display_into(f.data_type(), out);
+            write!(out, ">")
         }
         DataType::LargeList(f) | DataType::LargeListView(f) => {
-            format!("large_list<{}: {}>", f.name(), display(f.data_type()))
+            let _ = write!(out, "large_list<{}: ", f.name());
+            display_into(f.data_type(), out);
+            write!(out, ">")
         }
-        DataType::FixedSizeList(f, n) => format!(
-            "fixed_size_list<{}: {}>[{n}]",
-            f.name(),
-            display(f.data_type())
-        ),
-        DataType::Struct(fields) => format!(
-            "struct<{}>",
-            fields
-                .iter()
-                .map(|f| format!("{}: {}", f.name(), display(f.data_type())))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        DataType::FixedSizeList(f, n) => {
+            let _ = write!(out, "fixed_size_list<{}: ", f.name());
+            display_into(f.data_type(), out);
+            write!(out, ">[{n}]")
+        }
+        DataType::Struct(fields) => {
+            out.push_str("struct<");
+            for (i, f) in fields.iter().enumerate() {
+                if out.len() > MAX_DISPLAY {
+                    return;
+                }
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{}: ", f.name());
+                display_into(f.data_type(), out);
+            }
+            write!(out, ">")
+        }
         DataType::Map(f, _) => match f.data_type() {
             DataType::Struct(kv) if kv.len() == 2 => {
-                format!(
-                    "map<{}, {}>",
-                    display(kv[0].data_type()),
-                    display(kv[1].data_type())
-                )
+                out.push_str("map<");
+                display_into(kv[0].data_type(), out);
+                out.push_str(", ");
+                display_into(kv[1].data_type(), out);
+                write!(out, ">")
             }
-            other => format!("map<{}>", display(other)),
+            other => {
+                out.push_str("map<");
+                display_into(other, out);
+                write!(out, ">")
+            }
         },
-        DataType::Dictionary(k, v) => format!(
-            "dictionary<values={}, indices={}, ordered=0>",
-            display(v),
-            display(k)
-        ),
-        other => other.to_string().to_lowercase(),
-    }
+        DataType::Dictionary(k, v) => {
+            out.push_str("dictionary<values=");
+            display_into(v, out);
+            out.push_str(", indices=");
+            display_into(k, out);
+            write!(out, ", ordered=0>")
+        }
+        other => write!(out, "{}", other.to_string().to_lowercase()),
+    };
 }
 
 /// Truncates a source name to the server's limit; the full name goes to `displayName`.
@@ -150,8 +193,47 @@ fn list_item(t: &DataType) -> Option<&Field> {
     }
 }
 
-/// The column of an Arrow field, with children for nested types.
-pub fn column(name: &str, t: &DataType) -> Column {
+/// The columns of Arrow fields (a schema's top level), built within `limits`: at most one
+/// node and one level past them, so that [`super::bound::cut`] sees the excess and reports it. The
+/// recursion goes no deeper than `max_depth + 1`, and a type tree with shared parts (Avro
+/// named types) is never expanded past the node budget.
+pub fn columns<'a>(
+    fields: impl IntoIterator<Item = &'a FieldRef>,
+    limits: TreeLimits,
+) -> Vec<Column> {
+    let mut budget = limits.budget();
+    fields_within(fields, 1, &mut budget)
+}
+
+/// The columns of `fields` at `depth` (top level is 1), while the budget lasts.
+fn fields_within<'a>(
+    fields: impl IntoIterator<Item = &'a FieldRef>,
+    depth: usize,
+    budget: &mut Budget,
+) -> Vec<Column> {
+    let mut out = Vec::new();
+    for f in fields {
+        match column_at(f.name(), f.data_type(), depth, budget) {
+            Some(c) => out.push(c),
+            None => break,
+        }
+    }
+    out
+}
+
+/// The children of a node at `depth`, or none when the budget forbids the next level.
+fn children_within(fields: &Fields, depth: usize, budget: &mut Budget) -> Option<Vec<Column>> {
+    budget
+        .descend(depth)
+        .then(|| fields_within(fields.iter(), depth + 1, budget))
+}
+
+/// The column of an Arrow field at `depth`, with children for nested types; `None` once
+/// the budget refuses a node.
+fn column_at(name: &str, t: &DataType, depth: usize, budget: &mut Budget) -> Option<Column> {
+    if !budget.take() {
+        return None;
+    }
     let t = match t {
         DataType::Dictionary(_, v) => v.as_ref(),
         other => other,
@@ -168,17 +250,10 @@ pub fn column(name: &str, t: &DataType) -> Column {
         }
         DataType::FixedSizeBinary(n) => c.data_length = Some(i64::from(*n)),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => c.data_length = Some(-1),
-        DataType::Struct(fields) => {
-            c.children = Some(
-                fields
-                    .iter()
-                    .map(|f| column(f.name(), f.data_type()))
-                    .collect(),
-            );
-        }
+        DataType::Struct(fields) => c.children = children_within(fields, depth, budget),
         DataType::Map(f, _) => {
             if let DataType::Struct(kv) = f.data_type() {
-                c.children = Some(kv.iter().map(|f| column(f.name(), f.data_type())).collect());
+                c.children = children_within(kv, depth, budget);
             }
         }
         _ => {}
@@ -190,22 +265,22 @@ pub fn column(name: &str, t: &DataType) -> Column {
         };
         c.array_data_type = Some(om_type(inner).to_string());
         if let DataType::Struct(fields) = inner {
-            c.children = Some(
-                fields
-                    .iter()
-                    .map(|f| column(f.name(), f.data_type()))
-                    .collect(),
-            );
+            c.children = children_within(fields, depth, budget);
         }
     }
-    c
+    Some(c)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_schema::Fields;
     use std::sync::Arc;
+
+    /// The column of one field, under the default limits.
+    fn column(name: &str, t: &DataType) -> Column {
+        let f: FieldRef = Arc::new(Field::new(name, t.clone(), true));
+        columns([&f], TreeLimits::default()).remove(0)
+    }
 
     #[test]
     fn scalar_types() {

@@ -165,8 +165,8 @@ pub(super) fn columns(
     limits: &Limits,
 ) -> Result<Vec<Column>, Invalid> {
     match format.reader() {
-        Reader::Parquet => Ok(parquet::from_bytes(bytes)?),
-        Reader::Avro => Ok(avro::columns(&avro::header_schema(bytes)?)?),
+        Reader::Parquet => Ok(parquet::from_bytes(bytes, limits.tree)?),
+        Reader::Avro => Ok(avro::columns(&avro::header_schema(bytes)?, limits.tree)?),
         Reader::Delimited(sep) => {
             match type_text(bytes, complete, TextKind::Delimited(sep), limits)? {
                 TextOutcome::Columns(c) => Ok(c),
@@ -175,7 +175,12 @@ pub(super) fn columns(
         }
         Reader::Json => match type_text(bytes, complete, TextKind::Json, limits)? {
             TextOutcome::Columns(c) => Ok(c),
-            TextOutcome::NeedDocument => Ok(json::from_document(bytes, false, limits.text_rows)?),
+            TextOutcome::NeedDocument => Ok(json::from_document(
+                bytes,
+                false,
+                limits.text_rows,
+                limits.tree,
+            )?),
         },
         Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => {
             Err(Invalid::NoReader(format))
