@@ -179,16 +179,28 @@ mod tests {
     /// A store holding one object in memory, serving ranges as S3 does (clamped to its
     /// size) and counting them.
     #[derive(Debug)]
-    struct OneObject {
+    pub(super) struct OneObject {
         bytes: bytes::Bytes,
         reads: std::sync::atomic::AtomicUsize,
+        /// At most this many bytes per read: a store (or an object changing underneath)
+        /// that answers short.
+        short: usize,
     }
 
     impl OneObject {
-        fn new(bytes: &[u8]) -> OneObject {
+        pub(super) fn new(bytes: &[u8]) -> OneObject {
             OneObject {
                 bytes: bytes::Bytes::copy_from_slice(bytes),
                 reads: Default::default(),
+                short: usize::MAX,
+            }
+        }
+
+        /// A store whose every read returns at most `n` bytes.
+        pub(super) fn short(bytes: &[u8], n: usize) -> OneObject {
+            OneObject {
+                short: n,
+                ..OneObject::new(bytes)
             }
         }
     }
@@ -220,8 +232,9 @@ mod tests {
                 GetRange::Bounded(s, e) => (s.min(len), e.min(len)),
                 GetRange::Suffix(n) => (len.saturating_sub(n), len),
             };
+            let end = (end as usize).min((start as usize).saturating_add(self.short));
             Ok(GetResult {
-                bytes: self.bytes.slice(start as usize..end as usize),
+                bytes: self.bytes.slice(start as usize..end.max(start as usize)),
             })
         }
         async fn head(&self, _: &str, key: &str) -> store::Result<ObjectMeta> {
@@ -250,14 +263,14 @@ mod tests {
         }
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
             .block_on(f)
     }
 
-    fn read(bytes: &[u8], format: &str, limits: &Limits) -> Result<Archive, Error> {
+    pub(super) fn read(bytes: &[u8], format: &str, limits: &Limits) -> Result<Archive, Error> {
         let store = OneObject::new(bytes);
         let format = StructureFormat::new(format);
         block_on(read_archive(&store, "b", "k", None, &format, limits))
