@@ -130,6 +130,9 @@ pub enum ArchiveError {
     /// The tar stream broke while decoding, or passed its cap.
     #[error(transparent)]
     Stream(#[from] std::io::Error),
+    /// The reader panicked on the archive's bytes (caught; a bug in s3meta).
+    #[error(transparent)]
+    Panicked(#[from] super::cpu::Panicked),
 }
 
 /// Why an archive's structure could not be read: the store, or the bytes.

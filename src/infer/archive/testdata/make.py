@@ -80,3 +80,33 @@ def write_tar(fmt):
 open("ustar.tar", "wb").write(write_tar(tarfile.USTAR_FORMAT))
 open("gnu.tar.gz", "wb").write(gzip.compress(write_tar(tarfile.GNU_FORMAT), mtime=0))
 open("pax.tar.gz", "wb").write(gzip.compress(write_tar(tarfile.PAX_FORMAT), mtime=0))
+
+
+def write_names(fmt):
+    # Names the ustar fields cannot hold: a 656-character path (GNU `L`, pax `path`), UTF-8
+    # (pax `path`; GNU writes the bytes as they are), a link whose target is long (GNU `K`),
+    # a long directory name, and (pax) a global header `g` before everything.
+    tarfile.RECORDSIZE = tarfile.BLOCKSIZE
+    out = io.BytesIO()
+    extra = {"pax_headers": {"comment": "global record"}} if fmt == tarfile.PAX_FORMAT else {}
+    with tarfile.open(fileobj=out, mode="w", format=fmt, encoding="utf-8", **extra) as t:
+        d = tarfile.TarInfo("d/" + "y" * 150)
+        d.type = tarfile.DIRTYPE
+        t.addfile(d)
+        link = tarfile.TarInfo("link.csv")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "z" * 300 + ".csv"
+        t.addfile(link)
+        for name, data in [
+            ("/".join(["n" * 50] * 12) + "/" + "f" * 44 + ".csv", CSV),
+            ("données/é.csv", TSV.replace(b"\t", b",")),
+            ("empty.parquet", b""),
+        ]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+open("names-gnu.tar.gz", "wb").write(gzip.compress(write_names(tarfile.GNU_FORMAT), mtime=0))
+open("names-pax.tar.gz", "wb").write(gzip.compress(write_names(tarfile.PAX_FORMAT), mtime=0))
