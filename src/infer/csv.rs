@@ -6,6 +6,10 @@
 //! reference's `escapechar`; invalid UTF-8 is replaced, not fatal (`encoding_errors="ignore"`).
 //! A header that parses as one field containing the separator (a whole quoted header line)
 //! is split again, and so are data rows quoted the same way.
+//!
+//! Text only: UTF-16 with a byte-order mark is decoded first; bytes with a NUL in their first
+//! [`SNIFF_BYTES`], or a header line with control characters, are not a text file and fail
+//! the sample, rather than publish columns named with NULs and garbage.
 
 use super::text::{classify, Kind};
 use super::types;
@@ -20,6 +24,38 @@ pub enum CsvError {
     /// The header line does not parse.
     #[error(transparent)]
     Parse(#[from] ::csv::Error),
+    /// NUL bytes near the start: a binary file (or UTF-16 without a byte-order mark).
+    #[error("not a text file: NUL bytes in the first {0} bytes")]
+    Nul(usize),
+    /// Control characters in the header line: no column is named so.
+    #[error("not a text file: control characters in the header line")]
+    Control,
+}
+
+/// How much of the start of a file is searched for NUL bytes (as git does to tell binary
+/// files from text).
+pub(super) const SNIFF_BYTES: usize = 8000;
+
+/// The text of UTF-16 bytes that start with a byte-order mark, as UTF-8; `None` for any
+/// other bytes. A code unit cut at the end is dropped, a lone surrogate replaced.
+fn utf16_text(bytes: &[u8]) -> Option<Vec<u8>> {
+    let unit: fn([u8; 2]) -> u16 = match bytes.get(..2)? {
+        [0xFF, 0xFE] => u16::from_le_bytes,
+        [0xFE, 0xFF] => u16::from_be_bytes,
+        _ => return None,
+    };
+    let units = bytes[2..].chunks_exact(2).map(|p| unit([p[0], p[1]]));
+    let text: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    Some(text.into_bytes())
+}
+
+/// A header field with a character no column name has (tab, line breaks in quotes aside).
+fn has_control(field: &[u8]) -> bool {
+    field
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7F)
 }
 
 /// The separator byte of a `separator` option (`\t` spelled out is a tab); without one, a
@@ -82,7 +118,15 @@ pub(super) fn infer(
     sep: u8,
     max_rows: usize,
 ) -> Result<Vec<Column>, CsvError> {
+    // DIFF(spec §5.4): the reference reads UTF-16 as UTF-8 with errors ignored, and names
+    // columns with NULs; here it is decoded, and binary bytes fail the sample.
+    let utf16 = utf16_text(text);
+    let text = utf16.as_deref().unwrap_or(text);
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    let sniff = text.len().min(SNIFF_BYTES);
+    if text[..sniff].contains(&0) {
+        return Err(CsvError::Nul(sniff));
+    }
     let text = if complete {
         text
     } else {
@@ -106,6 +150,9 @@ pub(super) fn infer(
             Some(Ok(r)) => break r,
         }
     };
+    if header.iter().any(has_control) {
+        return Err(CsvError::Control);
+    }
     let mut raw: Vec<String> = header
         .iter()
         .map(|f| String::from_utf8_lossy(f).trim().to_string())
@@ -263,6 +310,88 @@ mod tests {
         }
         let names = header_names(vec!["".to_string(); 50_000]);
         assert_eq!(names[49_999], "Unnamed: 49999");
+    }
+
+    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+        let mut out = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text.encode_utf16() {
+            out.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    // Issue #15, row 13: UTF-16 and binary files named `.csv` were published with NULs and
+    // garbage in their column names.
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_decoded() {
+        for be in [false, true] {
+            let bytes = utf16("née,größe\n1,2.5\n3,", be);
+            let got: Vec<(String, String)> = infer(&bytes, false, b',', 100)
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.name, c.data_type))
+                .collect();
+            assert_eq!(got, pairs(&[("née", "INT"), ("größe", "FLOAT")]), "{be}");
+            // Cut inside a code unit.
+            let cut = infer(&bytes[..bytes.len() - 1], false, b',', 100).unwrap();
+            assert_eq!(cut.len(), 2);
+        }
+    }
+
+    #[test]
+    fn binary_bytes_are_not_a_text_file() {
+        let e = infer(b"PK\x03\x04\x14\0\0\0\x08\0a,b\n", true, b',', 100).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not a text file: NUL bytes in the first 14 bytes"
+        );
+        // UTF-16 without a byte-order mark is NULs too.
+        let mut no_bom = utf16("a,b\n1,2\n", false);
+        no_bom.drain(..2);
+        assert!(matches!(
+            infer(&no_bom, true, b',', 100),
+            Err(CsvError::Nul(16))
+        ));
+        let big: Vec<u8> = b"a,b\n".repeat(5000).into_iter().chain([0]).collect();
+        // A NUL past the first 8000 bytes is not looked for.
+        assert!(infer(&big, true, b',', 100).is_ok());
+        let e = infer(b"a\x01b,\x1b[0m\n1,2\n", true, b',', 100).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not a text file: control characters in the header line"
+        );
+        // Tabs, quoted line breaks and Latin-1 letters are text.
+        assert_eq!(
+            cols("\"a\nb\",c\td,caf\u{e9}\n1,2,3\n", true, b','),
+            pairs(&[("a\nb", "INT"), ("c\td", "INT"), ("café", "INT")])
+        );
+        let latin1 = infer(b"caf\xe9,b\n1,2\n", true, b',', 100).unwrap();
+        assert_eq!(latin1[0].name, "caf\u{fffd}");
+    }
+
+    #[test]
+    fn utf16_and_binary_json_never_give_garbage_names() {
+        use crate::infer::{type_text, Limits, TextKind, TextOutcome};
+        let limits = Limits::default();
+        for bytes in [
+            utf16("{\"a\": 1}\n{\"a\": 2}\n", false),
+            utf16("[{\"a\": 1}]", true),
+            b"\x00\x01\x02{\x00\xff\n\x7fELF\x02\x01".to_vec(),
+        ] {
+            match type_text(&bytes, true, TextKind::Json, &limits) {
+                Err(_) => {}
+                Ok(TextOutcome::Columns(c)) => assert!(c.is_empty(), "{c:?}"),
+                Ok(TextOutcome::NeedDocument) => panic!("a complete text needs no document"),
+            }
+        }
     }
 
     #[test]
