@@ -11,6 +11,7 @@
 //! [`SNIFF_BYTES`], or a header line with control characters, are not a text file and fail
 //! the sample, rather than publish columns named with NULs and garbage.
 
+use super::bound::TreeLimits;
 use super::text::{classify, Kind};
 use super::types;
 use crate::entity::Column;
@@ -111,12 +112,14 @@ fn header_names(raw: Vec<String>) -> Vec<String> {
 }
 
 /// Columns of a CSV text. `complete` says the text is the whole file (else its last,
-/// possibly partial, line is dropped).
+/// possibly partial, line is dropped). At most one column past `tree.max_nodes` is built,
+/// so that the workflow's cut sees the excess and warns.
 pub(super) fn infer(
     text: &[u8],
     complete: bool,
     sep: u8,
     max_rows: usize,
+    tree: TreeLimits,
 ) -> Result<Vec<Column>, CsvError> {
     // DIFF(spec §5.4): the reference reads UTF-16 as UTF-8 with errors ignored, and names
     // columns with NULs; here it is decoded, and binary bytes fail the sample.
@@ -161,6 +164,7 @@ pub(super) fn infer(
     if quoted_header {
         raw = split_quoted(&raw[0], sep);
     }
+    raw.truncate(tree.max_nodes.saturating_add(1));
     let names = header_names(raw);
     let mut kinds = vec![Kind::Null; names.len()];
     for (n, rec) in records.enumerate() {
@@ -204,7 +208,7 @@ mod tests {
     use super::*;
 
     fn cols(text: &str, complete: bool, sep: u8) -> Vec<(String, String)> {
-        infer(text.as_bytes(), complete, sep, 1000)
+        infer(text.as_bytes(), complete, sep, 1000, TreeLimits::default())
             .unwrap()
             .into_iter()
             .map(|c| (c.name, c.data_type))
@@ -296,9 +300,7 @@ mod tests {
     // Issue #15, row 4: 3,000 copies of one name took 12 s, 10,000 more than 150 s.
     #[test]
     fn a_header_of_100_000_copies_of_one_name_is_named_in_linear_time() {
-        let header = vec!["a"; 100_000].join(",") + "\n";
-        let c = infer(header.as_bytes(), true, b',', 1000).unwrap();
-        assert_eq!(c.len(), 100_000);
+        let names = header_names(vec!["a".to_string(); 100_000]);
         for (i, want) in [
             (0, "a"),
             (1, "a.1"),
@@ -306,10 +308,15 @@ mod tests {
             (9_999, "a.9999"),
             (99_999, "a.99999"),
         ] {
-            assert_eq!(c[i].name, want);
+            assert_eq!(names[i], want);
         }
         let names = header_names(vec!["".to_string(); 50_000]);
         assert_eq!(names[49_999], "Unnamed: 49999");
+        // Through the reader: one column past maxColumns is built, for the cut to warn.
+        let header = vec!["a"; 100_000].join(",") + "\n";
+        let c = infer(header.as_bytes(), true, b',', 1000, TreeLimits::default()).unwrap();
+        assert_eq!(c.len(), 10_001);
+        assert_eq!(c[10_000].name, "a.10000");
     }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
@@ -334,21 +341,35 @@ mod tests {
     fn utf16_with_a_byte_order_mark_is_decoded() {
         for be in [false, true] {
             let bytes = utf16("née,größe\n1,2.5\n3,", be);
-            let got: Vec<(String, String)> = infer(&bytes, false, b',', 100)
+            let got: Vec<(String, String)> = infer(&bytes, false, b',', 100, TreeLimits::default())
                 .unwrap()
                 .into_iter()
                 .map(|c| (c.name, c.data_type))
                 .collect();
             assert_eq!(got, pairs(&[("née", "INT"), ("größe", "FLOAT")]), "{be}");
             // Cut inside a code unit.
-            let cut = infer(&bytes[..bytes.len() - 1], false, b',', 100).unwrap();
+            let cut = infer(
+                &bytes[..bytes.len() - 1],
+                false,
+                b',',
+                100,
+                TreeLimits::default(),
+            )
+            .unwrap();
             assert_eq!(cut.len(), 2);
         }
     }
 
     #[test]
     fn binary_bytes_are_not_a_text_file() {
-        let e = infer(b"PK\x03\x04\x14\0\0\0\x08\0a,b\n", true, b',', 100).unwrap_err();
+        let e = infer(
+            b"PK\x03\x04\x14\0\0\0\x08\0a,b\n",
+            true,
+            b',',
+            100,
+            TreeLimits::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "not a text file: NUL bytes in the first 14 bytes"
@@ -357,13 +378,20 @@ mod tests {
         let mut no_bom = utf16("a,b\n1,2\n", false);
         no_bom.drain(..2);
         assert!(matches!(
-            infer(&no_bom, true, b',', 100),
+            infer(&no_bom, true, b',', 100, TreeLimits::default()),
             Err(CsvError::Nul(16))
         ));
         let big: Vec<u8> = b"a,b\n".repeat(5000).into_iter().chain([0]).collect();
         // A NUL past the first 8000 bytes is not looked for.
-        assert!(infer(&big, true, b',', 100).is_ok());
-        let e = infer(b"a\x01b,\x1b[0m\n1,2\n", true, b',', 100).unwrap_err();
+        assert!(infer(&big, true, b',', 100, TreeLimits::default()).is_ok());
+        let e = infer(
+            b"a\x01b,\x1b[0m\n1,2\n",
+            true,
+            b',',
+            100,
+            TreeLimits::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "not a text file: control characters in the header line"
@@ -373,7 +401,7 @@ mod tests {
             cols("\"a\nb\",c\td,caf\u{e9}\n1,2,3\n", true, b','),
             pairs(&[("a\nb", "INT"), ("c\td", "INT"), ("café", "INT")])
         );
-        let latin1 = infer(b"caf\xe9,b\n1,2\n", true, b',', 100).unwrap();
+        let latin1 = infer(b"caf\xe9,b\n1,2\n", true, b',', 100, TreeLimits::default()).unwrap();
         assert_eq!(latin1[0].name, "caf\u{fffd}");
     }
 
