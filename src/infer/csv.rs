@@ -430,3 +430,35 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+
+    /// Bytes → `csv::infer` with `,` and a tab, as a whole file and as a prefix: names are
+    /// unique, free of NULs, and at most one past `maxColumns`.
+    #[test]
+    fn csv_prefix() {
+        let tree = TreeLimits {
+            max_depth: 64,
+            max_nodes: 200,
+        };
+        let report = crate::fuzz::run("csv_prefix", vec![], |bytes| {
+            for sep in [b',', b'\t'] {
+                for complete in [true, false] {
+                    let Ok(columns) = infer(bytes, complete, sep, 50, tree) else {
+                        continue;
+                    };
+                    assert!(columns.len() <= tree.max_nodes + 1);
+                    let mut seen = std::collections::HashSet::new();
+                    for c in &columns {
+                        let full = c.display_name.as_deref().unwrap_or(&c.name);
+                        assert!(!full.contains('\0'), "{full:?}");
+                        assert!(seen.insert(full.to_string()), "{full:?} twice");
+                    }
+                }
+            }
+        });
+        assert!(report.executions > 0);
+    }
+}

@@ -807,3 +807,53 @@ mod tests {
         assert_eq!(octal(b"garbage\0\0\0\0\0"), 0);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::Rng;
+
+    fn members(a: &Archive) -> Vec<(String, u64, Option<Format>, bool)> {
+        a.members
+            .iter()
+            .map(|m| (m.path.clone(), m.size, m.format, m.columns.is_some()))
+            .collect()
+    }
+
+    /// Bytes → the tar stream parser, fed whole and in random chunk sizes: the same
+    /// members and warnings either way, within `maxArchiveMembers`.
+    #[test]
+    fn tar_stream() {
+        let limits = Limits {
+            max_members: 20,
+            text_rows: 20,
+            ..Limits::default()
+        };
+        let report = crate::fuzz::run("tar_stream", vec![], |bytes| {
+            let capacity = bytes.len() as u64;
+            let mut whole = Parser::new(limits, capacity);
+            whole.feed(bytes);
+            let whole = whole.finish();
+            assert!(whole.members.len() <= limits.max_members);
+            for w in &whole.warnings {
+                assert!(!w.contains("bug in s3meta"), "{w}");
+            }
+            // Chunk sizes from the input itself, so that a failure replays.
+            let seed = bytes
+                .iter()
+                .fold(bytes.len() as u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
+            let mut rng = Rng::new(seed);
+            let mut chunked = Parser::new(limits, capacity);
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let n = 1 + rng.below(rest.len().min(1500));
+                chunked.feed(&rest[..n]);
+                rest = &rest[n..];
+            }
+            let chunked = chunked.finish();
+            assert_eq!(members(&whole), members(&chunked));
+            assert_eq!(whole.warnings, chunked.warnings);
+        });
+        assert!(report.executions > 0);
+    }
+}

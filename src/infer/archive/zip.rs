@@ -844,3 +844,84 @@ pub(super) mod tests {
         assert_eq!(local_header_len(b"PK\x01\x02"), None);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::super::read_archive;
+    use super::super::tests::{block_on, OneObject};
+    use super::tests::{crafted, Lies};
+    use super::*;
+    use crate::format::StructureFormat;
+
+    /// A panic the blocking pool caught still is a bug: the target must see it.
+    fn assert_no_bug(text: &str) {
+        assert!(!text.contains("bug in s3meta"), "{text}");
+    }
+
+    /// Bytes → the end-of-central-directory search, the zip64 records, the central
+    /// directory; then the whole reader over ranged reads, whole and short.
+    #[test]
+    fn zip_directory() {
+        let limits = Limits {
+            max_members: 20,
+            text_rows: 20,
+            ..Limits::default()
+        };
+        let csv = b"a,b\n1,2\n";
+        let seeds = vec![
+            crafted("a.csv", csv, Lies::default()),
+            crafted("p.parquet", csv, Lies::default()),
+            crafted(
+                "a.csv",
+                csv,
+                Lies {
+                    locator: Some(u64::MAX - 10),
+                    ..Lies::default()
+                },
+            ),
+            crafted(
+                "a.csv",
+                csv,
+                Lies {
+                    local_offset: Some(u64::MAX - 3),
+                    compressed: Some(1 << 40),
+                    ..Lies::default()
+                },
+            ),
+        ];
+        let format = StructureFormat::new("zip");
+        let report = crate::fuzz::run("zip_directory", seeds, |bytes| {
+            if let Ok((at, mut dir)) = end_record(bytes) {
+                if dir.is_zip64() {
+                    let rec = zip64_record_offset(bytes, at)
+                        .ok()
+                        .and_then(|o| bytes.get(usize::try_from(o).ok()?..));
+                    if let Some(Ok(d)) = rec.map(zip64_record) {
+                        dir = d;
+                    }
+                }
+                let cd = usize::try_from(dir.offset)
+                    .ok()
+                    .and_then(|o| bytes.get(o..))
+                    .unwrap_or_default();
+                if let Ok(entries) = central_directory(cd, dir.count) {
+                    // Never more entries than the directory's bytes can hold.
+                    assert!(entries.len() <= cd.len() / 46);
+                }
+            }
+            for store in [
+                OneObject::new(bytes),
+                OneObject::short(bytes, 1 + bytes.len() / 3),
+            ] {
+                match block_on(read_archive(&store, "b", "k", None, &format, &limits)) {
+                    Ok(a) => {
+                        assert!(a.members.len() <= limits.max_members);
+                        a.warnings.iter().for_each(|w| assert_no_bug(w));
+                    }
+                    Err(e) => assert_no_bug(&e.to_string()),
+                }
+            }
+        });
+        assert!(report.executions > 0);
+    }
+}
