@@ -14,7 +14,11 @@
 //!
 //! Caps: archives over `maxArchiveBytes` are not opened; members over `maxMemberBytes`
 //! (uncompressed) are skipped, as are directories, nested archives, absolute paths and
-//! paths with a `..` segment; at most `maxArchiveMembers` members are read.
+//! paths with a `..` segment; at most `maxArchiveMembers` members are read. Every offset,
+//! length and size an archive claims is checked against the archive before it is used (a
+//! zip64 record near 2^64 or a tar size of 2^64 − 1 is an error or a warning, never an
+//! overflow or a slice out of range), and an empty member has no columns, like any 0-byte
+//! file.
 //!
 //! DIFF(spec §5.8, §13 #14): the reference types the first member it can read and gives its
 //! columns to every member (a `readme.txt` gets the CSV's columns); here each member is typed
@@ -173,7 +177,8 @@ mod tests {
     use pretty_assertions::assert_eq;
     use std::io::Write;
 
-    // Written by Python's zipfile and tarfile, and Info-ZIP (testdata/make.py): not by us.
+    // Written by Python's zipfile and tarfile, and Info-ZIP (scripts/fixtures/archives.py):
+    // not by us.
     const STORED: &[u8] = include_bytes!("testdata/stored.zip");
     const DEFLATED: &[u8] = include_bytes!("testdata/deflated.zip");
     const ZIP64: &[u8] = include_bytes!("testdata/zip64.zip");

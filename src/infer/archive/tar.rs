@@ -453,7 +453,8 @@ mod tests {
     use crate::infer::decompress::decode;
     use pretty_assertions::assert_eq;
 
-    // Written by Python's tarfile (testdata/make.py): the ecosystem's writer, not ours.
+    // Written by Python's tarfile and GNU tar (scripts/fixtures/archives.py): the
+    // ecosystem's writers, not ours.
     const USTAR: &[u8] = include_bytes!("testdata/ustar.tar");
     const GNU_GZ: &[u8] = include_bytes!("testdata/gnu.tar.gz");
     const PAX_GZ: &[u8] = include_bytes!("testdata/pax.tar.gz");
@@ -588,6 +589,43 @@ mod tests {
                 assert_eq!(summary(&a), want, "{writer}, chunks of {chunk}");
                 assert!(a.warnings.is_empty(), "{writer}: {:?}", a.warnings);
             }
+        }
+    }
+
+    const GNUTAR_GNU_GZ: &[u8] = include_bytes!("testdata/gnutar-gnu.tar.gz");
+    const GNUTAR_POSIX_GZ: &[u8] = include_bytes!("testdata/gnutar-posix.tar.gz");
+
+    #[test]
+    fn gnu_tar_archives_in_gnu_and_posix_formats_are_read() {
+        let cols = |c: &[&str]| Some(c.iter().map(|s| s.to_string()).collect());
+        let csv = || cols(&["id:INT", "name:STRING", "score:FLOAT"]);
+        let want = vec![
+            ("données/é.csv".to_string(), Some(Format::Csv), csv()),
+            (
+                "empty.parquet".to_string(),
+                Some(Format::Parquet),
+                cols(&[]),
+            ),
+            (
+                format!("long/{}.csv", "z".repeat(200)),
+                Some(Format::Csv),
+                csv(),
+            ),
+            ("one.csv".to_string(), Some(Format::Csv), csv()),
+            (
+                "p.parquet".to_string(),
+                Some(Format::Parquet),
+                cols(&["id:INT", "name:STRING"]),
+            ),
+        ];
+        for (gz, format) in [(GNUTAR_GNU_GZ, "gnu"), (GNUTAR_POSIX_GZ, "posix")] {
+            let tar = gunzip(gz);
+            let a = parse(&tar, 1000, Limits::default());
+            assert_eq!(summary(&a), want, "{format}");
+            assert!(a.warnings.is_empty(), "{format}: {:?}", a.warnings);
+            // And through the store, compressed, as `read` streams it.
+            let a = super::super::tests::read(gz, "tar.gz", &Limits::default()).unwrap();
+            assert_eq!(summary(&a), want, "{format}, tar.gz");
         }
     }
 

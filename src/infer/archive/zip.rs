@@ -499,7 +499,7 @@ pub(super) mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    // Written by Python's zipfile and Info-ZIP (testdata/make.py): not by us.
+    // Written by Python's zipfile and Info-ZIP (scripts/fixtures/archives.py): not by us.
     const STORED: &[u8] = include_bytes!("testdata/stored.zip");
     const DEFLATED: &[u8] = include_bytes!("testdata/deflated.zip");
     const ZIP64: &[u8] = include_bytes!("testdata/zip64.zip");
@@ -808,6 +808,73 @@ pub(super) mod tests {
             assert_eq!(columns_of(&a), vec![(name.to_string(), Some(vec![]))]);
             assert!(a.warnings.is_empty(), "{:?}", a.warnings);
         }
+    }
+
+    // Python's zipfile: forced zip64 (a zip64 extra field in every local header), and
+    // written to an unseekable stream (data descriptors); UTF-8 names in both.
+    const FORCED64: &[u8] = include_bytes!("testdata/py-forced64.zip");
+    const STREAMED: &[u8] = include_bytes!("testdata/py-stream.zip");
+
+    /// Each entry's general-purpose flags and local extra-field length, from its local header.
+    fn local_headers(zip: &[u8]) -> Vec<(String, u64, u64)> {
+        entries(zip)
+            .into_iter()
+            .map(|e| {
+                let h = &zip[e.local_offset as usize..];
+                (e.path, u16_at(h, 6).unwrap(), u16_at(h, 28).unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn zips_from_pythons_zipfile_forced_zip64_and_streamed_are_read() {
+        // The fixtures are what they say: bit 11 marks a UTF-8 name, bit 3 a data
+        // descriptor; a forced zip64 local header has a 20-byte zip64 extra field.
+        let h = |p: &str, flags: u64, extra: u64| (p.to_string(), flags, extra);
+        assert_eq!(
+            local_headers(FORCED64),
+            [
+                h("one.csv", 0, 20),
+                h("dir/données/é.csv", 0x800, 20),
+                h("p.parquet", 0, 20),
+                h("t.TSV", 0, 20)
+            ]
+        );
+        assert_eq!(
+            local_headers(STREAMED),
+            [
+                h("one.csv", 0x8, 0),
+                h("é.jsonl", 0x808, 0),
+                h("p.parquet", 0x8, 0)
+            ]
+        );
+        let cols = |c: &[&str]| Some(c.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let csv = cols(&["id:INT", "name:STRING", "score:FLOAT"]);
+        let pq = cols(&["id:INT", "name:STRING"]);
+        let a = archive_tests::read(FORCED64, "zip", &Limits::default()).unwrap();
+        assert_eq!(
+            columns_of(&a),
+            vec![
+                ("one.csv".to_string(), csv.clone()),
+                ("dir/données/é.csv".to_string(), csv.clone()),
+                ("p.parquet".to_string(), pq.clone()),
+                ("t.TSV".to_string(), cols(&["id:INT", "name:STRING"])),
+            ]
+        );
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+        let a = archive_tests::read(STREAMED, "zip", &Limits::default()).unwrap();
+        assert_eq!(
+            columns_of(&a),
+            vec![
+                ("one.csv".to_string(), csv),
+                (
+                    "é.jsonl".to_string(),
+                    cols(&["a:INT", "b:STRING", "c:ARRAY"])
+                ),
+                ("p.parquet".to_string(), pq),
+            ]
+        );
+        assert!(a.warnings.is_empty(), "{:?}", a.warnings);
     }
 
     #[test]
