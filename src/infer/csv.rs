@@ -126,10 +126,6 @@ pub(super) fn infer(
     let utf16 = utf16_text(text);
     let text = utf16.as_deref().unwrap_or(text);
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-    let sniff = text.len().min(SNIFF_BYTES);
-    if text[..sniff].contains(&0) {
-        return Err(CsvError::Nul(sniff));
-    }
     let text = if complete {
         text
     } else {
@@ -138,6 +134,12 @@ pub(super) fn infer(
             None => return Err(CsvError::NoCompleteLine(text.len())),
         }
     };
+    // After the cut: a prefix with no line at all says so first (a decompressed run of
+    // zeros, say), as it always has.
+    let sniff = text.len().min(SNIFF_BYTES);
+    if text[..sniff].contains(&0) {
+        return Err(CsvError::Nul(sniff));
+    }
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(sep)
         .has_headers(false)
