@@ -76,7 +76,7 @@ pub fn decode(
 ) -> Result<Decoded, Error> {
     let reader: Box<dyn Read + '_> = match codec {
         Codec::None => {
-            let n = input.len().min(cap as usize);
+            let n = input.len().min(usize::try_from(cap).unwrap_or(usize::MAX));
             return Ok(Decoded {
                 bytes: input[..n].to_vec(),
                 capped: (input.len() as u64) > cap,
@@ -91,8 +91,9 @@ pub fn decode(
         }
     };
     let mut out = Vec::new();
-    // One byte more than the cap tells "exactly cap" from "over the cap".
-    let mut limited = reader.take(cap + 1);
+    // One byte more than the cap tells "exactly cap" from "over the cap" (a cap configured
+    // at u64::MAX must not overflow).
+    let mut limited = reader.take(cap.saturating_add(1));
     let mut buf = [0u8; 64 * 1024];
     let mut cut = false;
     loop {
@@ -110,7 +111,7 @@ pub fn decode(
         }
     }
     let capped = out.len() as u64 > cap;
-    out.truncate(cap as usize);
+    out.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
     Ok(Decoded {
         bytes: out,
         capped,
@@ -236,6 +237,17 @@ mod tests {
         assert!(d.cut && !d.capped);
         assert!(!d.bytes.is_empty() && text.starts_with(&d.bytes));
         assert!(decode(Codec::Gzip, &z[..z.len() / 2], 1 << 30, false).is_err());
+    }
+
+    #[test]
+    fn a_cap_of_u64_max_does_not_overflow() {
+        let z = gzip(b"a,b\n1,2\n");
+        let d = decode(Codec::Gzip, &z, u64::MAX, false).unwrap();
+        assert_eq!((d.bytes.as_slice(), d.capped), (&b"a,b\n1,2\n"[..], false));
+        assert_eq!(
+            decode(Codec::None, b"xy", u64::MAX, false).unwrap().bytes,
+            b"xy"
+        );
     }
 
     #[test]

@@ -263,6 +263,7 @@ pub(crate) fn type_text(
             complete,
             sep,
             limits.text_rows,
+            limits.tree,
         )?)),
         TextKind::Json => {
             let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();

@@ -14,7 +14,11 @@
 //!
 //! Caps: archives over `maxArchiveBytes` are not opened; members over `maxMemberBytes`
 //! (uncompressed) are skipped, as are directories, nested archives, absolute paths and
-//! paths with a `..` segment; at most `maxArchiveMembers` members are read.
+//! paths with a `..` segment; at most `maxArchiveMembers` members are read. Every offset,
+//! length and size an archive claims is checked against the archive before it is used (a
+//! zip64 record near 2^64 or a tar size of 2^64 − 1 is an error or a warning, never an
+//! overflow or a slice out of range), and an empty member has no columns, like any 0-byte
+//! file.
 //!
 //! DIFF(spec §5.8, §13 #14): the reference types the first member it can read and gives its
 //! columns to every member (a `readme.txt` gets the CSV's columns); here each member is typed
@@ -130,6 +134,9 @@ pub enum ArchiveError {
     /// The tar stream broke while decoding, or passed its cap.
     #[error(transparent)]
     Stream(#[from] std::io::Error),
+    /// The reader panicked on the archive's bytes (caught; a bug in s3meta).
+    #[error(transparent)]
+    Panicked(#[from] super::cpu::Panicked),
 }
 
 /// Why an archive's structure could not be read: the store, or the bytes.
@@ -170,7 +177,8 @@ mod tests {
     use pretty_assertions::assert_eq;
     use std::io::Write;
 
-    // Written by Python's zipfile and tarfile, and Info-ZIP (testdata/make.py): not by us.
+    // Written by Python's zipfile and tarfile, and Info-ZIP (scripts/fixtures/archives.py):
+    // not by us.
     const STORED: &[u8] = include_bytes!("testdata/stored.zip");
     const DEFLATED: &[u8] = include_bytes!("testdata/deflated.zip");
     const ZIP64: &[u8] = include_bytes!("testdata/zip64.zip");
@@ -179,16 +187,28 @@ mod tests {
     /// A store holding one object in memory, serving ranges as S3 does (clamped to its
     /// size) and counting them.
     #[derive(Debug)]
-    struct OneObject {
+    pub(super) struct OneObject {
         bytes: bytes::Bytes,
         reads: std::sync::atomic::AtomicUsize,
+        /// At most this many bytes per read: a store (or an object changing underneath)
+        /// that answers short.
+        short: usize,
     }
 
     impl OneObject {
-        fn new(bytes: &[u8]) -> OneObject {
+        pub(super) fn new(bytes: &[u8]) -> OneObject {
             OneObject {
                 bytes: bytes::Bytes::copy_from_slice(bytes),
                 reads: Default::default(),
+                short: usize::MAX,
+            }
+        }
+
+        /// A store whose every read returns at most `n` bytes.
+        pub(super) fn short(bytes: &[u8], n: usize) -> OneObject {
+            OneObject {
+                short: n,
+                ..OneObject::new(bytes)
             }
         }
     }
@@ -220,8 +240,9 @@ mod tests {
                 GetRange::Bounded(s, e) => (s.min(len), e.min(len)),
                 GetRange::Suffix(n) => (len.saturating_sub(n), len),
             };
+            let end = (end as usize).min((start as usize).saturating_add(self.short));
             Ok(GetResult {
-                bytes: self.bytes.slice(start as usize..end as usize),
+                bytes: self.bytes.slice(start as usize..end.max(start as usize)),
             })
         }
         async fn head(&self, _: &str, key: &str) -> store::Result<ObjectMeta> {
@@ -250,14 +271,14 @@ mod tests {
         }
     }
 
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
             .block_on(f)
     }
 
-    fn read(bytes: &[u8], format: &str, limits: &Limits) -> Result<Archive, Error> {
+    pub(super) fn read(bytes: &[u8], format: &str, limits: &Limits) -> Result<Archive, Error> {
         let store = OneObject::new(bytes);
         let format = StructureFormat::new(format);
         block_on(read_archive(&store, "b", "k", None, &format, limits))
