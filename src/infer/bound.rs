@@ -87,17 +87,19 @@ pub struct Cut {
 impl Cut {
     /// One sentence for the run's warnings, about the file `what` names.
     pub fn describe(&self, what: &str, limits: TreeLimits) -> String {
+        // No counts: a reader stops building one node past a limit, so what `cut` sees
+        // past it is not what the file holds.
         let mut parts = vec![];
         if self.too_deep > 0 {
             parts.push(format!(
-                "{} nested field(s) deeper than {} levels dropped (maxColumnDepth)",
-                self.too_deep, limits.max_depth
+                "nested fields deeper than {} levels dropped (maxColumnDepth)",
+                limits.max_depth
             ));
         }
         if self.too_many > 0 {
             parts.push(format!(
-                "{} column(s) past the first {} dropped (maxColumns)",
-                self.too_many, limits.max_nodes
+                "columns past the first {} dropped (maxColumns)",
+                limits.max_nodes
             ));
         }
         if self.long_texts > 0 {
@@ -229,7 +231,7 @@ mod tests {
         assert_eq!(c.too_deep, 7);
         assert_eq!(
             c.describe("s3://b/k", limits),
-            "the columns of s3://b/k were cut: 7 nested field(s) deeper than 4 levels dropped (maxColumnDepth)"
+            "the columns of s3://b/k were cut: nested fields deeper than 4 levels dropped (maxColumnDepth)"
         );
     }
 
