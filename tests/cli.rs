@@ -293,3 +293,80 @@ fn an_unreachable_endpoint_with_bucket_names_fails_the_run() {
     );
     assert!(run.stderr.contains("some-bucket"), "{}", run.stderr);
 }
+
+/// Runs `s3meta <command> -c <yaml>` with a deadline: a hang is a failure, not a stuck test.
+fn run_with_deadline(command: &str, yaml: &str, deadline: std::time::Duration) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.yaml");
+    std::fs::write(&p, yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3meta"))
+        .args([command, "-c", p.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > deadline {
+            child.kill().unwrap();
+            panic!("`s3meta {command}` still running after {deadline:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_extra_header_that_refers_to_itself_is_a_config_error_not_a_hang() {
+    let server = "  openMetadataServerConfig:\n    hostPort: http://127.0.0.1:9/api\n    securityConfig:\n      jwtToken: t\n    extraHeaders:\n";
+    let metadata_rest = |headers: &str| {
+        format!("{BASE}{server}{headers}")
+            .replace("sink:\n  type: file\n  config:\n    path: out.jsonl\n", "")
+    };
+    let cases = [
+        // (extraHeaders, key path, cycle)
+        (
+            metadata_rest("      X-A: \"%(X-A)s\"\n"),
+            "X-A",
+            "X-A → X-A",
+        ),
+        (
+            metadata_rest("      X-A: \"a %(X-B)s\"\n      X-B: \"%(X-A)s\"\n"),
+            "X-A",
+            "X-A → X-B → X-A",
+        ),
+        // The file sink does not use the server, but the file is wrong all the same.
+        (
+            format!("{BASE}{server}      X-A: \"%(x-a)s\"\n"),
+            "X-A",
+            "X-A → X-A",
+        ),
+    ];
+    for (yaml, name, chain) in cases {
+        for command in ["validate", "ingest"] {
+            let (code, stderr) =
+                run_with_deadline(command, &yaml, std::time::Duration::from_secs(20));
+            assert_eq!(code, 1, "{command}: {stderr}");
+            let key = format!("`workflowConfig.openMetadataServerConfig.extraHeaders.{name}`");
+            assert!(
+                stderr.contains(&key),
+                "{command}: expected {key} in: {stderr}"
+            );
+            assert!(
+                stderr.contains(chain),
+                "{command}: expected {chain} in: {stderr}"
+            );
+        }
+    }
+    // Copying the client's own headers (and another extra header) stays valid.
+    let fine = metadata_rest(
+        "      X-Copy: \"%(User-Agent)s\"\n      X-Proxy: \"%(X-Copy)s %(Authorization)s\"\n",
+    );
+    let (code, stderr) = run_with_deadline("validate", &fine, std::time::Duration::from_secs(20));
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -5,6 +5,7 @@
 //! pure validation step that turns the raw [`Workflow`] into a [`Validated`] one. It never does
 //! I/O beyond reading the file it is given, and never reads the environment.
 
+pub mod headers;
 mod load;
 mod secret;
 mod validate;

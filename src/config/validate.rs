@@ -339,6 +339,23 @@ impl Workflow {
             );
         }
 
+        // Whatever the sink: the server config may also serve pipeline status reports.
+        if let Some(extra) = wc
+            .open_metadata_server_config
+            .as_ref()
+            .and_then(|om| om.extra_headers.as_ref())
+        {
+            if let Err(e) = super::headers::check(extra) {
+                err(
+                    &format!(
+                        "workflowConfig.openMetadataServerConfig.extraHeaders.{}",
+                        e.name()
+                    ),
+                    e.to_string(),
+                );
+            }
+        }
+
         let sink_type = self
             .sink
             .as_ref()
