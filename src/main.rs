@@ -155,6 +155,52 @@ fn load(path: &std::path::Path, overrides: config::Overrides) -> anyhow::Result<
         .map_err(config::ConfigError::from)?)
 }
 
+/// A signal that stops `ingest` before its run finishes.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Stop {
+    fn name(self) -> &'static str {
+        match self {
+            Stop::Interrupt => "SIGINT",
+            Stop::Terminate => "SIGTERM",
+        }
+    }
+
+    /// 128 + the signal's number, as a shell reports a process the signal killed.
+    fn exit_code(self) -> u8 {
+        match self {
+            Stop::Interrupt => 130,
+            Stop::Terminate => 143,
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM. Handling them (instead of dying of them) lets the run be
+/// dropped, so that its sink cleans up after itself.
+async fn stop_signal() -> Stop {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => Stop::Terminate,
+                _ = tokio::signal::ctrl_c() => Stop::Interrupt,
+            };
+        }
+    }
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => Stop::Interrupt,
+        // No handler could be installed: the signals keep their default effect.
+        Err(_) => std::future::pending().await,
+    }
+}
+
 /// The exit code of a finished run: the decision itself is [`s3meta::status::RunStatus::fails`].
 fn exit_code(failed: bool) -> u8 {
     if failed {
@@ -182,9 +228,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let v = load(&config, config::Overrides { shard })?;
             init_logging(v.logger_level);
             let rules = v.rules;
-            let status = runtime()?.block_on(s3meta::workflow::run_ingest(v))?;
-            print!("{}", status.summary());
-            Ok(exit_code(status.fails(rules)))
+            let rt = runtime()?;
+            let outcome = rt.block_on(async {
+                tokio::select! {
+                    status = s3meta::workflow::run_ingest(v) => Ok(status),
+                    stop = stop_signal() => Err(stop),
+                }
+            });
+            match outcome {
+                Ok(status) => {
+                    let status = status?;
+                    print!("{}", status.summary());
+                    Ok(exit_code(status.fails(rules)))
+                }
+                Err(stop) => {
+                    // The run was dropped with the `select!`: a file sink removed its partial
+                    // catalog then, and the previous catalog is untouched. Blocking work still
+                    // in flight (a decompression) is abandoned, not awaited.
+                    rt.shutdown_background();
+                    eprintln!("s3meta: stopped by {}, the run did not finish", stop.name());
+                    Ok(stop.exit_code())
+                }
+            }
         }
         Command::Quickstart => {
             init_logging(LogLevel::Warn);
