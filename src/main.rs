@@ -27,6 +27,10 @@ enum Command {
         /// workers in parallel. Stale-marking then covers only this shard's buckets.
         #[arg(long)]
         shard: Option<config::Shard>,
+        /// Read and infer everything, write nothing: no catalog file, no PUT, PATCH or
+        /// DELETE to the server. The summary lists what would be written and marked deleted.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Check a workflow file without touching AWS or OpenMetadata.
     Validate {
@@ -224,8 +228,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}: valid", config.display());
             Ok(0)
         }
-        Command::Ingest { config, shard } => {
-            let v = load(&config, config::Overrides { shard })?;
+        Command::Ingest {
+            config,
+            shard,
+            dry_run,
+        } => {
+            let v = load(&config, config::Overrides { shard, dry_run })?;
             init_logging(v.logger_level);
             let rules = v.rules;
             let rt = runtime()?;

@@ -345,7 +345,7 @@ fn the_health_endpoint_survives_running_out_of_file_descriptors() {
     std::fs::write(&config, lake.config("", "")).unwrap();
     let health = free_addr();
     // A low descriptor limit: the connections below exhaust it, and `accept` fails (EMFILE).
-    let mut child = std::process::Command::new("sh")
+    let child = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!(
             "ulimit -n 48 && exec '{}' serve -c '{}' --schedule '0 0 1 1 *' --health-addr {health}",

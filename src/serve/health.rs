@@ -21,9 +21,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 /// How long a client has to send its request head, and to take the answer.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once; one more is closed without an answer.
-pub const MAX_CONNECTIONS: usize = 64;
+pub(super) const MAX_CONNECTIONS: usize = 64;
 /// The largest request head read; a longer one is answered 431.
 const MAX_HEAD: usize = 8 * 1024;
 /// Back-off after a failed `accept`, doubling up to [`ACCEPT_BACKOFF_MAX`].

@@ -3,6 +3,8 @@
 //! is the exact body `metadata-rest` would send, except that a parent is named by FQN (no
 //! server id exists) and secrets are written as `"***"`.
 //!
+//! With `--dry-run` no file is touched: the status lists the lines it would have written.
+//!
 //! The file is written to a temporary name beside the target and renamed at the end, so a
 //! failed run never leaves a half catalog behind a good one; a run that ends any other way
 //! (an error, a panic, SIGTERM/SIGINT dropping the run) removes the temporary file when the
@@ -29,6 +31,8 @@ pub struct FileSink {
     tmp: PathBuf,
     out: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     status: Mutex<StepStatus>,
+    /// `--dry-run`: no file at all; each line is listed in the status instead.
+    dry_run: bool,
 }
 
 impl FileSink {
@@ -42,7 +46,14 @@ impl FileSink {
             tmp: tmp.into(),
             out: Mutex::new(None),
             status: Mutex::new(StepStatus::new("File")),
+            dry_run: false,
         }
+    }
+
+    /// A sink that writes no file and lists what it would have written (`--dry-run`).
+    pub fn dry_run(mut self, dry_run: bool) -> FileSink {
+        self.dry_run = dry_run;
+        self
     }
 
     /// Removes the temporary file of an unfinished run.
@@ -91,6 +102,10 @@ impl Sink for FileSink {
     }
 
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
+        if self.dry_run {
+            lock(&self.status).plan(quote_name(&service.name), "write");
+            return Ok(());
+        }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::caused(
@@ -128,6 +143,10 @@ impl Sink for FileSink {
         c: &Container,
         parent: Option<&ParentRef>,
     ) -> Result<ParentRef, Error> {
+        if self.dry_run {
+            lock(&self.status).plan(&c.fqn, "write");
+            return Ok(ParentRef::Fqn(c.fqn.clone()));
+        }
         let request = c.request(service, parent);
         self.line(
             &c.fqn,
