@@ -219,7 +219,7 @@ fn sigterm_during_a_run_leaves_a_final_failed_state() {
 
 /// Runs `serve` (a local job that is never due) with a health endpoint, hands its address to
 /// `body` (plain blocking sockets), then stops it.
-fn with_health_endpoint(body: impl FnOnce(&str)) {
+fn with_health_endpoint(body: impl FnOnce(&str) + Send + 'static) {
     let lake = Lake::new();
     let config = lake.dir.path().join("workflow.yaml");
     std::fs::write(&config, lake.config("", "")).unwrap();
@@ -228,10 +228,10 @@ fn with_health_endpoint(body: impl FnOnce(&str)) {
     let runner = Arc::new(job.clone());
     let mut o = opts(lake.dir.path().join("state.json"));
     o.health_addr = Some("127.0.0.1:0".parse().unwrap());
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = lake.block_on(async {
-        tokio::spawn(serve(
+    lake.block_on(async {
+        let serving = tokio::spawn(serve(
             job,
             runner,
             ManualClock::new("2026-11-27T15:00:00Z"),
@@ -242,12 +242,15 @@ fn with_health_endpoint(body: impl FnOnce(&str)) {
             move |s| {
                 let _ = addr_tx.send(s.health_addr.unwrap());
             },
-        ))
+        ));
+        let addr = addr_rx.await.unwrap().to_string();
+        // Plain blocking sockets, off the runtime's threads.
+        tokio::task::spawn_blocking(move || body(&addr))
+            .await
+            .unwrap();
+        let _ = stop_tx.send(());
+        serving.await.unwrap().unwrap();
     });
-    let addr = addr_rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    body(&addr.to_string());
-    let _ = stop_tx.send(());
-    lake.block_on(serving).unwrap().unwrap();
 }
 
 /// Sends `request` and reads the whole answer (the endpoint closes every connection).
