@@ -185,23 +185,38 @@ impl Stop {
     }
 }
 
-/// Waits for SIGINT or SIGTERM. Handling them (instead of dying of them) lets the run be
-/// dropped, so that its sink cleans up after itself.
-async fn stop_signal() -> Stop {
+/// Installs the SIGINT and SIGTERM handlers at once and returns the wait for either.
+/// Handling them (instead of dying of them) lets the run be dropped, so that its sink cleans
+/// up after itself. Installed eagerly, not on the future's first poll: a run polled first
+/// can go far (up to its first written line) before it ever yields.
+fn stop_signal() -> impl std::future::Future<Output = Stop> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = term.recv() => Stop::Terminate,
-                _ = tokio::signal::ctrl_c() => Stop::Interrupt,
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            // A handler that could not be installed leaves its signal's default effect.
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
             };
+            tokio::select! {
+                _ = wait(term) => Stop::Terminate,
+                _ = wait(int) => Stop::Interrupt,
+            }
         }
     }
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => Stop::Interrupt,
-        // No handler could be installed: the signals keep their default effect.
-        Err(_) => std::future::pending().await,
+    #[cfg(not(unix))]
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Stop::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
@@ -238,9 +253,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let rules = v.rules;
             let rt = runtime()?;
             let outcome = rt.block_on(async {
+                let stop = stop_signal();
                 tokio::select! {
+                    biased;
+                    stop = stop => Err(stop),
                     status = s3meta::workflow::run_ingest(v) => Ok(status),
-                    stop = stop_signal() => Err(stop),
                 }
             });
             match outcome {

@@ -438,7 +438,7 @@ fn a_signal_during_ingest_removes_the_partial_catalog_and_keeps_the_previous_one
     lake.put("bkt", "data/a.csv", "id,name\n1,x\n").put(
         "bkt",
         "openmetadata.json",
-        r#"{"entries": [{"dataPath": "data/a.csv", "structureFormat": "csv"}]}"#,
+        r#"{"entries": [{"dataPath": "data", "structureFormat": "csv"}]}"#,
     );
     let proxy = lake.block_on(object_reads_stall(lake.endpoint()));
     let yaml = lake.config("", "").replace(
@@ -498,7 +498,13 @@ fn a_signal_during_ingest_removes_the_partial_catalog_and_keeps_the_previous_one
         }
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "SIG{signal}: {:?}\nstdout: {}\nstderr: {stderr}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert!(
             stderr.contains(&format!("stopped by SIG{signal}")),
             "{stderr}"
