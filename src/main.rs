@@ -27,6 +27,10 @@ enum Command {
         /// workers in parallel. Stale-marking then covers only this shard's buckets.
         #[arg(long)]
         shard: Option<config::Shard>,
+        /// Read and infer everything, write nothing: no catalog file, no PUT, PATCH or
+        /// DELETE to the server. The summary lists what would be written and marked deleted.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Check a workflow file without touching AWS or OpenMetadata.
     Validate {
@@ -163,6 +167,67 @@ fn load(path: &std::path::Path, overrides: config::Overrides) -> anyhow::Result<
         .map_err(config::ConfigError::from)?)
 }
 
+/// A signal that stops `ingest` before its run finishes.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Stop {
+    fn name(self) -> &'static str {
+        match self {
+            Stop::Interrupt => "SIGINT",
+            Stop::Terminate => "SIGTERM",
+        }
+    }
+
+    /// 128 + the signal's number, as a shell reports a process the signal killed.
+    fn exit_code(self) -> u8 {
+        match self {
+            Stop::Interrupt => 130,
+            Stop::Terminate => 143,
+        }
+    }
+}
+
+/// Installs the SIGINT and SIGTERM handlers at once and returns the wait for either.
+/// Handling them (instead of dying of them) lets the run be dropped, so that its sink cleans
+/// up after itself. Installed eagerly, not on the future's first poll: a run polled first
+/// can go far (up to its first written line) before it ever yields.
+fn stop_signal() -> impl std::future::Future<Output = Stop> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            // A handler that could not be installed leaves its signal's default effect.
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(term) => Stop::Terminate,
+                _ = wait(int) => Stop::Interrupt,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => Stop::Interrupt,
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
 /// The exit code of a finished run: the decision itself is [`s3meta::status::RunStatus::fails`].
 fn exit_code(failed: bool) -> u8 {
     if failed {
@@ -186,13 +251,38 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}: valid", config.display());
             Ok(0)
         }
-        Command::Ingest { config, shard } => {
-            let v = load(&config, config::Overrides { shard })?;
+        Command::Ingest {
+            config,
+            shard,
+            dry_run,
+        } => {
+            let v = load(&config, config::Overrides { shard, dry_run })?;
             init_logging(v.logger_level);
             let rules = v.rules;
-            let status = runtime()?.block_on(s3meta::workflow::run_ingest(v))?;
-            print!("{}", status.summary());
-            Ok(exit_code(status.fails(rules)))
+            let rt = runtime()?;
+            let outcome = rt.block_on(async {
+                let stop = stop_signal();
+                tokio::select! {
+                    biased;
+                    stop = stop => Err(stop),
+                    status = s3meta::workflow::run_ingest(v) => Ok(status),
+                }
+            });
+            match outcome {
+                Ok(status) => {
+                    let status = status?;
+                    print!("{}", status.summary());
+                    Ok(exit_code(status.fails(rules)))
+                }
+                Err(stop) => {
+                    // The run was dropped with the `select!`: a file sink removed its partial
+                    // catalog then, and the previous catalog is untouched. Blocking work still
+                    // in flight (a decompression) is abandoned, not awaited.
+                    rt.shutdown_background();
+                    eprintln!("s3meta: stopped by {}, the run did not finish", stop.name());
+                    Ok(stop.exit_code())
+                }
+            }
         }
         Command::Quickstart { serve, port } => {
             init_logging(LogLevel::Warn);

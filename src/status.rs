@@ -52,6 +52,10 @@ pub struct StepStatus {
     pub filtered: Vec<Event>,
     /// Something could not be done.
     pub failures: Vec<Event>,
+    /// What a `--dry-run` sink would have done and did not: `scope` an FQN, `message` the
+    /// action (`write`, `create`, `mark deleted`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<Event>,
     /// S3 requests and retries (source) or API calls (sink), when the step counted them.
     pub requests: Option<RequestCounts>,
     /// Bytes the step read from S3, when it counted them.
@@ -87,6 +91,11 @@ impl StepStatus {
         self.filtered.push(e);
     }
 
+    /// Records what a dry run would do to `scope`.
+    pub fn plan(&mut self, scope: impl Into<String>, action: impl Into<String>) {
+        self.planned.push(Event::new(scope, action));
+    }
+
     /// Records a failure.
     pub fn fail(&mut self, scope: impl Into<String>, message: impl Into<String>) {
         let e = Event::new(scope, message);
@@ -101,6 +110,7 @@ impl StepStatus {
         self.warnings.extend(other.warnings);
         self.filtered.extend(other.filtered);
         self.failures.extend(other.failures);
+        self.planned.extend(other.planned);
         if let Some(o) = other.requests {
             let mine = self.requests.get_or_insert_with(RequestCounts::default);
             mine.requests += o.requests;
@@ -237,6 +247,17 @@ impl RunStatus {
                 for e in list {
                     let _ = writeln!(out, "  - [{}] {}", e.scope, e.message);
                 }
+            }
+        }
+        for s in self.steps.iter().filter(|s| !s.planned.is_empty()) {
+            let _ = writeln!(
+                out,
+                "Dry run ({}): nothing was written; it would have done ({}):",
+                s.name,
+                s.planned.len()
+            );
+            for e in &s.planned {
+                let _ = writeln!(out, "  - {} {}", e.message, e.scope);
             }
         }
         let _ = writeln!(out, "Workflow Success %: {:.2}", self.workflow_pct());

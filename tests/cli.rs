@@ -293,3 +293,230 @@ fn an_unreachable_endpoint_with_bucket_names_fails_the_run() {
     );
     assert!(run.stderr.contains("some-bucket"), "{}", run.stderr);
 }
+
+/// Runs `s3meta <command> -c <yaml>` with a deadline: a hang is a failure, not a stuck test.
+fn run_with_deadline(command: &str, yaml: &str, deadline: std::time::Duration) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.yaml");
+    std::fs::write(&p, yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_s3meta"))
+        .args([command, "-c", p.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > deadline {
+            child.kill().unwrap();
+            panic!("`s3meta {command}` still running after {deadline:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_extra_header_that_refers_to_itself_is_a_config_error_not_a_hang() {
+    let server = "  openMetadataServerConfig:\n    hostPort: http://127.0.0.1:9/api\n    securityConfig:\n      jwtToken: t\n    extraHeaders:\n";
+    let metadata_rest = |headers: &str| {
+        format!("{BASE}{server}{headers}")
+            .replace("sink:\n  type: file\n  config:\n    path: out.jsonl\n", "")
+    };
+    let cases = [
+        // (extraHeaders, key path, cycle)
+        (
+            metadata_rest("      X-A: \"%(X-A)s\"\n"),
+            "X-A",
+            "X-A → X-A",
+        ),
+        (
+            metadata_rest("      X-A: \"a %(X-B)s\"\n      X-B: \"%(X-A)s\"\n"),
+            "X-A",
+            "X-A → X-B → X-A",
+        ),
+        // The file sink does not use the server, but the file is wrong all the same.
+        (
+            format!("{BASE}{server}      X-A: \"%(x-a)s\"\n"),
+            "X-A",
+            "X-A → X-A",
+        ),
+    ];
+    for (yaml, name, chain) in cases {
+        for command in ["validate", "ingest"] {
+            let (code, stderr) =
+                run_with_deadline(command, &yaml, std::time::Duration::from_secs(20));
+            assert_eq!(code, 1, "{command}: {stderr}");
+            let key = format!("`workflowConfig.openMetadataServerConfig.extraHeaders.{name}`");
+            assert!(
+                stderr.contains(&key),
+                "{command}: expected {key} in: {stderr}"
+            );
+            assert!(
+                stderr.contains(chain),
+                "{command}: expected {chain} in: {stderr}"
+            );
+        }
+    }
+    // Copying the client's own headers (and another extra header) stays valid.
+    let fine = metadata_rest(
+        "      X-Copy: \"%(User-Agent)s\"\n      X-Proxy: \"%(X-Copy)s %(Authorization)s\"\n",
+    );
+    let (code, stderr) = run_with_deadline("validate", &fine, std::time::Duration::from_secs(20));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+/// A loopback proxy in front of `upstream` that forwards every request except reads of CSV
+/// objects (a GET of `/bucket/….csv`), which it holds without answering: a run gets through its test
+/// connection and listings and then waits on its first sample for as long as the test likes.
+async fn object_reads_stall(upstream: String) -> String {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let client = client.clone();
+            let upstream = upstream.clone();
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let client = client.clone();
+                    let upstream = upstream.clone();
+                    async move {
+                        let path = req.uri().path().trim_start_matches('/').to_string();
+                        // Manifests are read before the sink begins: only samples stall.
+                        let is_sample = path
+                            .split_once('/')
+                            .is_some_and(|(_, key)| key.ends_with(".csv"));
+                        if req.method() == hyper::Method::GET && is_sample {
+                            std::future::pending::<()>().await;
+                        }
+                        let pq = req.uri().path_and_query().unwrap().as_str().to_string();
+                        let (parts, body) = req.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        let mut fwd = hyper::Request::builder()
+                            .method(parts.method)
+                            .uri(format!("{upstream}{pq}"));
+                        for (k, v) in parts.headers.iter() {
+                            fwd = fwd.header(k, v);
+                        }
+                        let resp = client
+                            .request(fwd.body(Full::new(body)).unwrap())
+                            .await
+                            .unwrap();
+                        let (parts, body) = resp.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        Ok::<_, std::convert::Infallible>(hyper::Response::from_parts(
+                            parts,
+                            Full::new(body),
+                        ))
+                    }
+                });
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(socket), svc)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_during_ingest_removes_the_partial_catalog_and_keeps_the_previous_one() {
+    let lake = Lake::new();
+    lake.put("bkt", "data/a.csv", "id,name\n1,x\n").put(
+        "bkt",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data", "structureFormat": "csv"}]}"#,
+    );
+    let proxy = lake.block_on(object_reads_stall(lake.endpoint()));
+    let yaml = lake.config("", "").replace(
+        &format!("endPointURL: {}", lake.endpoint()),
+        &format!("endPointURL: {proxy}"),
+    );
+    let dir = lake.catalog_path().parent().unwrap().to_path_buf();
+    let cfg = dir.join("workflow.yaml");
+    std::fs::write(&cfg, &yaml).unwrap();
+    let partial = dir.join("catalog.jsonl.partial");
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        std::fs::write(lake.catalog_path(), "previous catalog\n").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_s3meta"))
+            .args(["ingest", "-c", cfg.to_str().unwrap()])
+            .current_dir(&dir)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.join("no-aws-credentials"),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while !partial.exists() {
+            if child.try_wait().unwrap().is_some() {
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "the run ended before it began writing: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            if started.elapsed().as_secs() > 30 {
+                child.kill().unwrap();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "no partial catalog after 30 s: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed().as_secs() > 10 {
+                child.kill().unwrap();
+                panic!("SIG{signal}: still running 10 s after the signal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "SIG{signal}: {:?}\nstdout: {}\nstderr: {stderr}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            stderr.contains(&format!("stopped by SIG{signal}")),
+            "{stderr}"
+        );
+        assert!(
+            !partial.exists(),
+            "SIG{signal}: the partial catalog is left behind"
+        );
+        assert_eq!(
+            std::fs::read_to_string(lake.catalog_path()).unwrap(),
+            "previous catalog\n",
+            "SIG{signal}"
+        );
+    }
+}

@@ -192,6 +192,8 @@ fn tags_become_classifications_and_labels_before_their_container() {
                 max_attempts: 3,
                 timeout_secs: 10,
                 progress_interval_secs: 0,
+                max_deletions: s3meta::config::MaxDeletions::Percent(50.0),
+                dry_run: false,
             },
         )
         .await

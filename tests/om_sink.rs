@@ -112,14 +112,16 @@ fn first_run_creates_the_service_and_the_containers_the_file_sink_describes() {
         }
         assert_eq!(state.containers[fqn].request, expected, "{fqn}");
     }
-    // No GET or search per container.
-    let per_container = om
+    // No GET or search per container: one page listing the service's containers (the
+    // deletion guard's count) at the end, and nothing else.
+    let gets: Vec<String> = om
         .requests()
         .iter()
         .filter(|r| r.method == "GET")
         .filter(|r| r.path.starts_with("/v1/containers") || r.path.starts_with("/v1/search"))
-        .count();
-    assert_eq!(per_container, 0);
+        .map(|r| format!("{}?{}", r.path, r.query.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(gets, vec!["/v1/containers?service=svc&limit=1000"]);
 
     // The service: the file sink's request, secrets in clear.
     let svc = &om.state().services["svc"];
@@ -509,4 +511,168 @@ fn a_long_pipeline_run_sends_processing_progress_events() {
         "{events:?}"
     );
     assert!(events.iter().any(|e| e == "PROCESSING"), "{events:?}");
+}
+
+/// The usual lake with `n` more documents under `sales/docs`: `n + 7` containers, of which a
+/// manifest without the `docs` entry makes `n + 4` stale.
+fn lake_with_docs(n: usize) -> Lake {
+    let lake = lake();
+    for i in 0..n {
+        lake.put("sales", &format!("docs/more/{i:02}.pdf"), "%PDF-1.4 m");
+    }
+    lake
+}
+
+fn drop_docs_entry(lake: &Lake) {
+    lake.put(
+        "sales",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "transactions", "structureFormat": "csv"}]}"#,
+    );
+}
+
+#[test]
+fn a_run_that_would_delete_most_of_the_service_deletes_nothing_and_says_so() {
+    // 20 + 7 = 27 containers (svc.sales.docs.more is one more: 28); the docs go: 25 of 28.
+    let lake = lake_with_docs(20);
+    let om = server();
+    let yaml = rest_config(&lake, &om, "");
+    assert_eq!(lake.ingest(&yaml).code, 0);
+    let live = om.state().live_containers().len();
+    assert_eq!(live, 28);
+    drop_docs_entry(&lake);
+    om.clear_requests();
+    let run = lake.ingest(&yaml);
+    assert_eq!(
+        run.code, 0,
+        "a guarded run is not a failed run: {}",
+        run.stdout
+    );
+    assert_eq!(om.state().deleted_containers(), Vec::<String>::new());
+    assert!(
+        run.stdout.contains(
+            "stale-marking skipped: this run would mark 25 of the service's 28 containers deleted, more than s3meta.maxDeletions allows (50%)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("maxDeletions: 100%"), "{}", run.stdout);
+    assert!(
+        !om.requests()
+            .iter()
+            .any(|r| r.path == "/v1/containers/deleteStale"),
+        "no deleteStale was sent"
+    );
+
+    // The override: the same run with the limit raised deletes them.
+    let run = lake.ingest(&rest_config(&lake, &om, "s3meta:\n  maxDeletions: 100%\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().deleted_containers().len(), 25);
+    assert_eq!(
+        om.state().live_containers(),
+        vec!["svc.plain", "svc.sales", "svc.sales.transactions"]
+    );
+}
+
+#[test]
+fn a_count_limit_blocks_even_a_few_deletions_and_a_percentage_never_blocks_ten() {
+    let lake = lake();
+    let om = server();
+    assert_eq!(lake.ingest(&rest_config(&lake, &om, "")).code, 0);
+    drop_docs_entry(&lake);
+    // 4 of 7 (57 %) is over 50 %, but 10 or fewer never trip a percentage: the default
+    // deletes them (as `a_container_gone_from_the_manifest_is_soft_deleted_by_the_next_run`).
+    // A count is exact: 3 blocks 4.
+    let run = lake.ingest(&rest_config(&lake, &om, "s3meta:\n  maxDeletions: 3\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().deleted_containers(), Vec::<String>::new());
+    assert!(
+        run.stdout
+            .contains("would mark 4 of the service's 7 containers deleted, more than s3meta.maxDeletions allows (3)"),
+        "{}",
+        run.stdout
+    );
+    let run = lake.ingest(&rest_config(&lake, &om, "s3meta:\n  maxDeletions: 4\n"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(om.state().deleted_containers().len(), 4);
+}
+
+#[test]
+fn a_bad_max_deletions_names_its_key() {
+    let lake = lake();
+    let om = server();
+    for bad in ["150%", "-1", "half"] {
+        let run = lake.ingest(&rest_config(
+            &lake,
+            &om,
+            &format!("s3meta:\n  maxDeletions: {bad}\n"),
+        ));
+        assert_eq!(run.code, 1, "{bad}");
+        assert!(
+            run.stderr.contains("`s3meta.maxDeletions`"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+    assert!(om.requests().is_empty());
+}
+
+#[test]
+fn a_dry_run_lists_what_it_would_write_and_delete_and_writes_nothing() {
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "");
+    assert_eq!(lake.ingest(&yaml).code, 0);
+    let before = versions(&om);
+    drop_docs_entry(&lake);
+    lake.put("plain", "new/z.txt", "z");
+    om.clear_requests();
+    let run = crate::support::run_binary(
+        lake.dir.path(),
+        &["ingest", "--dry-run", "-c"],
+        &yaml,
+        &lake.catalog_path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let writes: Vec<String> = om
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes, Vec::<String>::new(), "a dry run only reads");
+    assert_eq!(versions(&om), before, "nothing changed on the server");
+    for line in [
+        "Dry run (OpenMetadata): nothing was written",
+        "  - write svc.sales.transactions\n",
+        "  - mark deleted svc.sales.docs\n",
+        "  - mark deleted svc.sales.docs.reports.\"b.pdf\"\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
+    assert_eq!(
+        run.stdout.matches("  - mark deleted ").count(),
+        4,
+        "{}",
+        run.stdout
+    );
+
+    // The file sink: no catalog, not even a partial one; the lines it would write listed.
+    let run = crate::support::run_binary(
+        lake.dir.path(),
+        &["ingest", "--dry-run", "-c"],
+        &lake.config("", ""),
+        &lake.catalog_path(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!lake.catalog_path().exists());
+    let partial = lake.dir.path().join("catalog.jsonl.partial");
+    assert!(!partial.exists());
+    for line in [
+        "Dry run (File): nothing was written",
+        "  - write svc\n",
+        "  - write svc.plain\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
 }

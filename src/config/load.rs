@@ -141,3 +141,94 @@ fn strip_json_position(s: &str) -> String {
         None => s.to_string(),
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! The config loader on hostile text: YAML or JSON parse, then validation (regexes,
+    //! `extraHeaders` references). It must never panic, overflow the stack or hang: serde-saphyr
+    //! bounds depth (64), aliases and events, serde_json nests at most 128 levels, and
+    //! `extraHeaders` resolution is iterative and length-capped.
+
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// One input: parse, validate, and check what a valid config promises.
+    fn load(bytes: &[u8]) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        let started = Instant::now();
+        let parsed = parse_str(text);
+        if let Ok(w) = parsed {
+            if let Ok(v) = w.validate() {
+                assert!(!v.service_name.trim().is_empty());
+                assert!(v.rules.success_threshold <= 100);
+                assert!((1..=256).contains(&v.options.max_column_depth));
+                if let super::super::SinkKind::MetadataRest(om) = &v.sink {
+                    if let Some(extra) = &om.extra_headers {
+                        // Validation promised a resolvable map: the client will not hang.
+                        assert!(super::super::headers::check(extra).is_ok());
+                    }
+                }
+            }
+        } else if let Err(ConfigError::Parse { key_path, .. }) = &parsed {
+            assert!(!key_path.is_empty());
+        }
+        // Debug build, 2 shared cores: far above any honest input, far below a hang.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?} for {} bytes",
+            started.elapsed(),
+            bytes.len()
+        );
+    }
+
+    /// A billion-laughs document of `levels` levels, nine aliases each, in a `Value` field.
+    fn alias_bomb(levels: usize) -> String {
+        let mut doc =
+            String::from("processor:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        let names: Vec<char> = ('b'..='z').take(levels).collect();
+        let mut prev = 'a';
+        for n in names {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            doc.push_str(&format!("  {n}: &{n} [{refs}]\n"));
+            prev = n;
+        }
+        doc
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_by_the_parser_budget() {
+        // 9^9 nodes if expanded; serde-saphyr stops at its node budget (250,000).
+        let started = Instant::now();
+        let err = parse_str(&alias_bomb(9)).unwrap_err().to_string();
+        assert!(err.contains("budget"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let flow = format!(
+            "processor: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let json = format!(
+            "{{\"processor\": {}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        for text in [flow, json] {
+            let err = parse_str(&text).unwrap_err().to_string();
+            assert!(err.contains("recursion limit"), "{err}");
+        }
+    }
+
+    #[test]
+    fn config() {
+        // The repository's own example, beside the corpus.
+        let example = include_bytes!("../../tests/data/s3-storage-workflow.yaml").to_vec();
+        let report = crate::fuzz::run("config", vec![example], load);
+        assert!(report.executions > 0);
+    }
+}

@@ -5,6 +5,7 @@
 //! pure validation step that turns the raw [`Workflow`] into a [`Validated`] one. It never does
 //! I/O beyond reading the file it is given, and never reads the environment.
 
+pub mod headers;
 mod load;
 mod secret;
 mod validate;
@@ -572,6 +573,81 @@ pub struct S3metaOptions {
     /// Most columns (nested fields included) kept per file, default 10,000; the rest are
     /// cut with a warning naming the file.
     pub max_columns: usize,
+    /// The most containers one run may mark deleted (`markDeletedContainers`): a count, or a
+    /// percentage of the service's containers (`"50%"`, the default). Over it, the run
+    /// deletes nothing and says so.
+    pub max_deletions: MaxDeletions,
+}
+
+/// `s3meta.maxDeletions`: how many containers one run may mark deleted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxDeletions {
+    /// At most this many.
+    Count(u64),
+    /// At most this percentage (0–100) of the service's live containers; never blocks
+    /// [`MaxDeletions::FLOOR`] or fewer.
+    Percent(f64),
+}
+
+impl MaxDeletions {
+    /// A percentage never blocks a run that would delete this many containers or fewer: a
+    /// small service losing a few containers is ordinary, not an accident.
+    pub const FLOOR: u64 = 10;
+
+    /// Whether a run may mark `n` of the service's `total` live containers deleted.
+    pub fn allows(self, n: u64, total: u64) -> bool {
+        match self {
+            MaxDeletions::Count(max) => n <= max,
+            MaxDeletions::Percent(p) => {
+                n <= Self::FLOOR || (n as f64) <= p / 100.0 * (total.max(n) as f64)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for MaxDeletions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxDeletions::Count(n) => write!(f, "{n}"),
+            MaxDeletions::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxDeletions {
+    /// A non-negative integer (a count) or a string `"N%"` with N from 0 to 100.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = MaxDeletions;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a count of containers (e.g. 500) or a percentage (e.g. \"50%\")")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<MaxDeletions, E> {
+                Ok(MaxDeletions::Count(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MaxDeletions, E> {
+                u64::try_from(v)
+                    .map(MaxDeletions::Count)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MaxDeletions, E> {
+                let bad = || E::invalid_value(serde::de::Unexpected::Str(v), &self);
+                match v.trim().strip_suffix('%') {
+                    Some(p) => {
+                        let p: f64 = p.trim().parse().map_err(|_| bad())?;
+                        if (0.0..=100.0).contains(&p) {
+                            Ok(MaxDeletions::Percent(p))
+                        } else {
+                            Err(bad())
+                        }
+                    }
+                    None => v.trim().parse().map(MaxDeletions::Count).map_err(|_| bad()),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Default for S3metaOptions {
@@ -600,8 +676,54 @@ impl Default for S3metaOptions {
             max_archive_members: 1000,
             max_column_depth: 64,
             max_columns: 10_000,
+            max_deletions: MaxDeletions::Percent(50.0),
         }
     }
 }
 
 const MIB: u64 = 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_deletions_is_a_count_or_a_percentage() {
+        let parse = |y: &str| serde_saphyr::from_str::<S3metaOptions>(y).map(|o| o.max_deletions);
+        assert_eq!(
+            parse("maxDeletions: 500").unwrap(),
+            MaxDeletions::Count(500)
+        );
+        assert_eq!(
+            parse("maxDeletions: 25%").unwrap(),
+            MaxDeletions::Percent(25.0)
+        );
+        assert_eq!(
+            parse("maxDeletions: \"100 %\"").unwrap(),
+            MaxDeletions::Percent(100.0)
+        );
+        assert_eq!(parse("{}").unwrap(), MaxDeletions::Percent(50.0));
+        for bad in [
+            "maxDeletions: 101%",
+            "maxDeletions: -1",
+            "maxDeletions: lots",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_guard_counts_and_percentages() {
+        let half = MaxDeletions::Percent(50.0);
+        assert!(
+            half.allows(10, 10),
+            "10 or fewer never blocked by a percentage"
+        );
+        assert!(half.allows(50, 100));
+        assert!(!half.allows(51, 100));
+        assert!(!half.allows(11, 12));
+        assert!(MaxDeletions::Count(3).allows(3, 3));
+        assert!(!MaxDeletions::Count(3).allows(4, 1000));
+        assert!(MaxDeletions::Percent(100.0).allows(1_000_000, 1_000_000));
+    }
+}

@@ -101,6 +101,9 @@ pub struct Validated {
     pub options: S3metaOptions,
     /// `--shard I/N`: this worker's share of the buckets.
     pub shard: Option<Shard>,
+    /// `--dry-run`: the sink lists what it would write and mark deleted, and writes nothing
+    /// (no catalog file, no PUT, PATCH or DELETE to the server).
+    pub dry_run: bool,
 }
 
 impl Validated {
@@ -133,6 +136,8 @@ pub struct RunRules {
 pub struct Overrides {
     /// `--shard I/N`.
     pub shard: Option<Shard>,
+    /// `--dry-run`: read and infer everything, write nothing.
+    pub dry_run: bool,
 }
 
 /// Worker `index` of `count`: the buckets whose name hashes to `index` modulo `count`.
@@ -339,6 +344,23 @@ impl Workflow {
             );
         }
 
+        // Whatever the sink: the server config may also serve pipeline status reports.
+        if let Some(extra) = wc
+            .open_metadata_server_config
+            .as_ref()
+            .and_then(|om| om.extra_headers.as_ref())
+        {
+            if let Err(e) = super::headers::check(extra) {
+                err(
+                    &format!(
+                        "workflowConfig.openMetadataServerConfig.extraHeaders.{}",
+                        e.name()
+                    ),
+                    e.to_string(),
+                );
+            }
+        }
+
         let sink_type = self
             .sink
             .as_ref()
@@ -456,6 +478,7 @@ impl Workflow {
             run_id: self.pipeline_run_id,
             options: self.s3meta,
             shard: overrides.shard,
+            dry_run: overrides.dry_run,
         })
     }
 }

@@ -6,7 +6,7 @@
 //! The token lives in a sensitive header value: it is never logged, and no error message
 //! built here contains it.
 
-use crate::config::{OpenMetadataServerConfig, VerifySsl};
+use crate::config::{headers, OpenMetadataServerConfig, VerifySsl};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
@@ -160,8 +160,16 @@ impl Client {
                 .map_err(|_| ClientError::Setup(format!("invalid User-Agent `{agent}`")))?,
         );
         if let Some(extra) = &cfg.extra_headers {
-            for (name, value) in extra {
-                let value = expand_header(value, &headers, extra);
+            // References name the client's own headers (above), never what an extra header
+            // set: `resolve` copies each value once and stops at a cycle.
+            let own = headers.clone();
+            let resolved = headers::resolve(extra, |name| {
+                own.get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
+            .map_err(|e| ClientError::Setup(format!("extraHeaders.{}: {e}", e.name())))?;
+            for (name, value) in resolved {
                 let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                     ClientError::Setup(format!("extraHeaders: `{name}` is not a header name"))
                 })?;
@@ -374,34 +382,6 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
-/// `extraHeaders` values may copy another header with `%(Name)s`, as in the reference.
-fn expand_header(
-    value: &str,
-    base: &HeaderMap,
-    extra: &std::collections::BTreeMap<String, String>,
-) -> String {
-    let mut out = value.to_string();
-    while let Some(start) = out.find("%(") {
-        let Some(len) = out[start..].find(")s") else {
-            break;
-        };
-        let name = out[start + 2..start + len].to_string();
-        let copied = base
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| {
-                extra
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(&name))
-                    .map(|(_, v)| v.clone())
-            })
-            .unwrap_or_default();
-        out.replace_range(start..start + len + 2, &copied);
-    }
-    out
-}
-
 /// Percent-encodes one path segment (an FQN or id): everything but unreserved characters,
 /// so `/`, `"` and spaces in FQNs survive JAX-RS `/name/{fqn}` routes.
 ///
@@ -435,14 +415,6 @@ mod tests {
         assert!(backoff(1) < Duration::from_millis(201));
         assert!(backoff(3) >= Duration::from_millis(400));
         assert!(backoff(30) <= RETRY_CAP);
-    }
-
-    #[test]
-    fn extra_headers_can_copy_another_header() {
-        let mut base = HeaderMap::new();
-        base.insert("user-agent", HeaderValue::from_static("ua"));
-        let extra = std::collections::BTreeMap::new();
-        assert_eq!(expand_header("x-%(User-Agent)s", &base, &extra), "x-ua");
     }
 
     #[test]

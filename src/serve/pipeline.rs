@@ -520,7 +520,14 @@ pub async fn run_pipeline(
     shard: Option<config::Shard>,
 ) -> Result<PipelineRun, RunError> {
     let v = client
-        .workflow(fqn, run_id, config::Overrides { shard })
+        .workflow(
+            fqn,
+            run_id,
+            config::Overrides {
+                shard,
+                ..Default::default()
+            },
+        )
         .await?;
     let rules = v.rules;
     let status = isolated::run_ingest(v).await?;

@@ -3,8 +3,12 @@
 //! is the exact body `metadata-rest` would send, except that a parent is named by FQN (no
 //! server id exists) and secrets are written as `"***"`.
 //!
+//! With `--dry-run` no file is touched: the status lists the lines it would have written.
+//!
 //! The file is written to a temporary name beside the target and renamed at the end, so a
-//! failed run never leaves a half catalog behind a good one.
+//! failed run never leaves a half catalog behind a good one; a run that ends any other way
+//! (an error, a panic, SIGTERM/SIGINT dropping the run) removes the temporary file when the
+//! sink is dropped, and the previous catalog stays as it was.
 
 use super::{Error, Seen, ServiceInfo, Sink};
 use crate::entity::{quote_name, service_request, Container, ParentRef};
@@ -27,6 +31,8 @@ pub struct FileSink {
     tmp: PathBuf,
     out: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     status: Mutex<StepStatus>,
+    /// `--dry-run`: no file at all; each line is listed in the status instead.
+    dry_run: bool,
 }
 
 impl FileSink {
@@ -40,7 +46,21 @@ impl FileSink {
             tmp: tmp.into(),
             out: Mutex::new(None),
             status: Mutex::new(StepStatus::new("File")),
+            dry_run: false,
         }
+    }
+
+    /// A sink that writes no file and lists what it would have written (`--dry-run`).
+    pub fn dry_run(mut self, dry_run: bool) -> FileSink {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Removes the temporary file of an unfinished run.
+    fn discard(&self) {
+        // Nothing to report to: the run is already failing or gone; a file that is not there
+        // is what we want.
+        let _ = std::fs::remove_file(&self.tmp);
     }
 
     fn line(&self, entity: &str, value: serde_json::Value) -> Result<(), Error> {
@@ -61,6 +81,20 @@ impl FileSink {
     }
 }
 
+impl Drop for FileSink {
+    /// A sink dropped between `begin` and `finish` belongs to a run that stopped early: its
+    /// partial catalog goes, the previous catalog stays.
+    fn drop(&mut self) {
+        let unfinished = lock(&self.out).take();
+        if let Some(out) = unfinished {
+            // Its buffered lines would only be written to a file about to be removed.
+            let (file, _) = out.into_parts();
+            drop(file);
+            self.discard();
+        }
+    }
+}
+
 #[async_trait]
 impl Sink for FileSink {
     fn name(&self) -> &'static str {
@@ -68,6 +102,10 @@ impl Sink for FileSink {
     }
 
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
+        if self.dry_run {
+            lock(&self.status).plan(quote_name(&service.name), "write");
+            return Ok(());
+        }
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::caused(
@@ -105,6 +143,10 @@ impl Sink for FileSink {
         c: &Container,
         parent: Option<&ParentRef>,
     ) -> Result<ParentRef, Error> {
+        if self.dry_run {
+            lock(&self.status).plan(&c.fqn, "write");
+            return Ok(ParentRef::Fqn(c.fqn.clone()));
+        }
         let request = c.request(service, parent);
         self.line(
             &c.fqn,
@@ -119,14 +161,71 @@ impl Sink for FileSink {
             |e: std::io::Error| Error::caused(self.path.display().to_string(), e.to_string(), e);
         let taken = lock(&self.out).take();
         if let Some(mut out) = taken {
-            out.flush().map_err(fail)?;
+            let written = out.flush();
             drop(out);
-            std::fs::rename(&self.tmp, &self.path).map_err(fail)?;
+            if let Err(e) = written.and_then(|()| std::fs::rename(&self.tmp, &self.path)) {
+                self.discard();
+                return Err(fail(e));
+            }
         }
         Ok(())
     }
 
     fn status(&self) -> StepStatus {
         lock(&self.status).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> ServiceInfo {
+        ServiceInfo {
+            name: "svc".into(),
+            connection: serde_json::from_value(json!({"awsConfig": {"awsRegion": "us-east-1"}}))
+                .unwrap(),
+            store_connection: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_dropped_midway_leaves_no_partial_file_and_the_old_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.jsonl");
+        std::fs::write(&path, "previous\n").unwrap();
+        let mut sink = FileSink::new(&path);
+        sink.begin(&service()).await.unwrap();
+        let partial = dir.path().join("catalog.jsonl.partial");
+        assert!(partial.exists());
+        drop(sink);
+        assert!(!partial.exists());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous\n");
+    }
+
+    #[tokio::test]
+    async fn a_finished_run_replaces_the_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.jsonl");
+        std::fs::write(&path, "previous\n").unwrap();
+        let mut sink = FileSink::new(&path);
+        sink.begin(&service()).await.unwrap();
+        sink.finish(&Seen::default()).await.unwrap();
+        drop(sink);
+        assert!(!dir.path().join("catalog.jsonl.partial").exists());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\"entity\":\"storageService\""), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_rename_removes_the_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the catalog should go: the rename fails.
+        let path = dir.path().join("catalog.jsonl");
+        std::fs::create_dir_all(path.join("occupied")).unwrap();
+        let mut sink = FileSink::new(&path);
+        sink.begin(&service()).await.unwrap();
+        assert!(sink.finish(&Seen::default()).await.is_err());
+        assert!(!dir.path().join("catalog.jsonl.partial").exists());
     }
 }

@@ -100,7 +100,7 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
 /// The configured sink, connected (the `metadata-rest` sink checks the server first).
 async fn connect_sink(v: &Validated) -> Result<Box<dyn Sink>, InitError> {
     Ok(match &v.sink {
-        SinkKind::File { path } => Box::new(FileSink::new(path)),
+        SinkKind::File { path } => Box::new(FileSink::new(path).dry_run(v.dry_run)),
         SinkKind::MetadataRest(server) => {
             Box::new(OmSink::connect(server, om::Settings::of(v)).await?)
         }

@@ -9,13 +9,17 @@
 //!   returned by the parent's own PUT, so no GET or search per container. Tags are created
 //!   (classification then tag, once per run each) before the first container that carries them.
 //! - `finish`: `deleteStale` with the seen FQNs, protecting what the run could not see; the
-//!   list-and-delete fallback when the server has no `deleteStale`.
+//!   list-and-delete fallback when the server has no `deleteStale`. The service's containers
+//!   are listed first, and a run that would mark more of them deleted than `maxDeletions`
+//!   allows deletes nothing (a warning says how many, the limit, and how to override it).
+//! - `--dry-run`: only GETs reach the server (version, pipeline, service, the container
+//!   listing); what would be created, written and marked deleted goes to the status.
 //! - `report`: the final pipeline status with per-step summaries.
 //!
 //! This module knows nothing of S3: it receives finished [`Container`]s.
 
 use super::{Error, Seen, ServiceInfo, Sink};
-use crate::config::{OpenMetadataServerConfig, Validated};
+use crate::config::{MaxDeletions, OpenMetadataServerConfig, Validated};
 use crate::entity::{quote_name, service_request, Container, ParentRef, S3Tag};
 use crate::openmetadata::api::{
     self, CreateClassification, CreateTag, DeleteStale, EntityRef, Page, PipelineStatus,
@@ -58,6 +62,11 @@ pub struct Settings {
     /// `s3meta.statusIntervalSecs`: how often a `PROCESSING` progress event is sent while a
     /// pipeline run lasts (0: never).
     pub progress_interval_secs: u64,
+    /// `s3meta.maxDeletions`: over it, stale-marking deletes nothing.
+    pub max_deletions: MaxDeletions,
+    /// `--dry-run`: only GETs reach the server; what would be written or marked deleted is
+    /// listed in the status instead.
+    pub dry_run: bool,
 }
 
 impl Settings {
@@ -74,6 +83,8 @@ impl Settings {
             max_attempts: o.sink_max_attempts,
             timeout_secs: o.sink_timeout_secs,
             progress_interval_secs: o.status_interval_secs,
+            max_deletions: o.max_deletions,
+            dry_run: v.dry_run,
         }
     }
 }
@@ -373,7 +384,13 @@ impl Sink for OmSink {
     }
 
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
-        if let Some(fqn) = self.settings.pipeline_fqn.clone() {
+        // A dry run reports no pipeline status: that would be a write.
+        let pipeline_fqn = self
+            .settings
+            .pipeline_fqn
+            .clone()
+            .filter(|_| !self.settings.dry_run);
+        if let Some(fqn) = pipeline_fqn {
             let path = format!("/services/ingestionPipelines/name/{}", segment(&fqn));
             match self.client.call(Method::GET, &path, &[], None).await {
                 Ok(_) => {
@@ -428,6 +445,10 @@ impl Sink for OmSink {
                 lock(&self.status).records += 1;
                 Ok(())
             }
+            Err(ClientError::NotFound(_)) if self.settings.dry_run => {
+                lock(&self.status).plan(&fqn, "create the storage service");
+                Ok(())
+            }
             Err(ClientError::NotFound(_)) => {
                 let body = service_request(
                     &service.name,
@@ -454,6 +475,11 @@ impl Sink for OmSink {
         c: &Container,
         parent: Option<&ParentRef>,
     ) -> Result<ParentRef, Error> {
+        if self.settings.dry_run {
+            // Tags would be created with it: part of the same write.
+            lock(&self.status).plan(&c.fqn, "write");
+            return Ok(ParentRef::Fqn(c.fqn.clone()));
+        }
         let mut body = c.request(service, parent);
         if !c.tags.is_empty() {
             let mut failed = BTreeSet::new();
@@ -494,18 +520,24 @@ impl Sink for OmSink {
             return Ok(());
         }
         let mut keep: BTreeSet<String> = seen.fqns.clone();
-        let mut existing = None;
+        // What the server holds: the base of the deletion guard, and of the protection of
+        // what this run could not see.
+        let list = match self.list_containers().await {
+            Ok(list) => list,
+            // A dry run of a service that does not exist yet: nothing to delete.
+            Err(ClientError::NotFound(_)) if self.settings.dry_run => vec![],
+            Err(e) => {
+                return Err(err_in(
+                    &service,
+                    "stale-marking skipped: cannot list the existing containers",
+                    e,
+                ))
+            }
+        };
         if !seen.incomplete.is_empty() || seen.scope.is_some() {
             // Protect what this run could not see (incomplete buckets) and what it did not
             // cover (outside a shard, a filter or `bucketNames`): the existing containers
             // there join the seen set, so deleteStale leaves them alone.
-            let list = self.list_containers().await.map_err(|e| {
-                err_in(
-                    &service,
-                    "stale-marking skipped: cannot list the existing containers",
-                    e,
-                )
-            })?;
             for b in &seen.incomplete {
                 let under = format!("{b}.");
                 let kept = list
@@ -536,7 +568,37 @@ impl Sink for OmSink {
                     "Existing containers outside this run's buckets (shard, filter or bucketNames) are not stale-marked."
                 );
             }
-            existing = Some(list);
+        }
+        let stale: Vec<&str> = list
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .filter(|f| !keep.contains(*f))
+            .collect();
+        // The base: every live container once this run's writes are in (a dry run wrote
+        // none, so its new containers are counted on top).
+        let total = list
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .chain(seen.fqns.iter().map(String::as_str))
+            .collect::<BTreeSet<_>>()
+            .len() as u64;
+        let limit = self.settings.max_deletions;
+        if !limit.allows(stale.len() as u64, total) {
+            lock(&self.status).warn(
+                &service,
+                format!(
+                    "stale-marking skipped: this run would mark {} of the service's {total} containers deleted, more than s3meta.maxDeletions allows ({limit}), so nothing was marked deleted. If they are really gone, run once with a higher limit (e.g. `s3meta: {{maxDeletions: 100%}}`); `s3meta ingest --dry-run` lists them",
+                    stale.len()
+                ),
+            );
+            return Ok(());
+        }
+        if self.settings.dry_run {
+            let mut st = lock(&self.status);
+            for f in stale {
+                st.plan(f, "mark deleted");
+            }
+            return Ok(());
         }
         let body = DeleteStale {
             scope_fqn: &service,
@@ -556,17 +618,7 @@ impl Sink for OmSink {
                 Ok(())
             }
             Err(ClientError::NotFound(_)) => {
-                tracing::info!("The server has no deleteStale; listing and deleting one by one.");
-                let list = match existing {
-                    Some(l) => l,
-                    None => self.list_containers().await.map_err(|e| {
-                        err_in(
-                            &service,
-                            "Delete Entity: cannot list the existing containers",
-                            e,
-                        )
-                    })?,
-                };
+                tracing::info!("The server has no deleteStale; deleting one by one.");
                 self.delete_each(&list, &keep).await;
                 Ok(())
             }
