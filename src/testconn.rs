@@ -372,7 +372,7 @@ where
             if code.contains("AccessDenied") || code.contains("Unauthorized") {
                 "Not authorized: grant cloudwatch:ListMetrics (and cloudwatch:GetMetricData for the metrics)".to_string()
             } else {
-                "CloudWatch refused the call; bucket metrics will be 0 (set s3meta.bucketMetrics: false for a store without CloudWatch)".to_string()
+                "CloudWatch refused the call (for a store without CloudWatch, set s3meta.bucketMetrics: false)".to_string()
             }
         }
         _ => "CloudWatch call failed; bucket metrics will be 0".to_string(),

@@ -130,6 +130,21 @@ impl Metrics {
     }
 }
 
+/// The text of the first `<tag>…</tag>` in an XML error body, entities decoded, at most 300
+/// characters.
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
+    let text = body[start..end]
+        .replace("&apos;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    Some(text.chars().take(300).collect())
+}
+
 /// A short description of a CloudWatch error: the code and message, or the HTTP status and
 /// the start of the body when the server answered something that is not CloudWatch.
 pub fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
@@ -143,13 +158,23 @@ where
                 (Some(code), Some(msg)) => format!("HTTP {status} {code}: {msg}"),
                 (Some(code), None) => format!("HTTP {status} {code}"),
                 _ => {
-                    let body: String = se
+                    let body = se
                         .raw()
                         .body()
                         .bytes()
-                        .map(|b| String::from_utf8_lossy(b).chars().take(300).collect())
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
                         .unwrap_or_default();
-                    format!("HTTP {status}: {body}")
+                    // An XML error the SDK's parser did not take (another protocol's
+                    // shape): its code and message, never the raw XML.
+                    match (xml_text(&body, "Code"), xml_text(&body, "Message")) {
+                        (Some(code), Some(msg)) => format!("HTTP {status} {code}: {msg}"),
+                        (Some(code), None) => format!("HTTP {status} {code}"),
+                        _ if body.trim_start().starts_with('<') => format!("HTTP {status}"),
+                        _ => format!(
+                            "HTTP {status}: {}",
+                            body.chars().take(300).collect::<String>()
+                        ),
+                    }
                 }
             }
         }

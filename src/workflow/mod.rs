@@ -76,7 +76,12 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
             message: failed.message.clone(),
         });
     }
-    for s in report.steps.iter().filter(|s| !s.passed) {
+    // GetMetrics becomes the run's one CloudWatch warning below: not logged twice.
+    for s in report
+        .steps
+        .iter()
+        .filter(|s| !s.passed && s.name != testconn::GET_METRICS)
+    {
         tracing::warn!(step = %s.name, "Optional test-connection step failed: {}", s.message);
     }
     let metrics = if !v.options.bucket_metrics {
@@ -137,7 +142,9 @@ async fn run(
     let metrics = metrics.unwrap_or_else(|why| {
         source.warn(
             "CloudWatch",
-            format!("bucket metrics unavailable, numberOfObjects and size are sent as 0 for every bucket (set s3meta.bucketMetrics: false for a store without CloudWatch): {why}"),
+            format!(
+                "unavailable, so numberOfObjects and size are sent as 0 for every bucket: {why}"
+            ),
         );
         None
     });
@@ -288,9 +295,17 @@ async fn process_and_write(
             format!(
                 "no CloudWatch data in the last 2 days for {} bucket(s) ({}): their numberOfObjects and size are unknown and sent as 0, as the reference does",
                 metrics_unknown.len(),
-                metrics_unknown.join(", ")
+                some_of(&metrics_unknown, 5)
             ),
         );
     }
     sink_failures
+}
+
+/// The first `n` names, then how many more: a warning stays one readable line.
+fn some_of(names: &[String], n: usize) -> String {
+    match names.len().checked_sub(n) {
+        Some(more) if more > 0 => format!("{} and {more} more", names[..n].join(", ")),
+        _ => names.join(", "),
+    }
 }
