@@ -8,9 +8,31 @@ use s3meta::config::{self, LogLevel};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// What `--version` prints: what a bug report needs.
+macro_rules! long_version {
+    ($features:literal) => {
+        concat!(
+            env!("CARGO_PKG_VERSION"),
+            "\ncommit:   ",
+            env!("S3META_COMMIT"),
+            "\ntarget:   ",
+            env!("S3META_TARGET"),
+            "\nprofile:  ",
+            env!("S3META_PROFILE"),
+            "\nfeatures: ",
+            $features,
+            "\nreplaces: openmetadata-ingestion 2.0.7 (source.type: s3)"
+        )
+    };
+}
+#[cfg(feature = "quickstart")]
+const LONG_VERSION: &str = long_version!("quickstart");
+#[cfg(not(feature = "quickstart"))]
+const LONG_VERSION: &str = long_version!("none");
+
 /// A fast drop-in replacement for OpenMetadata's S3 storage connector.
 #[derive(Debug, Parser)]
-#[command(name = "s3meta", version, about, long_about = None)]
+#[command(name = "s3meta", version, long_version = LONG_VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -155,6 +177,7 @@ fn init_logging(level: LogLevel) {
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(s3meta::terminal::stderr_colour())
         .with_writer(s3meta::progress::stderr)
         .with_target(false)
         .try_init();
@@ -259,6 +282,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let v = load(&config, config::Overrides { shard, dry_run })?;
             init_logging(v.logger_level);
             let rules = v.rules;
+            let catalog = match &v.sink {
+                config::SinkKind::File { path } if !v.dry_run => Some(path.clone()),
+                _ => None,
+            };
             let rt = runtime()?;
             let outcome = rt.block_on(async {
                 let stop = stop_signal();
@@ -272,6 +299,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Ok(status) => {
                     let status = status?;
                     print!("{}", status.summary());
+                    if let Some(path) = catalog {
+                        println!("Catalog written to {path}");
+                    }
                     Ok(exit_code(status.fails(rules)))
                 }
                 Err(stop) => {

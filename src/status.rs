@@ -219,11 +219,7 @@ impl RunStatus {
                 );
             }
             if let Some(b) = s.bytes_read {
-                let _ = writeln!(
-                    out,
-                    "Bytes read from S3: {b} ({:.2} MiB)",
-                    b as f64 / 1048576.0
-                );
+                let _ = writeln!(out, "Bytes read from S3: {}", human_bytes(b));
             }
             if !s.stages.is_empty() {
                 let times: Vec<String> = s
@@ -269,6 +265,21 @@ impl RunStatus {
     }
 }
 
+/// A byte count in the unit that shows it: `512 B`, `4.7 KiB`, `13.5 MiB`, `2.0 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,5 +320,14 @@ mod tests {
         assert!(!run(step(14, 1)).fails(rules(true)));
         assert_eq!(run(step(14, 1)).state(90), PipelineState::PartialSuccess);
         assert_eq!(run(step(3, 0)).state(90), PipelineState::Success);
+    }
+
+    #[test]
+    fn byte_counts_use_a_unit_that_shows_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(4812), "4.7 KiB");
+        assert_eq!(human_bytes(14_130_534), "13.5 MiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }

@@ -520,3 +520,57 @@ fn a_signal_during_ingest_removes_the_partial_catalog_and_keeps_the_previous_one
         );
     }
 }
+
+#[test]
+fn version_says_what_a_bug_report_needs() {
+    let out = s3meta(&["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        concat!("s3meta ", env!("CARGO_PKG_VERSION")),
+        "commit:   ",
+        "target:   ",
+        "profile:  ",
+        "features: quickstart",
+    ] {
+        assert!(text.contains(want), "{want} missing from {text}");
+    }
+    // `-V` stays one line, for scripts.
+    let short = s3meta(&["-V"]);
+    assert_eq!(
+        String::from_utf8_lossy(&short.stdout).trim(),
+        concat!("s3meta ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn no_colour_codes_off_a_terminal_and_the_catalog_location_is_said() {
+    let lake = Lake::new();
+    lake.put("plain", "data/a.csv", "a,b\n1,2\n");
+    lake.put(
+        "plain",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data", "structureFormat": "csv"}]}"#,
+    );
+    // DEBUG logs on a pipe: plain text.
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.is_empty());
+    assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
+    assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "Catalog written to {}",
+            lake.catalog_path().display()
+        )),
+        "{}",
+        run.stdout
+    );
+    // Small byte counts in a unit that shows them.
+    let bytes = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Bytes read from S3: "))
+        .unwrap();
+    assert!(bytes.ends_with(" B") || bytes.ends_with(" KiB"), "{bytes}");
+}
