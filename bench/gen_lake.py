@@ -4,7 +4,7 @@
 BUCKETS buckets, each with an `openmetadata.json` of ENTRIES literal entries, each entry a
 folder of FILES files; formats cycle parquet (Hive-partitioned), csv, json lines. Every file is
 different (seeded random rows), so no two samples are alike. Needs boto3 and pyarrow (the
-reference venv from shared/reference/setup.sh has both).
+reference venv from scripts/reference/setup.sh has both).
 
 usage: gen_lake.py --endpoint http://127.0.0.1:PORT [--buckets 20 --entries 20 --files 10]
 """

@@ -10,9 +10,7 @@
 #
 # The reference and moto come from a venv at $S3META_REFERENCE_VENV (default
 # ~/.cache/s3meta-reference/venv). When it is missing, this script runs
-# ../shared/reference/setup.sh, which sits beside the repository in CI and on dev machines.
-# Reading outside the repository is acceptable here because the benchmark is not part of the
-# test suite.
+# scripts/reference/setup.sh (our own copy of the pinned install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${S3META_REFERENCE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/s3meta-reference/venv}
@@ -28,9 +26,7 @@ while [ $# -gt 0 ]; do
 done
 
 if ! { "$VENV/bin/metadata" --version && [ -x "$VENV/bin/moto_server" ]; } >/dev/null 2>&1; then
-  setup=../shared/reference/setup.sh
-  [ -x "$setup" ] || { echo "bench: $VENV is missing and $setup was not found" >&2; exit 1; }
-  bash "$setup" "$VENV"
+  scripts/reference/setup.sh "$VENV"
 fi
 
 cargo build --release -p s3meta -p om-test-server

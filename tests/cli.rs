@@ -574,3 +574,72 @@ fn no_colour_codes_off_a_terminal_and_the_catalog_location_is_said() {
         .unwrap();
     assert!(bytes.ends_with(" B") || bytes.ends_with(" KiB"), "{bytes}");
 }
+
+#[test]
+fn a_file_shared_with_the_reference_keeps_our_options_in_connection_arguments() {
+    let lake = Lake::new();
+    lake.put("shared", "data/a.csv", "a,b\n1,2\n");
+    lake.put(
+        "shared",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data", "structureFormat": "csv"}]}"#,
+    );
+    // The shared example, pointed at this lake: options from connectionArguments.s3meta
+    // (bucketMetrics: false, so no CloudWatch call and no CloudWatch warning), the catalog
+    // from the reference's `filename`.
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/shared-workflow.yaml"
+    ))
+    .unwrap()
+    .replace("http://127.0.0.1:9\n", &format!("{}\n", lake.endpoint()))
+    .replace(
+        "awsAccessKeyId: AKIAIOSFODNN7EXAMPLE",
+        &format!("awsAccessKeyId: {}", crate::support::ACCESS_KEY),
+    )
+    .replace(
+        "awsSecretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        &format!("awsSecretAccessKey: {SECRET_KEY}"),
+    )
+    .replace("bucketNames: [a-bucket]", "bucketNames: [shared]")
+    .replace(
+        "filename: catalog.jsonl",
+        &format!("filename: {}", lake.catalog_path().display()),
+    );
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("CloudWatch"), "{}", run.stdout);
+    assert!(
+        run.fqns().contains(&"shared_s3.shared.data".to_string()),
+        "{:?}",
+        run.fqns()
+    );
+
+    // A wrong value there is named by its full key path.
+    let (code, stderr) = config_error(&BASE.replace(
+        "      bucketNames: [a-bucket]\n",
+        "      bucketNames: [a-bucket]\n      connectionArguments:\n        s3meta:\n          sampleFiles: many\n",
+    ));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("source.serviceConnection.config.connectionArguments.s3meta.sampleFiles"),
+        "{stderr}"
+    );
+    // Both homes at once: one must go.
+    let (code, stderr) = config_error(&format!(
+        "{}s3meta:\n  sampleFiles: 2\n",
+        BASE.replace(
+            "      bucketNames: [a-bucket]\n",
+            "      bucketNames: [a-bucket]\n      connectionArguments:\n        s3meta: {sampleFiles: 3}\n",
+        )
+    ));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("keep one"), "{stderr}");
+    // `path` and `filename` together are ambiguous.
+    let (code, stderr) = config_error(&BASE.replace(
+        "    path: out.jsonl\n",
+        "    path: out.jsonl\n    filename: other.jsonl\n",
+    ));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("sink.config.filename"), "{stderr}");
+}

@@ -61,9 +61,12 @@ pub struct Workflow {
     /// Accepted for compatibility.
     #[serde(default)]
     pub ingestion_runner_name: Option<String>,
-    /// Our own options; the reference never sees this key.
+    /// Our own options, in a file only s3meta reads. The reference refuses an unknown
+    /// top-level key, so a file shared with it keeps them under
+    /// `serviceConnection.config.connectionArguments.s3meta` instead (a map the reference
+    /// stores and never reads); see [`S3metaOptions`].
     #[serde(default)]
-    pub s3meta: S3metaOptions,
+    pub s3meta: Option<S3metaOptions>,
 }
 
 /// `source`: the connector type, the service and its connection.
@@ -303,6 +306,9 @@ pub struct SinkOptions {
     /// `file`: path of the catalog file, relative to the current directory.
     #[serde(default)]
     pub path: Option<String>,
+    /// `file`: the reference's name for the same path (its file sink takes `filename`).
+    #[serde(default)]
+    pub filename: Option<String>,
     /// `metadata-rest`: accepted for compatibility.
     #[serde(default)]
     pub api_endpoint: Option<String>,

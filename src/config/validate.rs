@@ -367,11 +367,19 @@ impl Workflow {
             .map_or(SinkType::MetadataRest, |s| s.sink_type);
         let sink = match sink_type {
             SinkType::File => {
-                let path = self
-                    .sink
-                    .as_ref()
-                    .and_then(|s| s.config.as_ref())
-                    .and_then(|c| c.path.clone());
+                let options = self.sink.as_ref().and_then(|s| s.config.as_ref());
+                // `path` (ours) or `filename` (the reference's file sink): the same thing.
+                let path = match options.map(|c| (c.path.clone(), c.filename.clone())) {
+                    Some((Some(_), Some(_))) => {
+                        err(
+                            "sink.config.filename",
+                            "give `path` or `filename` (the same catalog file), not both".into(),
+                        );
+                        None
+                    }
+                    Some((path, filename)) => path.or(filename),
+                    None => None,
+                };
                 match path {
                     Some(p) if !p.is_empty() => SinkKind::File { path: p },
                     _ => {
@@ -390,11 +398,11 @@ impl Workflow {
                     .sink
                     .as_ref()
                     .and_then(|s| s.config.as_ref())
-                    .is_some_and(|c| c.path.is_some())
+                    .is_some_and(|c| c.path.is_some() || c.filename.is_some())
                 {
                     err(
                         "sink.config.path",
-                        "only the `file` sink takes `path`".into(),
+                        "only the `file` sink takes `path` (or `filename`)".into(),
                     );
                 }
                 match &wc.open_metadata_server_config {
@@ -415,7 +423,38 @@ impl Workflow {
             }
         };
 
-        let opts = &self.s3meta;
+        // Our options: the top-level `s3meta:` key (files only s3meta reads) or
+        // `connectionArguments.s3meta` (files shared with the reference), not both.
+        let in_arguments = self
+            .source
+            .service_connection
+            .as_ref()
+            .and_then(|c| c.config.connection_arguments.as_ref())
+            .and_then(|a| a.get("s3meta"));
+        let (options, prefix) = match (self.s3meta, in_arguments) {
+            (Some(_), Some(_)) => {
+                err(
+                    ARGUMENTS_KEY,
+                    "s3meta options are given here and under the top-level `s3meta:` key: keep one (connectionArguments.s3meta when the file is shared with the reference)".into(),
+                );
+                (S3metaOptions::default(), "s3meta")
+            }
+            (Some(o), None) => (o, "s3meta"),
+            (None, Some(value)) => match options_from(value) {
+                Ok(o) => (o, ARGUMENTS_KEY),
+                Err((path, message)) => {
+                    let key = if path.is_empty() {
+                        ARGUMENTS_KEY.to_string()
+                    } else {
+                        format!("{ARGUMENTS_KEY}.{path}")
+                    };
+                    err(&key, message);
+                    (S3metaOptions::default(), ARGUMENTS_KEY)
+                }
+            },
+            (None, None) => (S3metaOptions::default(), "s3meta"),
+        };
+        let opts = &options;
         for (name, v) in [
             ("bucketConcurrency", opts.bucket_concurrency),
             ("entryConcurrency", opts.entry_concurrency),
@@ -429,7 +468,7 @@ impl Workflow {
         ] {
             if v == 0 {
                 err(
-                    &format!("s3meta.{name}"),
+                    &format!("{prefix}.{name}"),
                     "expected a number of at least 1".into(),
                 );
             }
@@ -437,13 +476,13 @@ impl Workflow {
         if opts.max_column_depth > 256 {
             // Column trees are walked recursively (merge, serialisation): bounded here.
             err(
-                "s3meta.maxColumnDepth",
+                &format!("{prefix}.maxColumnDepth"),
                 "expected a number from 1 to 256".into(),
             );
         }
         if opts.max_attempts == 0 {
             err(
-                "s3meta.maxAttempts",
+                &format!("{prefix}.maxAttempts"),
                 "expected a number of at least 1".into(),
             );
         }
@@ -476,7 +515,7 @@ impl Workflow {
             logger_level,
             pipeline_fqn: self.ingestion_pipeline_fqn,
             run_id: self.pipeline_run_id,
-            options: self.s3meta,
+            options,
             shard: overrides.shard,
             dry_run: overrides.dry_run,
         })
@@ -565,6 +604,21 @@ fn check_om(om: &OpenMetadataServerConfig, err: &mut impl FnMut(&str, String)) {
             "required when `verifySSL: validate`".into(),
         );
     }
+}
+
+/// Where a file shared with the reference keeps our options.
+const ARGUMENTS_KEY: &str = "source.serviceConnection.config.connectionArguments.s3meta";
+
+/// Our options from `connectionArguments.s3meta`: the key path (below it) and the message
+/// when they do not parse.
+fn options_from(value: &serde_json::Value) -> Result<S3metaOptions, (String, String)> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        (
+            if path == "." { String::new() } else { path },
+            e.into_inner().to_string(),
+        )
+    })
 }
 
 #[cfg(test)]
