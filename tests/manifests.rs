@@ -376,3 +376,23 @@ fn the_filter_applies_to_entry_paths_too() {
         run.stdout
     );
 }
+
+#[test]
+fn a_typo_in_an_entry_key_is_a_warning_naming_entry_and_key() {
+    let lake = Lake::new();
+    lake.put("typos", "data/a.parquet", parquet_id_name());
+    lake.put(
+        "typos",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data", "structurFormat": "parquet"}]}"#,
+    );
+    let run = lake.ingest(&lake.config("", ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "[typos/openmetadata.json] entries[0] (dataPath `data`): unknown key `structurFormat` ignored; did you mean `structureFormat`?"
+        ),
+        "{}",
+        run.stdout
+    );
+}

@@ -1,7 +1,7 @@
 //! Loading the global manifest once per run (reference §4.2): from a local file, over HTTP
 //! (with a timeout, unlike the reference), or from S3.
 
-use super::{parse_global_manifest, GlobalEntry, ManifestError};
+use super::{parse_global_manifest, unknown_keys, GlobalEntry, ManifestError};
 use crate::config::GLOBAL_MANIFEST_FILE;
 use crate::store::ObjectStore;
 use std::time::Duration;
@@ -69,11 +69,12 @@ pub enum GlobalSource<'a> {
     },
 }
 
-/// Loads and validates the global manifest.
+/// Loads and validates the global manifest; with its entries, one warning per unknown
+/// entry key ([`unknown_keys`]).
 pub async fn load_global(
     source: GlobalSource<'_>,
     max_bytes: u64,
-) -> Result<Vec<GlobalEntry>, GlobalManifestError> {
+) -> Result<(Vec<GlobalEntry>, Vec<String>), GlobalManifestError> {
     let (location, bytes) = match source {
         GlobalSource::Local(path) => (path.to_string(), read_local(path, max_bytes).await?),
         GlobalSource::Http { url, timeout } => {
@@ -92,8 +93,9 @@ pub async fn load_global(
             (format!("s3://{bucket}/{key}"), bytes.to_vec())
         }
     };
-    parse_global_manifest(&bytes)
-        .map_err(|source| GlobalManifestError::Invalid { location, source })
+    let entries = parse_global_manifest(&bytes)
+        .map_err(|source| GlobalManifestError::Invalid { location, source })?;
+    Ok((entries, unknown_keys(&bytes, true)))
 }
 
 /// A local manifest, read only up to `max_bytes`: a larger file is refused by its size

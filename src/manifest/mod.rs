@@ -180,6 +180,92 @@ pub fn parse_global_manifest(text: &[u8]) -> Result<Vec<GlobalEntry>, ManifestEr
     parse(text)
 }
 
+/// The keys a manifest entry may have (`MetadataEntry`); a global entry also `containerName`.
+const ENTRY_KEYS: &[&str] = &[
+    "dataPath",
+    "structureFormat",
+    "separator",
+    "isPartitioned",
+    "partitionColumns",
+    "depth",
+    "unstructuredFormats",
+    "unstructuredData",
+    "autoPartitionDetection",
+    "excludePaths",
+    "excludePatterns",
+];
+
+/// One warning per unknown key of an entry: the reference's schema ignores them, so a typo
+/// (`structurFormat`) silently yields a container without format or columns. Named with the
+/// entry and the known key it most resembles. `global`: entries may carry `containerName`.
+/// Empty for a text that is not a manifest (its parse error says why).
+pub fn unknown_keys(text: &[u8], global: bool) -> Vec<String> {
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(text) else {
+        return vec![];
+    };
+    let Some(entries) = doc.get("entries").and_then(|e| e.as_array()) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(map) = entry.as_object() else {
+            continue;
+        };
+        let path = map
+            .get("dataPath")
+            .and_then(|p| p.as_str())
+            .map(|p| format!(" (dataPath `{p}`)"))
+            .unwrap_or_default();
+        for key in map.keys() {
+            let known = ENTRY_KEYS.contains(&key.as_str()) || (global && key == "containerName");
+            if known {
+                continue;
+            }
+            let hint = if key == "containerName" {
+                " (it belongs in a global manifest)".to_string()
+            } else {
+                closest(key, global)
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default()
+            };
+            out.push(format!(
+                "entries[{i}]{path}: unknown key `{key}` ignored{hint}"
+            ));
+        }
+    }
+    out
+}
+
+/// The known key within two edits of `key` (case aside), if any.
+fn closest(key: &str, global: bool) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    let container: &[&'static str] = if global { &["containerName"] } else { &[] };
+    ENTRY_KEYS
+        .iter()
+        .chain(container)
+        .map(|k| (edits(&key, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance of two short strings (keys: a few dozen characters at most).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// The entries of `global` that apply to `bucket`, in manifest order.
 pub fn entries_for(global: &[GlobalEntry], bucket: &str) -> Vec<Entry> {
     global
@@ -275,5 +361,26 @@ mod tests {
                 let _ = entries_for(&g, "a");
             }
         });
+    }
+
+    #[test]
+    fn unknown_entry_keys_are_named_with_the_key_they_resemble() {
+        let text = br#"{"entries": [{"dataPath": "a", "structurFormat": "csv"}, {"dataPath": "b", "whatever": 1, "containerName": "x"}]}"#;
+        assert_eq!(
+            unknown_keys(text, false),
+            vec![
+                "entries[0] (dataPath `a`): unknown key `structurFormat` ignored; did you mean `structureFormat`?",
+                "entries[1] (dataPath `b`): unknown key `whatever` ignored",
+                "entries[1] (dataPath `b`): unknown key `containerName` ignored (it belongs in a global manifest)",
+            ]
+        );
+        assert_eq!(
+            unknown_keys(text, true),
+            vec![
+                "entries[0] (dataPath `a`): unknown key `structurFormat` ignored; did you mean `structureFormat`?",
+                "entries[1] (dataPath `b`): unknown key `whatever` ignored",
+            ]
+        );
+        assert!(unknown_keys(b"not json", false).is_empty());
     }
 }

@@ -6,7 +6,7 @@
 //! bucket's own file is read through the run's store ([`Manifests::entries`]). Problems are
 //! recorded in the step status; none of them stops the run.
 
-use super::{entries_for, load_global, parse_bucket_manifest, parse_global_manifest};
+use super::{entries_for, load_global, parse_bucket_manifest, parse_global_manifest, unknown_keys};
 use super::{Entry, GlobalEntry, GlobalSource};
 use crate::config::{ManifestSource, Validated, MANIFEST_FILE};
 use crate::status::StepStatus;
@@ -47,7 +47,12 @@ impl Manifests {
         let global = match global_source(v, s3) {
             None => vec![],
             Some(source) => match load_global(source, max_bytes).await {
-                Ok(g) => g,
+                Ok((g, unknown)) => {
+                    for w in unknown {
+                        status.warn("storageMetadataConfigSource", w);
+                    }
+                    g
+                }
                 Err(e) => {
                     // DIFF(spec §4.2): recorded in the status (the reference only logs it),
                     // and nothing is marked deleted.
@@ -62,10 +67,15 @@ impl Manifests {
         };
         let default = match &v.default_manifest {
             None => vec![],
-            Some(text) => parse_global_manifest(text.as_bytes()).unwrap_or_else(|e| {
-                status.warn("defaultManifest", format!("invalid defaultManifest: {e}"));
-                vec![]
-            }),
+            Some(text) => {
+                for w in unknown_keys(text.as_bytes(), true) {
+                    status.warn("defaultManifest", w);
+                }
+                parse_global_manifest(text.as_bytes()).unwrap_or_else(|e| {
+                    status.warn("defaultManifest", format!("invalid defaultManifest: {e}"));
+                    vec![]
+                })
+            }
         };
         let manifests = Manifests {
             global,
@@ -94,10 +104,13 @@ impl Manifests {
         match store.get_small(bucket, MANIFEST_FILE, self.max_bytes).await {
             Ok(bytes) => match parse_bucket_manifest(&bytes) {
                 Ok(entries) if !entries.is_empty() => {
+                    for w in unknown_keys(&bytes, false) {
+                        status.warn(scope(), w);
+                    }
                     return Resolved {
                         entries,
                         complete: true,
-                    }
+                    };
                 }
                 Ok(_) => tracing::info!("The bucket manifest has no entries."),
                 Err(e) => {
