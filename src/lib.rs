@@ -52,6 +52,7 @@ pub mod discover;
 #[cfg(feature = "quickstart")]
 pub mod embedded;
 pub mod entity;
+pub mod explain;
 pub mod filter;
 pub mod format;
 #[cfg(test)]

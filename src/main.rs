@@ -433,7 +433,10 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                s3meta::explain::chain(e.chain().map(|c| c.to_string()))
+            );
             ExitCode::from(EXIT_FAILED)
         }
     }

@@ -560,11 +560,13 @@ impl OmStepError {
     }
 }
 
-/// The transport's own error (`error sending request for url (…)`), as this step has always
+/// The transport's own error, its innermost cause (`tcp connect error: Connection refused`), as this step has always
 /// shown it, without the client's wording around it.
 fn transport_detail(e: &ClientError) -> String {
     match e {
-        ClientError::Transport { source, .. } | ClientError::Body(source) => source.to_string(),
+        ClientError::Transport { source, .. } | ClientError::Body(source) => {
+            crate::explain::root_cause(source)
+        }
         other => other.to_string(),
     }
 }

@@ -643,3 +643,37 @@ fn a_file_shared_with_the_reference_keeps_our_options_in_connection_arguments() 
     assert_eq!(code, 1);
     assert!(stderr.contains("sink.config.filename"), "{stderr}");
 }
+
+#[test]
+fn errors_are_one_readable_sentence_with_each_cause_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = s3meta(&[
+        "validate",
+        "-c",
+        dir.path().join("missing.yaml").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("(os error 2)").count(), 1, "{stderr}");
+
+    // An unreachable S3 endpoint: the innermost cause, not the SDK's Debug dump.
+    let keys = "        awsAccessKeyId: AKIAEXAMPLE\n        awsSecretAccessKey: not-a-secret\n        endPointURL";
+    let with_keys = BASE.replace("        endPointURL", keys);
+    let (code, stderr) = config_error(&format!("{with_keys}s3meta:\n  maxAttempts: 1\n"));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("tcp connect error: Connection refused"),
+        "{stderr}"
+    );
+    // No credentials at all: said so, not "unreachable", on one line.
+    let (code, stderr) = config_error(&format!("{BASE}s3meta:\n  maxAttempts: 1\n"));
+    assert_eq!(code, 1);
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
+    assert!(error.contains("no AWS credentials found"), "{stderr}");
+    assert!(
+        error.contains("The credentials were rejected") || error.contains("credentials"),
+        "{error}"
+    );
+    for dump in ["DispatchFailure", "ConnectorError", "hyper_util", "Os {"] {
+        assert!(!stderr.contains(dump), "{dump} in {stderr}");
+    }
+}

@@ -178,10 +178,7 @@ where
                 }
             }
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            let full = aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string();
-            full.chars().take(300).collect()
-        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => crate::explain::root_cause(e),
         other => aws_sdk_cloudwatch::error::DisplayErrorContext(other)
             .to_string()
             .chars()

@@ -51,7 +51,10 @@ pub enum ClientError {
     #[error("the server answered HTML, not JSON: does hostPort point at the OpenMetadata API (ending in /api)?")]
     Html,
     /// The server could not be reached (after retries).
-    #[error("cannot reach the OpenMetadata server: {source} ({url})")]
+    #[error(
+        "cannot reach the OpenMetadata server: {}",
+        crate::explain::root_cause(source)
+    )]
     Transport {
         /// The URL called.
         url: String,
@@ -59,7 +62,7 @@ pub enum ClientError {
         source: reqwest::Error,
     },
     /// The answer's body could not be read.
-    #[error("cannot reach the OpenMetadata server: {0}")]
+    #[error("cannot reach the OpenMetadata server: {}", crate::explain::root_cause(.0))]
     Body(#[source] reqwest::Error),
     /// A request body could not be encoded as JSON.
     #[error("cannot encode the request body: {0}")]
@@ -305,7 +308,13 @@ impl Client {
                 }
                 Err(e) if !last && (e.is_connect() || e.is_timeout() || e.is_request()) => {
                     let wait = backoff(attempt);
-                    tracing::warn!(%method, path, attempt, error = %e, "OpenMetadata call failed; retrying.");
+                    tracing::warn!(
+                        "waiting for the OpenMetadata server at {}: {method} {path} attempt {attempt} of {} failed ({}); retrying in {:.1} s",
+                        self.base,
+                        self.max_attempts,
+                        crate::explain::root_cause(&e),
+                        wait.as_secs_f64()
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 Err(source) => return Err(ClientError::Transport { url, source }),

@@ -32,10 +32,12 @@ where
     R: std::fmt::Debug + HttpStatus + Send + Sync + 'static,
 {
     let (kind, message) = match &e {
-        SdkError::DispatchFailure(d) => (
-            ErrorKind::Unreachable,
-            format!("{:?}", d).chars().take(300).collect(),
+        // No credentials at all fails before any request is sent, as a dispatch failure.
+        SdkError::DispatchFailure(d) if !d.is_io() && !d.is_timeout() && is_no_credentials(&e) => (
+            ErrorKind::Unauthenticated,
+            "no AWS credentials found (awsAccessKeyId/awsSecretAccessKey, profileName, assumeRoleArn, the environment or an instance role)".to_string(),
         ),
+        SdkError::DispatchFailure(_) => (ErrorKind::Unreachable, crate::explain::root_cause(&e)),
         SdkError::TimeoutError(_) => (ErrorKind::Unreachable, "timed out".to_string()),
         SdkError::ServiceError(se) => {
             let code = se.err().code().unwrap_or_default().to_string();
@@ -89,6 +91,23 @@ where
         message,
         source: Some(Box::new(e)),
     }
+}
+
+/// Whether a dispatch failed because no credentials provider gave any.
+fn is_no_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    let mut depth = 0;
+    while let Some(err) = cur {
+        if depth > 32 {
+            break;
+        }
+        if err.to_string().contains("no credentials found") {
+            return true;
+        }
+        cur = err.source();
+        depth += 1;
+    }
+    false
 }
 
 /// Whether a tagging call failed only because there are no tags (`NoSuchTagSet`, or a
