@@ -72,6 +72,15 @@ pub enum FooterError {
     /// The second read did not return what the first one promised.
     #[error("the object changed while it was read")]
     Changed,
+    /// The bytes `base..base + size` asked for end past 2^64 (a caller's bug, or a hostile
+    /// archive record that got past its checks).
+    #[error("a parquet file of {size} bytes at offset {base} ends past 2^64")]
+    OutOfRange {
+        /// Where the file starts in the object.
+        base: u64,
+        /// Its size.
+        size: u64,
+    },
     /// The footer or its schema does not decode.
     #[error(transparent)]
     Decode(#[from] parquet::errors::ParquetError),
@@ -106,7 +115,9 @@ pub(crate) async fn infer_range(
     if size < FOOTER_TAIL + 4 {
         return Err(FooterError::TooSmall(size).into());
     }
-    let end = base + size;
+    let end = base
+        .checked_add(size)
+        .ok_or(FooterError::OutOfRange { base, size })?;
     let first = store
         .get_range(
             bucket,
@@ -566,6 +577,86 @@ mod tests {
         let whole = decode(real, TreeLimits::default()).unwrap();
         assert!(whole.schema_alone.is_none());
         assert_eq!(whole.columns, d.columns);
+    }
+
+    /// A store that fails the test when it is read at all.
+    #[derive(Debug)]
+    struct NoReads;
+
+    #[async_trait::async_trait]
+    impl ObjectStore for NoReads {
+        async fn list_buckets(&self) -> crate::store::Result<Vec<String>> {
+            unreachable!("no listing")
+        }
+        async fn list_page(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<String>,
+        ) -> crate::store::Result<crate::store::ListPage> {
+            unreachable!("no listing")
+        }
+        async fn get_range(
+            &self,
+            _: &str,
+            _: &str,
+            range: GetRange,
+        ) -> crate::store::Result<crate::store::GetResult> {
+            panic!("read {range:?}")
+        }
+        async fn head(&self, _: &str, _: &str) -> crate::store::Result<crate::store::ObjectMeta> {
+            unreachable!("no head")
+        }
+        async fn bucket_region(&self, _: &str) -> crate::store::Result<Option<String>> {
+            unreachable!("no region")
+        }
+        async fn bucket_tags(&self, _: &str) -> crate::store::Result<Vec<(String, String)>> {
+            unreachable!("no tags")
+        }
+        async fn object_tags(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> crate::store::Result<Vec<(String, String)>> {
+            unreachable!("no tags")
+        }
+        async fn list_level(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> crate::store::Result<(Vec<crate::store::ObjectMeta>, Vec<String>)> {
+            unreachable!("no listing")
+        }
+    }
+
+    #[test]
+    fn a_range_ending_past_2_pow_64_is_an_error_before_any_read() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let limits = Limits::default();
+        for (base, size) in [(u64::MAX - 5, 100), (u64::MAX, u64::MAX), (1, u64::MAX)] {
+            let e = rt
+                .block_on(infer_range(&NoReads, "b", "k", base, size, &limits))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    RangeError::Footer(FooterError::OutOfRange { base: b, size: s })
+                        if b == base && s == size
+                ),
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            rt.block_on(infer_range(&NoReads, "b", "k", u64::MAX, 12, &limits))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "a parquet file of 12 bytes at offset {} ends past 2^64",
+                u64::MAX
+            )
+        );
     }
 }
 
