@@ -696,3 +696,131 @@ mod fuzz {
         });
     }
 }
+
+/// Files in the layouts parquet-mr, Hive and Spark wrote before the LIST and MAP
+/// specification settled, written by parquet-rs's own low-level writer (a schema, no row
+/// group); `testdata/legacy.parquet` is this file, and `testdata/legacy.pyarrow.txt` what
+/// pyarrow reads from it (`scripts/fixtures/parquet_legacy.py`).
+#[cfg(test)]
+mod legacy {
+    use super::*;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use pretty_assertions::assert_eq;
+    use std::sync::Arc;
+
+    const LEGACY: &str = "
+        message spark_schema {
+          optional group two_level (LIST) { repeated int32 array; }
+          optional group hive_bag (LIST) { repeated group bag { optional int32 array_element; } }
+          optional group array_group (LIST) {
+            repeated group array { required binary s (UTF8); required int32 n; }
+          }
+          optional group one_field_array (LIST) { repeated group array { required int32 x; } }
+          optional group tuple (LIST) { repeated group tuple_tuple { required int64 x; } }
+          optional group legacy_map (MAP_KEY_VALUE) {
+            repeated group map { required binary key (UTF8); optional int32 value; }
+          }
+          optional group map_no_annotation_inside (MAP) {
+            repeated group key_value { required binary key (UTF8); optional double value; }
+          }
+          optional int96 t96;
+          repeated int32 bare_repeated;
+          repeated group bare_group { optional int32 x; optional binary y (UTF8); }
+        }";
+
+    pub(super) fn legacy_file() -> Vec<u8> {
+        let schema = Arc::new(parse_message_type(LEGACY).unwrap());
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut buf = Vec::new();
+        SerializedFileWriter::new(&mut buf, schema, props)
+            .unwrap()
+            .close()
+            .unwrap();
+        buf
+    }
+
+    /// pyarrow's type of each column, in our spelling: pyarrow adds ` not null` (we carry
+    /// no nullability) and, after a map's value type, the map's name in brackets.
+    fn pyarrow_types() -> Vec<(String, String)> {
+        include_str!("testdata/legacy.pyarrow.txt")
+            .lines()
+            .map(|l| {
+                let (name, t) = l.split_once('\t').unwrap();
+                let mut t = t.replace(" not null", "");
+                if let Some(at) = t.find(" ('") {
+                    t = format!("{}>", &t[..at]);
+                }
+                (name.to_string(), t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn legacy_list_and_map_layouts_give_pyarrows_columns() {
+        let committed: &[u8] = include_bytes!("testdata/legacy.parquet");
+        let d = decode(footer_of_file(committed), TreeLimits::default()).unwrap();
+        assert!(d.trimmed.is_none() && d.schema_alone.is_none());
+        let got: Vec<_> = d
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.data_type.as_str(),
+                    c.array_data_type.as_deref(),
+                    c.children
+                        .as_ref()
+                        .map(|k| k.iter().map(|k| k.data_type.as_str()).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        let kids = |k: &[&'static str]| Some(k.to_vec());
+        assert_eq!(
+            got,
+            vec![
+                ("two_level", "ARRAY", Some("INT"), None),
+                ("hive_bag", "ARRAY", Some("INT"), None),
+                (
+                    "array_group",
+                    "ARRAY",
+                    Some("STRUCT"),
+                    kids(&["STRING", "INT"])
+                ),
+                ("one_field_array", "ARRAY", Some("STRUCT"), kids(&["INT"])),
+                ("tuple", "ARRAY", Some("STRUCT"), kids(&["INT"])),
+                ("legacy_map", "MAP", None, kids(&["STRING", "INT"])),
+                (
+                    "map_no_annotation_inside",
+                    "MAP",
+                    None,
+                    kids(&["STRING", "FLOAT"])
+                ),
+                ("t96", "DATETIME", None, None),
+                ("bare_repeated", "ARRAY", Some("INT"), None),
+                (
+                    "bare_group",
+                    "ARRAY",
+                    Some("STRUCT"),
+                    kids(&["INT", "STRING"])
+                ),
+            ]
+        );
+        let ours: Vec<(String, String)> = d
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.data_type_display.clone().unwrap()))
+            .collect();
+        assert_eq!(ours, pyarrow_types());
+        // The committed file is what parquet-rs's writer gives for the schema above.
+        let fresh = legacy_file();
+        let again = decode(footer_of_file(&fresh), TreeLimits::default()).unwrap();
+        assert_eq!(again.columns, d.columns);
+    }
+
+    fn footer_of_file(file: &[u8]) -> &[u8] {
+        let len = footer_len(file, file.len() as u64, &Limits::default()).unwrap() as usize;
+        &file[file.len() - 8 - len..file.len() - 8]
+    }
+}
