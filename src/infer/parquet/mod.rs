@@ -470,6 +470,59 @@ mod tests {
     }
 
     #[test]
+    fn a_map_whose_entry_is_a_leaf_is_refused_not_a_panic() {
+        // Found by the parquet_footer fuzz target (from the legacy-layouts seed: `LIST`
+        // turned into `MAP_KEY_VALUE` over `repeated int32 array`): parquet-rs's Arrow
+        // conversion asks the leaf for its fields, a panic.
+        let f = include_bytes!("../../../fuzz/corpus/parquet_footer/crash_map_of_a_leaf");
+        let e = decode(f, TreeLimits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the footer's schema: schema element 2, the entry of a map, is not a group"
+        );
+        // The same with a MAP logical type and no converted type.
+        let f = footer(
+            |w| {
+                element(w, "schema", Some(1));
+                w.begin();
+                w.field(3, ty::I32);
+                w.i32(1); // OPTIONAL
+                w.field(4, ty::BINARY);
+                w.len(1);
+                w.raw(b"m");
+                w.field(5, ty::I32);
+                w.i32(1);
+                w.field(10, ty::STRUCT);
+                w.begin();
+                w.field(2, ty::STRUCT); // LogicalType::MAP
+                w.begin();
+                w.end();
+                w.end();
+                w.end();
+                w.begin();
+                w.field(1, ty::I32);
+                w.i32(1); // INT32
+                w.field(3, ty::I32);
+                w.i32(2); // REPEATED
+                w.field(4, ty::BINARY);
+                w.len(1);
+                w.raw(b"k");
+                w.end();
+                3
+            },
+            3,
+        );
+        let e = decode(&f, TreeLimits::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FooterError::Schema(ParquetSchemaError::MapEntryNotGroup { index: 2 })
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn footers_written_by_pyarrow_give_their_columns() {
         let f = include_bytes!("../../../fuzz/corpus/parquet_footer/pyarrow_nested");
         let d = decode(f, TreeLimits::default()).unwrap();
