@@ -523,6 +523,64 @@ mod tests {
     }
 
     #[test]
+    fn counts_and_annotations_under_any_integer_header_are_read_as_parquet_rs_reads_them() {
+        // Found by the parquet_footer fuzz target: the same map with its converted type
+        // under an I16 header, which parquet-rs reads as an i32 and this walk skipped.
+        let f =
+            include_bytes!("../../../fuzz/corpus/parquet_footer/crash_map_of_a_leaf_i16_header");
+        let e = decode(f, TreeLimits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the footer's schema: schema element 2, the entry of a map, is not a group"
+        );
+        // 10,000 levels whose `num_children` come under I16 headers: measured (and
+        // trimmed) all the same, never handed whole to parquet-rs's recursion.
+        let f = footer(
+            |w| {
+                for i in 0..10_001 {
+                    w.begin();
+                    if i > 0 {
+                        w.field(3, ty::I32);
+                        w.i32(1);
+                    }
+                    w.field(4, ty::BINARY);
+                    w.len(1);
+                    w.raw(b"g");
+                    w.field(5, ty::I16);
+                    w.i32(1);
+                    w.end();
+                }
+                element(w, "leaf", None);
+                10_002
+            },
+            10_002,
+        );
+        let (d, _) = decode_on_small_stack(f, TreeLimits::default());
+        assert_eq!(d.unwrap().trimmed.unwrap().elements, 10_002);
+        // A type parquet-rs would read otherwise (a one-byte I8) is refused.
+        let f = footer(
+            |w| {
+                w.begin();
+                w.field(4, ty::BINARY);
+                w.len(1);
+                w.raw(b"s");
+                w.field(5, ty::I8);
+                w.raw(&[2]);
+                w.end();
+                element(w, "leaf", None);
+                2
+            },
+            2,
+        );
+        assert!(matches!(
+            decode(&f, TreeLimits::default()),
+            Err(FooterError::Schema(ParquetSchemaError::Thrift(
+                ThriftError::FieldType { field: 5, .. }
+            )))
+        ));
+    }
+
+    #[test]
     fn footers_written_by_pyarrow_give_their_columns() {
         let f = include_bytes!("../../../fuzz/corpus/parquet_footer/pyarrow_nested");
         let d = decode(f, TreeLimits::default()).unwrap();

@@ -280,10 +280,20 @@ fn element(r: &mut Reader<'_>) -> Result<Kind, ThriftError> {
     while let Some((id, t)) = r.field(last)? {
         last = id;
         match (id, t) {
-            (5, ty::I32) => k.children = r.i32()?,
-            (6, ty::I32) => {
+            // parquet-rs reads these two as zigzag varints whatever the header's integer
+            // type says (a fuzzed I16 header made a map it saw but this walk did not):
+            // read them the same way, and refuse a type it would read differently.
+            (5, ty::I16 | ty::I32 | ty::I64) => k.children = r.i32()?,
+            (6, ty::I16 | ty::I32 | ty::I64) => {
                 k.annotated = true;
                 k.map |= matches!(r.i32()?, MAP | MAP_KEY_VALUE);
+            }
+            (5 | 6, _) => {
+                return Err(ThriftError::FieldType {
+                    field: id,
+                    ty: t,
+                    expected: ty::I32,
+                })
             }
             (10, ty::STRUCT) => {
                 // A union: one field, whose id says the type.
@@ -295,9 +305,12 @@ fn element(r: &mut Reader<'_>) -> Result<Kind, ThriftError> {
                     r.skip_field(t)?;
                 }
             }
-            (6 | 10, _) => {
-                k.annotated = true;
-                r.skip_field(t)?;
+            (10, _) => {
+                return Err(ThriftError::FieldType {
+                    field: id,
+                    ty: t,
+                    expected: ty::STRUCT,
+                })
             }
             _ => r.skip_field(t)?,
         }
