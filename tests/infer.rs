@@ -694,3 +694,90 @@ fn parquet_schema_reads_do_not_grow_with_the_file() {
     assert_eq!(seen[0].requests, 1);
     assert!(seen[0].bytes <= 64 * 1024, "{:?}", seen[0]);
 }
+
+#[test]
+fn a_parquet_archive_member_over_the_limits_is_cut_with_the_loose_files_warning() {
+    let lake = Lake::new();
+    // 100 flat columns and one column 20 structs deep, both written by parquet-rs.
+    let wide = parquet_bytes(
+        Schema::new(
+            (0..100)
+                .map(|i| Field::new(format!("c{i}"), DataType::Int32, true))
+                .collect::<Vec<_>>(),
+        ),
+        None,
+    );
+    let mut deep = Field::new("x", DataType::Int32, true);
+    for i in 0..20 {
+        deep = Field::new(
+            format!("s{i}"),
+            DataType::Struct(Fields::from(vec![deep])),
+            true,
+        );
+    }
+    let deep = parquet_bytes(Schema::new(vec![deep]), None);
+    lake.put("lake", "wide/f.parquet", &wide);
+    lake.put("lake", "deep/f.parquet", &deep);
+    lake.put(
+        "lake",
+        "a/m.zip",
+        zip(&[
+            ("stored/w.parquet", &wide, false),
+            ("deflated/w2.parquet", &wide, true),
+            ("stored/d.parquet", &deep, false),
+        ]),
+    );
+    lake.put(
+        "lake",
+        "a/m.tar",
+        tar(&[("t/w.parquet", &wide), ("t/d.parquet", &deep)]),
+    );
+    manifest(
+        &lake,
+        "lake",
+        json!([
+            {"dataPath": "wide", "structureFormat": "parquet"},
+            {"dataPath": "deep", "structureFormat": "parquet"},
+            {"dataPath": "a/m.zip", "structureFormat": "zip"},
+            {"dataPath": "a/m.tar", "structureFormat": "tar"},
+        ]),
+    );
+    let yaml = lake.config("", "") + "s3meta:\n  maxColumns: 10\n  maxColumnDepth: 3\n";
+    let run = lake.ingest(&yaml);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let too_many = "were cut: columns past the first 10 dropped (maxColumns)";
+    let too_deep = "were cut: nested fields deeper than 3 levels dropped (maxColumnDepth)";
+    let warned = |what: &str, cut: &str| {
+        let lines = status_lines(&run, &format!("the columns of {what} {cut}"));
+        assert_eq!(lines.len(), 1, "{what}:\n{}", run.stdout);
+    };
+    warned("s3://lake/wide/f.parquet", too_many);
+    warned("s3://lake/deep/f.parquet", too_deep);
+    warned("member stored/w.parquet of s3://lake/a/m.zip", too_many);
+    warned("member deflated/w2.parquet of s3://lake/a/m.zip", too_many);
+    warned("member stored/d.parquet of s3://lake/a/m.zip", too_deep);
+    warned("member t/w.parquet of s3://lake/a/m.tar", too_many);
+    warned("member t/d.parquet of s3://lake/a/m.tar", too_deep);
+    // The members' columns are the loose file's, cut the same way.
+    let wide_cols = typed(&run, "svc.lake.wide");
+    assert_eq!(wide_cols.len(), 10);
+    assert_eq!(wide_cols[9].0, "c9");
+    let deep_cols = &run.container("svc.lake.deep")["dataModel"]["columns"];
+    for fqn in [
+        r#"svc.lake."a/m.zip"."w.parquet""#,
+        r#"svc.lake."a/m.zip"."w2.parquet""#,
+        r#"svc.lake."a/m.tar"."w.parquet""#,
+    ] {
+        assert_eq!(typed(&run, fqn), wide_cols, "{fqn}");
+    }
+    for fqn in [
+        r#"svc.lake."a/m.zip"."d.parquet""#,
+        r#"svc.lake."a/m.tar"."d.parquet""#,
+    ] {
+        assert_eq!(
+            run.container(fqn)["dataModel"]["columns"],
+            *deep_cols,
+            "{fqn}"
+        );
+    }
+}

@@ -13,7 +13,7 @@
 
 use super::bound::{Budget, TreeLimits};
 use crate::entity::{Column, MAX_NAME_LEN};
-use arrow_schema::{DataType, Field, FieldRef, Fields, TimeUnit};
+use arrow_schema::{DataType, Field, FieldRef, Fields, IntervalUnit, TimeUnit};
 
 /// The OpenMetadata `dataType` of an Arrow type.
 pub fn om_type(t: &DataType) -> &'static str {
@@ -114,6 +114,9 @@ fn display_into(t: &DataType, out: &mut String) {
         DataType::Time32(u) => write!(out, "time32[{}]", unit(u)),
         DataType::Time64(u) => write!(out, "time64[{}]", unit(u)),
         DataType::Duration(u) => write!(out, "duration[{}]", unit(u)),
+        DataType::Interval(IntervalUnit::MonthDayNano) => write!(out, "month_day_nano_interval"),
+        DataType::Interval(IntervalUnit::YearMonth) => write!(out, "month_interval"),
+        DataType::Interval(IntervalUnit::DayTime) => write!(out, "day_time_interval"),
         DataType::Timestamp(u, None) => write!(out, "timestamp[{}]", unit(u)),
         DataType::Timestamp(u, Some(tz)) => write!(out, "timestamp[{}, tz={tz}]", unit(u)),
         DataType::Decimal32(p, s) => write!(out, "decimal32({p}, {s})"),
@@ -307,6 +310,17 @@ mod tests {
                 DataType::FixedSizeBinary(16),
                 "BINARY",
                 "fixed_size_binary[16]",
+            ),
+            // pyarrow's names; an Avro `duration` is a month-day-nano interval.
+            (
+                DataType::Interval(IntervalUnit::MonthDayNano),
+                "INTERVAL",
+                "month_day_nano_interval",
+            ),
+            (
+                DataType::Interval(IntervalUnit::YearMonth),
+                "INTERVAL",
+                "month_interval",
             ),
         ];
         for (t, om, disp) in cases {

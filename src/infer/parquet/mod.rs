@@ -72,6 +72,15 @@ pub enum FooterError {
     /// The second read did not return what the first one promised.
     #[error("the object changed while it was read")]
     Changed,
+    /// The bytes `base..base + size` asked for end past 2^64 (a caller's bug, or a hostile
+    /// archive record that got past its checks).
+    #[error("a parquet file of {size} bytes at offset {base} ends past 2^64")]
+    OutOfRange {
+        /// Where the file starts in the object.
+        base: u64,
+        /// Its size.
+        size: u64,
+    },
     /// The footer or its schema does not decode.
     #[error(transparent)]
     Decode(#[from] parquet::errors::ParquetError),
@@ -106,7 +115,9 @@ pub(crate) async fn infer_range(
     if size < FOOTER_TAIL + 4 {
         return Err(FooterError::TooSmall(size).into());
     }
-    let end = base + size;
+    let end = base
+        .checked_add(size)
+        .ok_or(FooterError::OutOfRange { base, size })?;
     let first = store
         .get_range(
             bucket,
@@ -459,6 +470,117 @@ mod tests {
     }
 
     #[test]
+    fn a_map_whose_entry_is_a_leaf_is_refused_not_a_panic() {
+        // Found by the parquet_footer fuzz target (from the legacy-layouts seed: `LIST`
+        // turned into `MAP_KEY_VALUE` over `repeated int32 array`): parquet-rs's Arrow
+        // conversion asks the leaf for its fields, a panic.
+        let f = include_bytes!("../../../fuzz/corpus/parquet_footer/crash_map_of_a_leaf");
+        let e = decode(f, TreeLimits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the footer's schema: schema element 2, the entry of a map, is not a group"
+        );
+        // The same with a MAP logical type and no converted type.
+        let f = footer(
+            |w| {
+                element(w, "schema", Some(1));
+                w.begin();
+                w.field(3, ty::I32);
+                w.i32(1); // OPTIONAL
+                w.field(4, ty::BINARY);
+                w.len(1);
+                w.raw(b"m");
+                w.field(5, ty::I32);
+                w.i32(1);
+                w.field(10, ty::STRUCT);
+                w.begin();
+                w.field(2, ty::STRUCT); // LogicalType::MAP
+                w.begin();
+                w.end();
+                w.end();
+                w.end();
+                w.begin();
+                w.field(1, ty::I32);
+                w.i32(1); // INT32
+                w.field(3, ty::I32);
+                w.i32(2); // REPEATED
+                w.field(4, ty::BINARY);
+                w.len(1);
+                w.raw(b"k");
+                w.end();
+                3
+            },
+            3,
+        );
+        let e = decode(&f, TreeLimits::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FooterError::Schema(ParquetSchemaError::MapEntryNotGroup { index: 2 })
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn counts_and_annotations_under_any_integer_header_are_read_as_parquet_rs_reads_them() {
+        // Found by the parquet_footer fuzz target: the same map with its converted type
+        // under an I16 header, which parquet-rs reads as an i32 and this walk skipped.
+        let f =
+            include_bytes!("../../../fuzz/corpus/parquet_footer/crash_map_of_a_leaf_i16_header");
+        let e = decode(f, TreeLimits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the footer's schema: schema element 2, the entry of a map, is not a group"
+        );
+        // 10,000 levels whose `num_children` come under I16 headers: measured (and
+        // trimmed) all the same, never handed whole to parquet-rs's recursion.
+        let f = footer(
+            |w| {
+                for i in 0..10_001 {
+                    w.begin();
+                    if i > 0 {
+                        w.field(3, ty::I32);
+                        w.i32(1);
+                    }
+                    w.field(4, ty::BINARY);
+                    w.len(1);
+                    w.raw(b"g");
+                    w.field(5, ty::I16);
+                    w.i32(1);
+                    w.end();
+                }
+                element(w, "leaf", None);
+                10_002
+            },
+            10_002,
+        );
+        let (d, _) = decode_on_small_stack(f, TreeLimits::default());
+        assert_eq!(d.unwrap().trimmed.unwrap().elements, 10_002);
+        // A type parquet-rs would read otherwise (a one-byte I8) is refused.
+        let f = footer(
+            |w| {
+                w.begin();
+                w.field(4, ty::BINARY);
+                w.len(1);
+                w.raw(b"s");
+                w.field(5, ty::I8);
+                w.raw(&[2]);
+                w.end();
+                element(w, "leaf", None);
+                2
+            },
+            2,
+        );
+        assert!(matches!(
+            decode(&f, TreeLimits::default()),
+            Err(FooterError::Schema(ParquetSchemaError::Thrift(
+                ThriftError::FieldType { field: 5, .. }
+            )))
+        ));
+    }
+
+    #[test]
     fn footers_written_by_pyarrow_give_their_columns() {
         let f = include_bytes!("../../../fuzz/corpus/parquet_footer/pyarrow_nested");
         let d = decode(f, TreeLimits::default()).unwrap();
@@ -567,6 +689,86 @@ mod tests {
         assert!(whole.schema_alone.is_none());
         assert_eq!(whole.columns, d.columns);
     }
+
+    /// A store that fails the test when it is read at all.
+    #[derive(Debug)]
+    struct NoReads;
+
+    #[async_trait::async_trait]
+    impl ObjectStore for NoReads {
+        async fn list_buckets(&self) -> crate::store::Result<Vec<String>> {
+            unreachable!("no listing")
+        }
+        async fn list_page(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<String>,
+        ) -> crate::store::Result<crate::store::ListPage> {
+            unreachable!("no listing")
+        }
+        async fn get_range(
+            &self,
+            _: &str,
+            _: &str,
+            range: GetRange,
+        ) -> crate::store::Result<crate::store::GetResult> {
+            panic!("read {range:?}")
+        }
+        async fn head(&self, _: &str, _: &str) -> crate::store::Result<crate::store::ObjectMeta> {
+            unreachable!("no head")
+        }
+        async fn bucket_region(&self, _: &str) -> crate::store::Result<Option<String>> {
+            unreachable!("no region")
+        }
+        async fn bucket_tags(&self, _: &str) -> crate::store::Result<Vec<(String, String)>> {
+            unreachable!("no tags")
+        }
+        async fn object_tags(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> crate::store::Result<Vec<(String, String)>> {
+            unreachable!("no tags")
+        }
+        async fn list_level(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> crate::store::Result<(Vec<crate::store::ObjectMeta>, Vec<String>)> {
+            unreachable!("no listing")
+        }
+    }
+
+    #[test]
+    fn a_range_ending_past_2_pow_64_is_an_error_before_any_read() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let limits = Limits::default();
+        for (base, size) in [(u64::MAX - 5, 100), (u64::MAX, u64::MAX), (1, u64::MAX)] {
+            let e = rt
+                .block_on(infer_range(&NoReads, "b", "k", base, size, &limits))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    RangeError::Footer(FooterError::OutOfRange { base: b, size: s })
+                        if b == base && s == size
+                ),
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            rt.block_on(infer_range(&NoReads, "b", "k", u64::MAX, 12, &limits))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "a parquet file of 12 bytes at offset {} ends past 2^64",
+                u64::MAX
+            )
+        );
+    }
 }
 
 #[cfg(test)]
@@ -603,5 +805,133 @@ mod fuzz {
                 assert!(drop_flat(d.columns) <= tree.max_nodes + 1);
             }
         });
+    }
+}
+
+/// Files in the layouts parquet-mr, Hive and Spark wrote before the LIST and MAP
+/// specification settled, written by parquet-rs's own low-level writer (a schema, no row
+/// group); `testdata/legacy.parquet` is this file, and `testdata/legacy.pyarrow.txt` what
+/// pyarrow reads from it (`scripts/fixtures/parquet_legacy.py`).
+#[cfg(test)]
+mod legacy {
+    use super::*;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::writer::SerializedFileWriter;
+    use parquet::schema::parser::parse_message_type;
+    use pretty_assertions::assert_eq;
+    use std::sync::Arc;
+
+    const LEGACY: &str = "
+        message spark_schema {
+          optional group two_level (LIST) { repeated int32 array; }
+          optional group hive_bag (LIST) { repeated group bag { optional int32 array_element; } }
+          optional group array_group (LIST) {
+            repeated group array { required binary s (UTF8); required int32 n; }
+          }
+          optional group one_field_array (LIST) { repeated group array { required int32 x; } }
+          optional group tuple (LIST) { repeated group tuple_tuple { required int64 x; } }
+          optional group legacy_map (MAP_KEY_VALUE) {
+            repeated group map { required binary key (UTF8); optional int32 value; }
+          }
+          optional group map_no_annotation_inside (MAP) {
+            repeated group key_value { required binary key (UTF8); optional double value; }
+          }
+          optional int96 t96;
+          repeated int32 bare_repeated;
+          repeated group bare_group { optional int32 x; optional binary y (UTF8); }
+        }";
+
+    pub(super) fn legacy_file() -> Vec<u8> {
+        let schema = Arc::new(parse_message_type(LEGACY).unwrap());
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut buf = Vec::new();
+        SerializedFileWriter::new(&mut buf, schema, props)
+            .unwrap()
+            .close()
+            .unwrap();
+        buf
+    }
+
+    /// pyarrow's type of each column, in our spelling: pyarrow adds ` not null` (we carry
+    /// no nullability) and, after a map's value type, the map's name in brackets.
+    fn pyarrow_types() -> Vec<(String, String)> {
+        include_str!("testdata/legacy.pyarrow.txt")
+            .lines()
+            .map(|l| {
+                let (name, t) = l.split_once('\t').unwrap();
+                let mut t = t.replace(" not null", "");
+                if let Some(at) = t.find(" ('") {
+                    t = format!("{}>", &t[..at]);
+                }
+                (name.to_string(), t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn legacy_list_and_map_layouts_give_pyarrows_columns() {
+        let committed: &[u8] = include_bytes!("testdata/legacy.parquet");
+        let d = decode(footer_of_file(committed), TreeLimits::default()).unwrap();
+        assert!(d.trimmed.is_none() && d.schema_alone.is_none());
+        let got: Vec<_> = d
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.data_type.as_str(),
+                    c.array_data_type.as_deref(),
+                    c.children
+                        .as_ref()
+                        .map(|k| k.iter().map(|k| k.data_type.as_str()).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        let kids = |k: &[&'static str]| Some(k.to_vec());
+        assert_eq!(
+            got,
+            vec![
+                ("two_level", "ARRAY", Some("INT"), None),
+                ("hive_bag", "ARRAY", Some("INT"), None),
+                (
+                    "array_group",
+                    "ARRAY",
+                    Some("STRUCT"),
+                    kids(&["STRING", "INT"])
+                ),
+                ("one_field_array", "ARRAY", Some("STRUCT"), kids(&["INT"])),
+                ("tuple", "ARRAY", Some("STRUCT"), kids(&["INT"])),
+                ("legacy_map", "MAP", None, kids(&["STRING", "INT"])),
+                (
+                    "map_no_annotation_inside",
+                    "MAP",
+                    None,
+                    kids(&["STRING", "FLOAT"])
+                ),
+                ("t96", "DATETIME", None, None),
+                ("bare_repeated", "ARRAY", Some("INT"), None),
+                (
+                    "bare_group",
+                    "ARRAY",
+                    Some("STRUCT"),
+                    kids(&["INT", "STRING"])
+                ),
+            ]
+        );
+        let ours: Vec<(String, String)> = d
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.data_type_display.clone().unwrap()))
+            .collect();
+        assert_eq!(ours, pyarrow_types());
+        // The committed file is what parquet-rs's writer gives for the schema above.
+        let fresh = legacy_file();
+        let again = decode(footer_of_file(&fresh), TreeLimits::default()).unwrap();
+        assert_eq!(again.columns, d.columns);
+    }
+
+    fn footer_of_file(file: &[u8]) -> &[u8] {
+        let len = footer_len(file, file.len() as u64, &Limits::default()).unwrap() as usize;
+        &file[file.len() - 8 - len..file.len() - 8]
     }
 }

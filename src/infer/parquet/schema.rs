@@ -48,6 +48,14 @@ pub enum ParquetSchemaError {
         /// The first such element's position in the list.
         index: u64,
     },
+    /// A MAP (or MAP_KEY_VALUE) group whose child is a leaf: parquet-rs's Arrow conversion
+    /// would panic on it (it asks the leaf for its fields), and refuses every other shape
+    /// of such a map anyway.
+    #[error("schema element {index}, the entry of a map, is not a group")]
+    MapEntryNotGroup {
+        /// The leaf's position in the list.
+        index: u64,
+    },
     /// A group claims more children than the schema has elements (or a negative count).
     #[error("schema element {index} claims {claimed} children, more than the schema holds")]
     Children {
@@ -100,6 +108,8 @@ struct Element {
     kept: u64,
     /// A LIST or MAP (or any annotated) group, whose children are its layout.
     annotated: bool,
+    /// A MAP or MAP_KEY_VALUE group (converted or logical type).
+    map: bool,
     /// A group at the depth limit, written as a leaf.
     leaf_at_limit: bool,
 }
@@ -154,7 +164,11 @@ pub(super) fn measure(
     let mut dropping: u64 = 0;
     for i in 0..n {
         let start = r.pos();
-        let (children, annotated) = element(&mut r)?;
+        let Kind {
+            children,
+            annotated,
+            map,
+        } = element(&mut r)?;
         let span = start..r.pos();
         let children = u64::try_from(children).map_err(|_| ParquetSchemaError::Children {
             index: i,
@@ -180,6 +194,7 @@ pub(super) fn measure(
                 declared: children,
                 kept: 0,
                 annotated,
+                map,
                 leaf_at_limit: false,
             });
             open.push((0, children));
@@ -200,6 +215,9 @@ pub(super) fn measure(
         };
         *left -= 1;
         let parent = *parent;
+        if children == 0 && m.kept[parent].map {
+            return Err(ParquetSchemaError::MapEntryNotGroup { index: i });
+        }
         let depth = open.len() as u64;
         m.depth = m.depth.max(depth);
         if m.kept.len() as u64 >= max_nodes {
@@ -216,6 +234,7 @@ pub(super) fn measure(
             declared: children,
             kept: 0,
             annotated,
+            map,
             leaf_at_limit: at_limit,
         });
         if at_limit {
@@ -236,24 +255,67 @@ pub(super) fn measure(
     Ok(m)
 }
 
-/// Reads one `SchemaElement`: its `num_children` (0 when absent) and whether it carries a
-/// converted or logical type.
-fn element(r: &mut Reader<'_>) -> Result<(i32, bool), ThriftError> {
-    let mut children = 0;
-    let mut annotated = false;
+/// What the walk needs of one `SchemaElement`.
+struct Kind {
+    /// `num_children` (0 when absent: a leaf, as parquet-rs reads it).
+    children: i32,
+    /// It carries a converted or logical type.
+    annotated: bool,
+    /// That type is MAP or MAP_KEY_VALUE.
+    map: bool,
+}
+
+/// Reads one `SchemaElement`.
+fn element(r: &mut Reader<'_>) -> Result<Kind, ThriftError> {
+    // ConvertedType MAP and MAP_KEY_VALUE; the MAP member of the LogicalType union.
+    const MAP: i32 = 1;
+    const MAP_KEY_VALUE: i32 = 2;
+    const LOGICAL_MAP: i16 = 2;
+    let mut k = Kind {
+        children: 0,
+        annotated: false,
+        map: false,
+    };
     let mut last = 0;
     while let Some((id, t)) = r.field(last)? {
         last = id;
         match (id, t) {
-            (5, ty::I32) => children = r.i32()?,
-            (6 | 10, _) => {
-                annotated = true;
-                r.skip_field(t)?;
+            // parquet-rs reads these two as zigzag varints whatever the header's integer
+            // type says (a fuzzed I16 header made a map it saw but this walk did not):
+            // read them the same way, and refuse a type it would read differently.
+            (5, ty::I16 | ty::I32 | ty::I64) => k.children = r.i32()?,
+            (6, ty::I16 | ty::I32 | ty::I64) => {
+                k.annotated = true;
+                k.map |= matches!(r.i32()?, MAP | MAP_KEY_VALUE);
+            }
+            (5 | 6, _) => {
+                return Err(ThriftError::FieldType {
+                    field: id,
+                    ty: t,
+                    expected: ty::I32,
+                })
+            }
+            (10, ty::STRUCT) => {
+                // A union: one field, whose id says the type.
+                k.annotated = true;
+                let mut inner = 0;
+                while let Some((id, t)) = r.field(inner)? {
+                    inner = id;
+                    k.map |= id == LOGICAL_MAP;
+                    r.skip_field(t)?;
+                }
+            }
+            (10, _) => {
+                return Err(ThriftError::FieldType {
+                    field: id,
+                    ty: t,
+                    expected: ty::STRUCT,
+                })
             }
             _ => r.skip_field(t)?,
         }
     }
-    Ok((children, annotated))
+    Ok(k)
 }
 
 impl Measured {
