@@ -127,12 +127,16 @@ impl Reporter {
         s3: impl Fn() -> (u64, u64) + Send + 'static,
         interval: Duration,
     ) -> Reporter {
-        let tty = std::io::stderr().is_terminal();
+        // The line redraws itself with control codes: only on a terminal that has them.
+        let tty =
+            std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+        let width = usize::from(crate::terminal::width()).saturating_sub(1);
         let started = Instant::now();
         let task = if tty {
             Some(tokio::spawn(async move {
                 loop {
-                    let text = counters.text(started, s3());
+                    // Cut to the terminal's width: a wrapped line cannot be redrawn.
+                    let text: String = counters.text(started, s3()).chars().take(width).collect();
                     {
                         let mut current = line();
                         let mut err = std::io::stderr().lock();

@@ -184,6 +184,8 @@ impl RunStatus {
     pub fn summary(&self) -> String {
         let mut table = Table::new();
         table.load_style(UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        table.set_width(crate::terminal::width());
         table.set_header(vec![
             "Step",
             "Processed",

@@ -271,6 +271,11 @@ fn the_health_endpoint_answers_get_and_head_of_its_path_only() {
         assert!(get.starts_with("HTTP/1.1 200 OK\r\n"), "{get}");
         assert!(get.ends_with(",\"lastRefreshError\":null}"), "{get}");
         assert!(get.contains("{\"status\":\"ok\",\"running\":[]"), "{get}");
+        // The job's next fire time: 0 0 1 1 * after 2026-11-27T15:00Z.
+        assert!(
+            get.contains("\"nextRuns\":{") && get.contains(":\"2027-01-01T00:00:00Z\"}"),
+            "{get}"
+        );
         let head = ask(addr, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
         assert!(head.ends_with("\r\n\r\n"), "HEAD has no body: {head}");

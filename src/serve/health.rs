@@ -42,6 +42,9 @@ pub struct Health {
     pub running: Vec<String>,
     /// Each pipeline's last run.
     pub pipelines: BTreeMap<String, JobRecord>,
+    /// Each pipeline's next run (its next fire or retry time; none when paused, manual or
+    /// past its `endDate`).
+    pub next_runs: BTreeMap<String, Option<jiff::Timestamp>>,
     /// The last error refreshing the pipeline list, if any.
     pub last_refresh_error: Option<String>,
 }

@@ -188,6 +188,7 @@ where
         if let Ok(mut h) = health.lock() {
             h.status = status.to_string();
             h.pipelines = sched.records();
+            h.next_runs = sched.next_runs();
             h.running = in_flight.keys().cloned().collect();
             h.running.sort();
         }
@@ -200,10 +201,28 @@ where
             match source.jobs().await {
                 Ok(specs) => {
                     let ids: Vec<String> = specs.iter().map(|s| s.id.clone()).collect();
+                    let known = sched.records();
+                    let fresh: Vec<String> = ids
+                        .iter()
+                        .filter(|id| !known.contains_key(*id))
+                        .cloned()
+                        .collect();
                     for spec in specs {
                         sched.upsert(spec, now);
                     }
                     sched.retain(&ids);
+                    // Said once per pipeline, when it is first seen: when it will run.
+                    let next = sched.next_runs();
+                    for id in fresh {
+                        match next.get(&id).copied().flatten() {
+                            Some(at) => {
+                                tracing::info!(pipeline = %id, "Scheduled: next run at {at}.")
+                            }
+                            None => {
+                                tracing::info!(pipeline = %id, "Not scheduled (paused, manual or past its end date).")
+                            }
+                        }
+                    }
                     if let Ok(mut h) = health.lock() {
                         h.last_refresh_error = None;
                     }
@@ -240,9 +259,12 @@ where
         tokio::select! {
             _ = clock.sleep_until(wake) => {}
             Some((id, outcome)) = rx.recv() => {
-                tracing::info!(pipeline = %id, state = %outcome, "Run finished.");
                 in_flight.remove(&id);
                 sched.finished(&id, clock.now(), outcome);
+                match sched.next_runs().get(&id).copied().flatten() {
+                    Some(at) => tracing::info!(pipeline = %id, state = %outcome, "Run finished; next run at {at}."),
+                    None => tracing::info!(pipeline = %id, state = %outcome, "Run finished."),
+                }
                 save_state(opts.state_file.as_ref(), &sched.records())?;
             }
             _ = &mut shutdown => break,
@@ -276,6 +298,7 @@ where
         status: "stopped".into(),
         running: vec![],
         pipelines: sched.records(),
+        next_runs: BTreeMap::new(),
         last_refresh_error: None,
     };
     Ok(h)

@@ -266,12 +266,25 @@ impl Scheduler {
         self.jobs
             .values()
             .filter(|j| !j.running)
-            .filter_map(|j| match j.retry_at {
-                Some(r) => Some(r),
-                None if j.spec.paused => None,
-                None => Self::next_fire(j),
-            })
+            .filter_map(Self::next_run)
             .min()
+    }
+
+    /// Each job's next run: its retry time, else its next fire time; `None` when it is
+    /// paused, manual, or past its end.
+    pub fn next_runs(&self) -> BTreeMap<String, Option<Timestamp>> {
+        self.jobs
+            .iter()
+            .map(|(id, j)| (id.clone(), Self::next_run(j)))
+            .collect()
+    }
+
+    fn next_run(j: &Job) -> Option<Timestamp> {
+        match j.retry_at {
+            Some(r) => Some(r),
+            None if j.spec.paused => None,
+            None => Self::next_fire(j),
+        }
     }
 
     /// The state to persist.
