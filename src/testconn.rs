@@ -140,7 +140,12 @@ pub async fn run_with(
     // The configured bucket that could not be listed, if one could not.
     let mut unlisted: Option<String> = None;
 
-    // ListBuckets (mandatory).
+    // ListBuckets (mandatory). Said first: on a dead endpoint the SDK's retries take a
+    // few seconds, and a person should know what is being waited for.
+    tracing::info!(
+        "Test connection: listing buckets at {endpoint} (up to {} attempts per request).",
+        v.options.max_attempts
+    );
     let list = timed(async {
         if configured.is_empty() {
             let names = store
