@@ -100,6 +100,15 @@ impl TableFormat {
         }
     }
 
+    /// Its `structureFormat` value.
+    pub fn structure_format(self) -> &'static str {
+        match self {
+            TableFormat::Delta => "delta",
+            TableFormat::Iceberg => "iceberg",
+            TableFormat::Hudi => "hudi",
+        }
+    }
+
     /// The folder, directly under the table root, that holds the table's metadata.
     pub fn metadata_folder(self) -> &'static str {
         match self {
@@ -701,6 +710,9 @@ mod tests {
         assert_eq!(Format::Rar.reader(), Reader::Unopened);
         assert_eq!(Format::Mf4.reader(), Reader::NotBuilt);
         assert_eq!(Format::Delta.table(), Some(TableFormat::Delta));
+        for t in [TableFormat::Delta, TableFormat::Iceberg, TableFormat::Hudi] {
+            assert_eq!(StructureFormat::new(t.structure_format()).table(), Some(t));
+        }
         assert_eq!(Format::Iceberg.table(), Some(TableFormat::Iceberg));
         assert_eq!(Format::Hudi.table(), Some(TableFormat::Hudi));
         assert_eq!(Format::Parquet.table(), None);
