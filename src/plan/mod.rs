@@ -378,6 +378,12 @@ async fn plan_structured(
             by_folder.entry(segs[..keep].join("/")).or_default().push(o);
         }
     }
+    // A table whose folder holds only its metadata (no data file yet) is still a table.
+    for root in tables.keys() {
+        if root.split('/').count() <= keep && root.starts_with(&folder_prefix(&path)) {
+            by_folder.entry(root.clone()).or_default();
+        }
+    }
     if by_folder.is_empty() {
         st.warn(
             &scope,

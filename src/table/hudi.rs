@@ -273,3 +273,26 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::table::{tree_size, FUZZ_TREE};
+
+    /// `hoodie.properties`, then its `hoodie.table.create.schema` as columns.
+    #[test]
+    fn hudi_properties() {
+        crate::fuzz::run("hudi_properties", vec![], |b| {
+            let p = properties(&String::from_utf8_lossy(b));
+            if let Some(s) = p.get("hoodie.table.create.schema") {
+                if let Ok(v) = serde_json::from_str::<Value>(s) {
+                    if let Ok(cols) = avro_columns(&v, FUZZ_TREE) {
+                        let (depth, nodes) = tree_size(&cols);
+                        assert!(depth <= FUZZ_TREE.max_depth + 1, "{depth}");
+                        assert!(nodes <= FUZZ_TREE.max_nodes + 1, "{nodes}");
+                    }
+                }
+            }
+        });
+    }
+}

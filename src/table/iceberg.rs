@@ -425,3 +425,35 @@ mod tests {
         assert_eq!(t.columns[1].children.as_ref().unwrap()[0].data_length, Some(4));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::infer::Limits;
+    use crate::table::{tree_size, FUZZ_TREE};
+
+    /// A metadata file: its current schema and default spec.
+    #[test]
+    fn iceberg_metadata() {
+        let mut t = r#""long""#.to_string();
+        for i in 0..20 {
+            t = format!(r#"{{"type":"list","element-id":{i},"element":{t}}}"#);
+        }
+        let deep = format!(
+            r#"{{"format-version":2,"current-schema-id":0,"schemas":[{{"schema-id":0,"type":"struct","fields":[{{"id":1,"name":"d","type":{t}}}]}}]}}"#
+        );
+        let limits = Limits {
+            tree: FUZZ_TREE,
+            ..Limits::default()
+        };
+        crate::fuzz::run("iceberg_metadata", vec![deep.into_bytes()], |b| {
+            if let Ok(doc) = serde_json::from_slice::<Value>(b) {
+                if let Ok(t) = from_metadata(&doc, FUZZ_TREE, &limits) {
+                    let (depth, nodes) = tree_size(&t.columns);
+                    assert!(depth <= FUZZ_TREE.max_depth + 1, "{depth}");
+                    assert!(nodes <= FUZZ_TREE.max_nodes + 1, "{nodes}");
+                }
+            }
+        });
+    }
+}

@@ -189,12 +189,29 @@ fn plan(footer: &[u8], size: u64, tree: crate::infer::bound::TreeLimits) -> Resu
         }
     }
     Ok(Planned {
+        ranges: coalesce(ranges),
         meta,
         leaves,
         row_groups,
-        ranges,
     })
 }
+
+/// Ranges merged where they touch or lie within [`GAP`] bytes of each other: the chunks
+/// of one row group are neighbours, and one read costs less than two.
+fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (s, e) in ranges {
+        match out.last_mut() {
+            Some(last) if s <= last.1.saturating_add(GAP) => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// Bytes between two chunks read rather than paid for with a second request.
+const GAP: u64 = 64 * 1024;
 
 /// The last `metaData` found in the chunks read.
 fn decode(p: Planned, sparse: Sparse) -> Result<Option<MetaData>, Problem> {
@@ -296,5 +313,61 @@ impl ChunkReader for Sparse {
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
         self.find(start, length as u64)
+    }
+}
+
+/// The `metaData` of a whole checkpoint file held in memory: the fuzz target's entry, the
+/// same planning and decoding as from the store.
+#[cfg(test)]
+pub(super) fn from_bytes(
+    file: &[u8],
+    tree: crate::infer::bound::TreeLimits,
+) -> Result<Option<MetaData>, Problem> {
+    let size = file.len() as u64;
+    if size < TAIL + 4 || &file[file.len() - 4..] != b"PAR1" {
+        return Err(FooterError::NoMagic.into());
+    }
+    let mut len = [0u8; 4];
+    len.copy_from_slice(&file[file.len() - 8..file.len() - 4]);
+    let len = u64::from(u32::from_le_bytes(len));
+    if len + TAIL > size {
+        return Err(FooterError::OverSize { claimed: len, size }.into());
+    }
+    let end = file.len() - TAIL as usize;
+    let footer = &file[end - len as usize..end];
+    let planned = plan(footer, size, tree)?;
+    let sparse = Sparse {
+        size,
+        chunks: planned
+            .ranges
+            .iter()
+            .map(|(s, e)| (*s, Bytes::copy_from_slice(&file[*s as usize..*e as usize])))
+            .collect(),
+    };
+    decode(planned, sparse)
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::table::FUZZ_TREE;
+
+    #[test]
+    fn the_fixture_checkpoints_give_their_meta_data() {
+        for seed in crate::fuzz::corpus("delta_checkpoint") {
+            let m = from_bytes(&seed, crate::infer::bound::TreeLimits::default())
+                .unwrap()
+                .unwrap();
+            assert_eq!(m.partition_columns, vec!["region"]);
+            assert!(m.schema_string.contains("\"amount\""));
+        }
+    }
+
+    /// A checkpoint file: footer planning and the `metaData` chunks decoded by parquet-rs.
+    #[test]
+    fn delta_checkpoint() {
+        crate::fuzz::run("delta_checkpoint", vec![], |b| {
+            let _ = from_bytes(b, FUZZ_TREE);
+        });
     }
 }

@@ -181,12 +181,12 @@ pub(super) async fn read(
             .map(|(_, s)| *s)
     };
 
-    // The checkpoint: its version and files.
-    let ckpt: Option<(u64, Vec<String>)> = match (&last, &names) {
+    // The checkpoint: its version and files (with their sizes when known).
+    let ckpt: Option<(u64, Vec<(String, Option<u64>)>)> = match (&last, &names) {
         (Some(lc), Some(names)) => {
             let files = checkpoint_files(lc.version, names.iter().map(|(n, _)| *n))
                 .ok_or_else(|| nowhere(io, &last_key, lc.version))?;
-            Some((lc.version, files))
+            Some((lc.version, sized(files, &size_of)))
         }
         (Some(lc), None) => Some((lc.version, named_files(io, &dir, &last_key, lc).await?)),
         (None, Some(names)) => {
@@ -197,7 +197,7 @@ pub(super) async fn read(
             versions.sort_unstable();
             versions.dedup();
             versions.into_iter().rev().find_map(|v| {
-                checkpoint_files(v, names.iter().map(|(n, _)| *n)).map(|f| (v, f))
+                checkpoint_files(v, names.iter().map(|(n, _)| *n)).map(|f| (v, sized(f, &size_of)))
             })
         }
         (None, None) => None,
@@ -206,14 +206,14 @@ pub(super) async fn read(
     let mut meta: Option<MetaData> = None;
     let mut version = None;
     if let Some((v, files)) = &ckpt {
-        for name in files {
+        for (name, size) in files {
             let key = format!("{dir}{name}");
-            if let Some(m) = checkpoint::meta_data(io, &key, size_of(name)).await? {
+            if let Some(m) = checkpoint::meta_data(io, &key, *size).await? {
                 meta = Some(m);
             }
         }
         if meta.is_none() {
-            let key = format!("{dir}{}", files.first().map_or("", String::as_str));
+            let key = format!("{dir}{}", files.first().map_or("", |f| f.0.as_str()));
             return Err(io.invalid(
                 &key,
                 Problem::Format(format!("the checkpoint of version {v} holds no metaData action")),
@@ -308,6 +308,17 @@ async fn parse_commit(
         .map_err(|e| io.invalid(key, e))
 }
 
+/// Checkpoint file names with the sizes a listing gave.
+fn sized(files: Vec<String>, size_of: &dyn Fn(&str) -> Option<u64>) -> Vec<(String, Option<u64>)> {
+    files
+        .into_iter()
+        .map(|f| {
+            let s = size_of(&f);
+            (f, s)
+        })
+        .collect()
+}
+
 fn nowhere(io: &Io<'_>, last_key: &str, v: u64) -> Error {
     io.invalid(
         last_key,
@@ -335,7 +346,7 @@ async fn named_files(
     dir: &str,
     last_key: &str,
     lc: &LastCheckpoint,
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<(String, Option<u64>)>, Error> {
     let v = lc.version;
     if let Some(v2) = &lc.v2_checkpoint {
         if v2.path.contains('/') || v2.path.is_empty() {
@@ -344,7 +355,7 @@ async fn named_files(
                 Problem::Format(format!("v2Checkpoint.path `{}` is not a file of the log", v2.path)),
             ));
         }
-        return Ok(vec![v2.path.clone()]);
+        return Ok(vec![(v2.path.clone(), None)]);
     }
     if let Some(n) = lc.parts.filter(|n| *n > 1) {
         if n > MAX_COMMITS {
@@ -354,12 +365,12 @@ async fn named_files(
             ));
         }
         return Ok((1..=n)
-            .map(|i| format!("{v:020}.checkpoint.{i:010}.{n:010}.parquet"))
+            .map(|i| (format!("{v:020}.checkpoint.{i:010}.{n:010}.parquet"), None))
             .collect());
     }
     let classic = format!("{v:020}.checkpoint.parquet");
     match io.store.head(io.bucket, &format!("{dir}{classic}")).await {
-        Ok(_) => return Ok(vec![classic]),
+        Ok(m) => return Ok(vec![(classic, Some(m.size))]),
         Err(e) if e.kind == crate::store::ErrorKind::NotFound => {}
         Err(e) => return Err(e.into()),
     }
@@ -367,12 +378,15 @@ async fn named_files(
         .store
         .list_page(io.bucket, &format!("{dir}{v:020}.checkpoint."), None)
         .await?;
-    let names: Vec<&str> = page
+    let names: Vec<(&str, u64)> = page
         .objects
         .iter()
-        .filter_map(|o| o.key.strip_prefix(dir))
+        .filter_map(|o| Some((o.key.strip_prefix(dir)?, o.size)))
         .collect();
-    checkpoint_files(v, names).ok_or_else(|| nowhere(io, last_key, v))
+    let files = checkpoint_files(v, names.iter().map(|(n, _)| *n))
+        .ok_or_else(|| nowhere(io, last_key, v))?;
+    let size_of = |f: &str| names.iter().find(|(n, _)| *n == f).map(|(_, s)| *s);
+    Ok(sized(files, &size_of))
 }
 
 #[cfg(test)]
@@ -416,5 +430,34 @@ mod tests {
         assert_eq!(m.partition_columns, vec!["r"]);
         assert!(last_meta_data(b"{\"add\":{}}\n").unwrap().is_none());
         assert!(last_meta_data(b"{\"add\":\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::table::{tree_size, FUZZ_TREE};
+
+    /// A commit (or JSON checkpoint): its last metaData, then its schemaString as columns.
+    #[test]
+    fn delta_log() {
+        let deep = format!(
+            "{{\"metaData\":{{\"schemaString\":{},\"partitionColumns\":[]}}}}\n",
+            serde_json::to_string(&format!(
+                "{}\"long\"{}",
+                r#"{"type":"struct","fields":[{"name":"s","type":"#.repeat(20),
+                "}]}".repeat(20)
+            ))
+            .unwrap()
+        );
+        crate::fuzz::run("delta_log", vec![deep.into_bytes()], |b| {
+            if let Ok(Some(m)) = last_meta_data(b) {
+                if let Ok(cols) = columns(&m.schema_string, &m.partition_columns, FUZZ_TREE) {
+                    let (depth, nodes) = tree_size(&cols);
+                    assert!(depth <= FUZZ_TREE.max_depth + 1, "{depth}");
+                    assert!(nodes <= FUZZ_TREE.max_nodes + 1, "{nodes}");
+                }
+            }
+        });
     }
 }
