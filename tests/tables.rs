@@ -127,22 +127,39 @@ fn delta_iceberg_and_hudi_tables_come_out_with_their_current_schema() {
             "svc.lake.hudi/trips_cow",
         ]
     );
-    for t in ["lit/sales", "delta/sales", "delta/multipart", "delta/v2ckpt"] {
+    for t in [
+        "lit/sales",
+        "delta/sales",
+        "delta/multipart",
+        "delta/v2ckpt",
+    ] {
         let fqn = format!("svc.lake.{t}");
         assert_eq!(run.columns(&fqn), sales_columns(), "{t}");
         let c = run.container(&fqn);
         assert_eq!(c["dataModel"]["isPartitioned"], true, "{t}");
         assert_eq!(
-            c["description"],
-            "Delta Lake table, version 4; partitioned by region",
+            c["description"], "Delta Lake table, version 4; partitioned by region",
             "{t}"
         );
         assert_eq!(c["fileFormats"], json!(["parquet"]));
     }
+    // Every table's request passes the strict server's contract checks.
+    for fqn in run.fqns().iter().skip(1) {
+        use om_test_server::validate as v;
+        let body = run.container(fqn);
+        let obj = v::object(body, "container").unwrap();
+        v::known_keys(obj, v::CONTAINER_KEYS, "container").unwrap();
+        v::data_model(&body["dataModel"]).unwrap();
+        v::file_formats(&body["fileFormats"]).unwrap();
+        assert!(body["description"].is_string(), "{fqn}");
+    }
     let sales = run.container("svc.lake.delta/sales");
     let cols = &sales["dataModel"]["columns"];
     assert_eq!(cols[2]["dataTypeDisplay"], "decimal128(10, 2)");
-    assert_eq!((cols[2]["precision"].clone(), cols[2]["scale"].clone()), (json!(10), json!(2)));
+    assert_eq!(
+        (cols[2]["precision"].clone(), cols[2]["scale"].clone()),
+        (json!(10), json!(2))
+    );
     assert_eq!(cols[3]["arrayDataType"], "STRING");
     assert_eq!(cols[4]["dataTypeDisplay"], "map<string, string>");
     assert_eq!(
@@ -175,8 +192,14 @@ fn delta_iceberg_and_hudi_tables_come_out_with_their_current_schema() {
             "{d}"
         );
         let cols = &c["dataModel"]["columns"];
-        assert_eq!(cols[0]["description"], "Iceberg partition field id_bucket: bucket(16, id)");
-        assert_eq!(cols[1]["description"], "Iceberg partition field ts_day: day(ts)");
+        assert_eq!(
+            cols[0]["description"],
+            "Iceberg partition field id_bucket: bucket(16, id)"
+        );
+        assert_eq!(
+            cols[1]["description"],
+            "Iceberg partition field ts_day: day(ts)"
+        );
         assert_eq!(cols[3]["children"].as_array().unwrap().len(), 2);
     }
 
@@ -204,7 +227,10 @@ fn delta_iceberg_and_hudi_tables_come_out_with_their_current_schema() {
         mor["description"],
         "Apache Hudi table (MERGE_ON_READ), table version 6, instant 20250121000557095; partitioned by byteField"
     );
-    assert_eq!(mor["dataModel"]["columns"][15]["description"], "Hudi partition field");
+    assert_eq!(
+        mor["dataModel"]["columns"][15]["description"],
+        "Hudi partition field"
+    );
     let cow = run.container("svc.lake.hudi/trips_cow");
     assert_eq!(cow["dataModel"]["isPartitioned"], true);
     assert_eq!(
@@ -267,11 +293,18 @@ fn hostile_metadata_fails_its_table_with_a_message_naming_the_file() {
     // The same with the planner's listing.
     let log = log_of(&lake, "gone/_delta_log/");
     let e = read_counted(&lake, "gone", TableFormat::Delta, Some(log), &limits).0;
-    assert!(e.unwrap_err().to_string().contains("_last_checkpoint: names the checkpoint of version 2"));
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("_last_checkpoint: names the checkpoint of version 2"));
 
     // `_last_checkpoint` pointing at a version that never was.
     copy(&lake, "lake", "delta/sales", "far");
-    lake.put("lake", "far/_delta_log/_last_checkpoint", r#"{"version":99,"size":1}"#);
+    lake.put(
+        "lake",
+        "far/_delta_log/_last_checkpoint",
+        r#"{"version":99,"size":1}"#,
+    );
     assert!(err("far", TableFormat::Delta).starts_with(
         "s3://lake/far/_delta_log/_last_checkpoint: names the checkpoint of version 99"
     ));
@@ -319,7 +352,10 @@ fn hostile_metadata_fails_its_table_with_a_message_naming_the_file() {
     assert_eq!((requests, bytes), (0, 0));
     // Without a listing it is listed, then read no further than the cap allows.
     let (r, _, bytes) = read_counted(&lake, "big", TableFormat::Iceberg, None, &limits);
-    assert!(r.unwrap_err().to_string().contains("104857600 bytes, over the"));
+    assert!(r
+        .unwrap_err()
+        .to_string()
+        .contains("104857600 bytes, over the"));
     assert!(bytes < 4096, "{bytes}");
     // A document whose size no listing told: read no further than one byte past the cap.
     let small = Limits {
@@ -336,7 +372,11 @@ fn hostile_metadata_fails_its_table_with_a_message_naming_the_file() {
 
     // A Hudi table whose latest commit is not JSON.
     copy(&lake, "lake", "hudi/trips_mor", "hudibad");
-    lake.put("lake", "hudibad/.hoodie/20250121000557095.deltacommit", "{\"extraMetadata\": [");
+    lake.put(
+        "lake",
+        "hudibad/.hoodie/20250121000557095.deltacommit",
+        "{\"extraMetadata\": [",
+    );
     assert!(err("hudibad", TableFormat::Hudi)
         .starts_with("s3://lake/hudibad/.hoodie/20250121000557095.deltacommit: invalid JSON"));
 
@@ -372,28 +412,52 @@ fn a_long_history_costs_what_a_short_one_does() {
     // Delta: 10,000 commits, the last checkpoint at 9,998 (the sales checkpoint, renamed).
     copy(&lake, "lake", "delta/sales", "long");
     let dir = "long/_delta_log";
-    let ckpt = std::fs::read(
+    let ckpt = std::fs::read(lake.root.join(format!(
+        "lake/{dir}/00000000000000000002.checkpoint.parquet"
+    )))
+    .unwrap();
+    let late = std::fs::read(
         lake.root
-            .join(format!("lake/{dir}/00000000000000000002.checkpoint.parquet")),
+            .join(format!("lake/{dir}/00000000000000000004.json")),
     )
     .unwrap();
-    let late = std::fs::read(lake.root.join(format!("lake/{dir}/00000000000000000004.json"))).unwrap();
     for v in 5..9_999u64 {
-        lake.put("lake", &format!("{dir}/{v:020}.json"), "{\"commitInfo\":{}}\n");
+        lake.put(
+            "lake",
+            &format!("{dir}/{v:020}.json"),
+            "{\"commitInfo\":{}}\n",
+        );
     }
-    lake.put("lake", &format!("{dir}/{:020}.checkpoint.parquet", 9_998), &ckpt);
+    lake.put(
+        "lake",
+        &format!("{dir}/{:020}.checkpoint.parquet", 9_998),
+        &ckpt,
+    );
     lake.put("lake", &format!("{dir}/{:020}.json", 9_999), &late);
-    lake.put("lake", &format!("{dir}/{:020}.json", 10_000), "{\"commitInfo\":{}}\n");
-    lake.put("lake", &format!("{dir}/_last_checkpoint"), r#"{"version":9998,"size":8}"#);
-    let (r, long_requests, long_bytes) = read_counted(&lake, "long", TableFormat::Delta, None, &limits);
+    lake.put(
+        "lake",
+        &format!("{dir}/{:020}.json", 10_000),
+        "{\"commitInfo\":{}}\n",
+    );
+    lake.put(
+        "lake",
+        &format!("{dir}/_last_checkpoint"),
+        r#"{"version":9998,"size":8}"#,
+    );
+    let (r, long_requests, long_bytes) =
+        read_counted(&lake, "long", TableFormat::Delta, None, &limits);
     let t = r.unwrap();
-    assert_eq!(t.description, "Delta Lake table, version 10000; partitioned by region");
+    assert_eq!(
+        t.description,
+        "Delta Lake table, version 10000; partitioned by region"
+    );
     // `_last_checkpoint`, HEAD and footer of the checkpoint, its metaData chunks (one
     // read), commits 9,999 and 10,000, and the probe for 10,001.
     assert_eq!(long_requests, 7, "{long_requests} requests");
 
     copy(&lake, "lake", "delta/sales", "short");
-    let (_, short_requests, short_bytes) = read_counted(&lake, "short", TableFormat::Delta, None, &limits);
+    let (_, short_requests, short_bytes) =
+        read_counted(&lake, "short", TableFormat::Delta, None, &limits);
     let log = log_of(&lake, "short/_delta_log/");
     let (_, listed_requests, listed_bytes) =
         read_counted(&lake, "short", TableFormat::Delta, Some(log), &limits);
@@ -405,7 +469,8 @@ fn a_long_history_costs_what_a_short_one_does() {
     // Iceberg: one metadata file is read, however many there are.
     copy(&lake, "lake", "iceberg/events", "events");
     let log = log_of(&lake, "events/metadata/");
-    let (r, requests, bytes) = read_counted(&lake, "events", TableFormat::Iceberg, Some(log), &limits);
+    let (r, requests, bytes) =
+        read_counted(&lake, "events", TableFormat::Iceberg, Some(log), &limits);
     assert_eq!(r.unwrap().columns.len(), 8);
     assert_eq!(requests, 1);
     eprintln!("FIGURES iceberg events (5 metadata files, 3 snapshots), with the listing: {requests} requests, {bytes} bytes");
@@ -415,7 +480,9 @@ fn a_long_history_costs_what_a_short_one_does() {
     copy(&lake, "lake", "iceberg/hinted", "hinted");
     let (r, requests, bytes) = read_counted(&lake, "hinted", TableFormat::Iceberg, None, &limits);
     assert!(r.unwrap().columns.iter().any(|c| c.name == "score"));
-    eprintln!("FIGURES iceberg hinted (hint 2 of 5), no listing: {requests} requests, {bytes} bytes");
+    eprintln!(
+        "FIGURES iceberg hinted (hint 2 of 5), no listing: {requests} requests, {bytes} bytes"
+    );
 
     // Hudi.
     copy(&lake, "lake", "hudi/trips_mor", "mor");
@@ -435,11 +502,22 @@ fn a_wide_delta_schema_is_cut_with_a_warning() {
     let schema = json!({"type": "struct", "fields": fields}).to_string();
     let commit = json!({"metaData": {"id": "x", "format": {"provider": "parquet", "options": {}},
         "schemaString": schema, "partitionColumns": [], "configuration": {}}});
-    lake.put("lake", "wide/_delta_log/00000000000000000000.json", format!("{commit}\n"));
-    manifest(&lake, "lake", json!([{"dataPath": "wide", "structureFormat": "delta"}]));
+    lake.put(
+        "lake",
+        "wide/_delta_log/00000000000000000000.json",
+        format!("{commit}\n"),
+    );
+    manifest(
+        &lake,
+        "lake",
+        json!([{"dataPath": "wide", "structureFormat": "delta"}]),
+    );
     let yaml = lake.config("", "") + "s3meta:\n  maxColumns: 10\n";
     let run = lake.ingest(&yaml);
     assert_eq!(run.columns("svc.lake.wide").len(), 10);
     let out = format!("{}{}", run.stdout, run.stderr);
-    assert!(out.contains("the columns of the Delta Lake table s3://lake/wide were cut"), "{out}");
+    assert!(
+        out.contains("the columns of the Delta Lake table s3://lake/wide were cut"),
+        "{out}"
+    );
 }

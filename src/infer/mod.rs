@@ -26,9 +26,9 @@ pub use avro::{AvroHeaderError, AvroSchemaError};
 // The table readers (`crate::table`) type a Hudi table's Avro schema and check a Delta
 // checkpoint's footer with the same code as the file readers.
 pub(crate) use avro::columns as avro_columns;
-pub(crate) use parquet::schema_fits as parquet_schema_fits;
 pub use csv::CsvError;
 pub use json::JsonError;
+pub(crate) use parquet::schema_fits as parquet_schema_fits;
 pub use parquet::{FooterError, ParquetSchemaError, ThriftError};
 
 use crate::config::S3metaOptions;

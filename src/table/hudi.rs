@@ -116,10 +116,19 @@ pub(super) async fn read(
     let size = super::listed_size(log, &props_key);
     let bytes = io.required(&props_key, size).await?;
     let props = io
-        .cpu(&props_key, move || properties(&String::from_utf8_lossy(&bytes)))
+        .cpu(&props_key, move || {
+            properties(&String::from_utf8_lossy(&bytes))
+        })
         .await?;
-    let get = |k: &str| props.get(k).map(String::as_str).filter(|v| !v.trim().is_empty());
-    let table_type = get("hoodie.table.type").unwrap_or("COPY_ON_WRITE").to_string();
+    let get = |k: &str| {
+        props
+            .get(k)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    };
+    let table_type = get("hoodie.table.type")
+        .unwrap_or("COPY_ON_WRITE")
+        .to_string();
     let version = get("hoodie.table.version").unwrap_or("?").to_string();
     let partitions: Vec<String> = get("hoodie.table.partition.fields")
         .map(|f| {
@@ -264,7 +273,10 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("20250121000547796".into(), "20250121000547796.deltacommit".into()),
+                (
+                    "20250121000547796".into(),
+                    "20250121000547796.deltacommit".into()
+                ),
                 (
                     "20250713010140981".into(),
                     "20250713010139392_20250713010140981.commit".into()

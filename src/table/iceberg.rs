@@ -100,7 +100,10 @@ async fn hinted(io: &Io<'_>, dir: &str) -> Result<Option<String>, Error> {
     let v: u64 = text.trim().parse().map_err(|_| {
         io.invalid(
             &hint_key,
-            Problem::Format(format!("not a version number: `{}`", text.trim().chars().take(64).collect::<String>())),
+            Problem::Format(format!(
+                "not a version number: `{}`",
+                text.trim().chars().take(64).collect::<String>()
+            )),
         )
     })?;
     let name = |v: u64| format!("{dir}v{v}.metadata.json");
@@ -122,7 +125,10 @@ pub fn from_metadata(
     limits: &crate::infer::Limits,
 ) -> Result<Table, Problem> {
     let bad = |m: &str| Problem::Format(m.to_string());
-    let format_version = doc.get("format-version").and_then(Value::as_u64).unwrap_or(1);
+    let format_version = doc
+        .get("format-version")
+        .and_then(Value::as_u64)
+        .unwrap_or(1);
     let schema = match doc.get("current-schema-id").and_then(Value::as_i64) {
         Some(id) => doc
             .get("schemas")
@@ -153,12 +159,21 @@ pub fn from_metadata(
                     .find(|s| s.get("spec-id").and_then(Value::as_i64) == Some(id))
             })
             .and_then(|s| s.get("fields"))
-            .ok_or_else(|| Problem::Format(format!("no partition spec with the default-spec-id {id}")))?,
+            .ok_or_else(|| {
+                Problem::Format(format!("no partition spec with the default-spec-id {id}"))
+            })?,
         None => doc.get("partition-spec").unwrap_or(&Value::Null),
     };
     let mut parts = vec![];
-    for f in spec_fields.as_array().map(Vec::as_slice).unwrap_or_default() {
-        let transform = f.get("transform").and_then(Value::as_str).unwrap_or("identity");
+    for f in spec_fields
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let transform = f
+            .get("transform")
+            .and_then(Value::as_str)
+            .unwrap_or("identity");
         if transform == "void" {
             continue;
         }
@@ -173,9 +188,11 @@ pub fn from_metadata(
                     .and_then(Value::as_i64)
             })
             .ok_or_else(|| bad("a partition field without a source-id"))?;
-        let (path, top) = ids
-            .get(source)
-            .ok_or_else(|| Problem::Format(format!("partition field `{name}`: no column has field id {source}")))?;
+        let (path, top) = ids.get(source).ok_or_else(|| {
+            Problem::Format(format!(
+                "partition field `{name}`: no column has field id {source}"
+            ))
+        })?;
         let spelled = spell(transform, &path);
         if let Some(c) = top.and_then(|i| columns.get_mut(i)) {
             let line = format!("Iceberg partition field {name}: {spelled}");
@@ -190,7 +207,8 @@ pub fn from_metadata(
         Some(id) if id >= 0 => format!("snapshot {id}"),
         _ => "no snapshot".to_string(),
     };
-    let mut description = format!("Apache Iceberg table, format version {format_version}, {snapshot}");
+    let mut description =
+        format!("Apache Iceberg table, format version {format_version}, {snapshot}");
     if !parts.is_empty() {
         description.push_str(&format!("; partitioned by {}", parts.join(", ")));
     }
@@ -295,13 +313,22 @@ fn data_type(
                 } else {
                     DataType::Null
                 };
-                let required = o.get("element-required").and_then(Value::as_bool).unwrap_or(false);
-                Ok(DataType::List(Arc::new(Field::new("element", inner, !required))))
+                let required = o
+                    .get("element-required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                Ok(DataType::List(Arc::new(Field::new(
+                    "element", inner, !required,
+                ))))
             }
             Some("map") => {
                 let (k, v) = match (o.get("key"), o.get("value")) {
                     (Some(k), Some(v)) => (k, v),
-                    _ => return Err(Problem::Format("a map type without `key` or `value`".into())),
+                    _ => {
+                        return Err(Problem::Format(
+                            "a map type without `key` or `value`".into(),
+                        ))
+                    }
                 };
                 let (kt, vt) = if nested_ok {
                     (
@@ -311,7 +338,10 @@ fn data_type(
                 } else {
                     (DataType::Null, DataType::Null)
                 };
-                let required = o.get("value-required").and_then(Value::as_bool).unwrap_or(false);
+                let required = o
+                    .get("value-required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 let entries = Fields::from(vec![
                     Field::new("key", kt, false),
                     Field::new("value", vt, !required),
@@ -323,10 +353,16 @@ fn data_type(
             }
             other => Err(Problem::Format(format!(
                 "unknown Iceberg type `{}`",
-                other.unwrap_or("(none)").chars().take(64).collect::<String>()
+                other
+                    .unwrap_or("(none)")
+                    .chars()
+                    .take(64)
+                    .collect::<String>()
             ))),
         },
-        _ => Err(Problem::Format("a type that is neither a name nor an object".into())),
+        _ => Err(Problem::Format(
+            "a type that is neither a name nor an object".into(),
+        )),
     }
 }
 
@@ -422,7 +458,10 @@ mod tests {
         );
         assert!(t.is_partitioned);
         assert_eq!(t.columns[0].data_type, "BINARY");
-        assert_eq!(t.columns[1].children.as_ref().unwrap()[0].data_length, Some(4));
+        assert_eq!(
+            t.columns[1].children.as_ref().unwrap()[0].data_length,
+            Some(4)
+        );
     }
 }
 

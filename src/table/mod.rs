@@ -327,10 +327,7 @@ mod tests {
             // At the bucket root: no folder to name.
             ("_delta_log/00000000000000000000.json", None),
             // The outermost marker wins.
-            (
-                "a/_delta_log/b/.hoodie/x",
-                Some(("a", TableFormat::Delta)),
-            ),
+            ("a/_delta_log/b/.hoodie/x", Some(("a", TableFormat::Delta))),
         ];
         for (key, want) in cases {
             assert_eq!(marker_root(key), *want, "{key}");
@@ -358,7 +355,10 @@ mod tests {
             containing(&t, "lake/a/region=eu"),
             Some(("lake/a", TableFormat::Delta))
         );
-        assert_eq!(containing(&t, "lake/a"), Some(("lake/a", TableFormat::Delta)));
+        assert_eq!(
+            containing(&t, "lake/a"),
+            Some(("lake/a", TableFormat::Delta))
+        );
         assert_eq!(
             containing(&t, "lake/ab/data/x.parquet"),
             Some(("lake/ab", TableFormat::Iceberg))

@@ -369,14 +369,23 @@ fn table(
         Inferred::Table(Err(e)) => {
             st.fail(
                 &scope,
-                format!("Error reading the {} table {}: {e}", t.format.title(), t.name),
+                format!(
+                    "Error reading the {} table {}: {e}",
+                    t.format.title(),
+                    t.name
+                ),
             );
             return None;
         }
         _ => return None,
     };
     let mut columns = read.columns;
-    let what = format!("the {} table s3://{}/{}", t.format.title(), site.name, t.name);
+    let what = format!(
+        "the {} table s3://{}/{}",
+        t.format.title(),
+        site.name,
+        t.name
+    );
     bounded(&mut columns, &what, tree, st, &scope);
     let data_model = DataModel {
         is_partitioned: read.is_partitioned,

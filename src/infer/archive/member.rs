@@ -190,9 +190,7 @@ pub(super) fn columns(
         | Reader::Tar { .. }
         | Reader::Unopened
         | Reader::NotBuilt
-        | Reader::Table(_) => {
-            Err(Invalid::NoReader(format))
-        }
+        | Reader::Table(_) => Err(Invalid::NoReader(format)),
     }
 }
 

@@ -15,7 +15,9 @@ use crate::store::GetRange;
 use crate::table::{Error, Io, Problem};
 use arrow_array::{Array, ListArray, StringArray, StructArray};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::reader::{ChunkReader, Length};
@@ -111,7 +113,11 @@ async fn footer(io: &Io<'_>, key: &str, size: u64) -> Result<Bytes, Error> {
     }
     let got = io
         .store
-        .get_range(io.bucket, key, GetRange::Bounded(size - TAIL - len, size - TAIL))
+        .get_range(
+            io.bucket,
+            key,
+            GetRange::Bounded(size - TAIL - len, size - TAIL),
+        )
         .await?;
     if got.bytes.len() as u64 != len {
         return Err(bad(FooterError::Changed));
@@ -138,7 +144,11 @@ impl std::fmt::Debug for Planned {
     }
 }
 
-fn plan(footer: &[u8], size: u64, tree: crate::infer::bound::TreeLimits) -> Result<Planned, Problem> {
+fn plan(
+    footer: &[u8],
+    size: u64,
+    tree: crate::infer::bound::TreeLimits,
+) -> Result<Planned, Problem> {
     // parquet-rs builds schemas by recursion: a hostile footer is measured first.
     if !parquet_schema_fits(footer, tree)? {
         return Err(Problem::Format(
@@ -184,7 +194,11 @@ fn plan(footer: &[u8], size: u64, tree: crate::infer::bound::TreeLimits) -> Resu
             let end = start
                 .checked_add(len)
                 .filter(|e| *e <= size)
-                .ok_or_else(|| Problem::Format(format!("a column chunk past the end of the file ({start} + {len})")))?;
+                .ok_or_else(|| {
+                    Problem::Format(format!(
+                        "a column chunk past the end of the file ({start} + {len})"
+                    ))
+                })?;
             ranges.push((start, end));
         }
     }

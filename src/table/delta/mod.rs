@@ -93,9 +93,11 @@ fn commit_name(v: u64) -> String {
 /// The version of a checkpoint file name, when it is one.
 fn checkpoint_version(name: &str) -> Option<u64> {
     let (digits, rest) = name.split_once('.')?;
-    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()) && rest.starts_with("checkpoint."))
-        .then(|| digits.parse().ok())
-        .flatten()
+    (digits.len() == 20
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && rest.starts_with("checkpoint."))
+    .then(|| digits.parse().ok())
+    .flatten()
 }
 
 /// The files of the checkpoint of version `v` among the log's file names, when one is
@@ -216,7 +218,9 @@ pub(super) async fn read(
             let key = format!("{dir}{}", files.first().map_or("", |f| f.0.as_str()));
             return Err(io.invalid(
                 &key,
-                Problem::Format(format!("the checkpoint of version {v} holds no metaData action")),
+                Problem::Format(format!(
+                    "the checkpoint of version {v} holds no metaData action"
+                )),
             ));
         }
         version = Some(*v);
@@ -352,7 +356,10 @@ async fn named_files(
         if v2.path.contains('/') || v2.path.is_empty() {
             return Err(io.invalid(
                 last_key,
-                Problem::Format(format!("v2Checkpoint.path `{}` is not a file of the log", v2.path)),
+                Problem::Format(format!(
+                    "v2Checkpoint.path `{}` is not a file of the log",
+                    v2.path
+                )),
             ));
         }
         return Ok(vec![(v2.path.clone(), None)]);
@@ -409,7 +416,10 @@ mod tests {
             Some(vec![p1.clone(), p2.clone()])
         );
         let uuid = format!("{v}.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json");
-        assert_eq!(checkpoint_files(10, [uuid.as_str()]), Some(vec![uuid.clone()]));
+        assert_eq!(
+            checkpoint_files(10, [uuid.as_str()]),
+            Some(vec![uuid.clone()])
+        );
         assert_eq!(checkpoint_files(11, [uuid.as_str()]), None);
         assert_eq!(checkpoint_version(&uuid), Some(10));
         assert_eq!(checkpoint_version("00000000000000000010.json"), None);

@@ -21,9 +21,7 @@ pub fn columns(
 ) -> Result<Vec<Column>, Problem> {
     let doc: Value = serde_json::from_str(schema_string)?;
     if doc.get("type").and_then(Value::as_str) != Some("struct") {
-        return Err(Problem::Format(
-            "schemaString is not a struct type".into(),
-        ));
+        return Err(Problem::Format("schemaString is not a struct type".into()));
     }
     let mut budget = tree.budget();
     let mut fields = struct_fields(&doc, 1, &mut budget)?;
@@ -94,8 +92,13 @@ fn data_type(t: &Value, depth: usize, budget: &mut Budget) -> Result<DataType, P
                 } else {
                     DataType::Null
                 };
-                let nullable = o.get("containsNull").and_then(Value::as_bool).unwrap_or(true);
-                Ok(DataType::List(Arc::new(Field::new("element", inner, nullable))))
+                let nullable = o
+                    .get("containsNull")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                Ok(DataType::List(Arc::new(Field::new(
+                    "element", inner, nullable,
+                ))))
             }
             Some("map") => {
                 let (k, v) = match (o.get("keyType"), o.get("valueType")) {
@@ -107,11 +110,17 @@ fn data_type(t: &Value, depth: usize, budget: &mut Budget) -> Result<DataType, P
                     }
                 };
                 let (kt, vt) = if budget.descend(depth) {
-                    (data_type(k, depth + 1, budget)?, data_type(v, depth + 1, budget)?)
+                    (
+                        data_type(k, depth + 1, budget)?,
+                        data_type(v, depth + 1, budget)?,
+                    )
                 } else {
                     (DataType::Null, DataType::Null)
                 };
-                let nullable = o.get("valueContainsNull").and_then(Value::as_bool).unwrap_or(true);
+                let nullable = o
+                    .get("valueContainsNull")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
                 let entries = Fields::from(vec![
                     Field::new("key", kt, false),
                     Field::new("value", vt, nullable),
@@ -126,7 +135,10 @@ fn data_type(t: &Value, depth: usize, budget: &mut Budget) -> Result<DataType, P
                 other.unwrap_or("(none)")
             ))),
         },
-        other => Err(Problem::Format(format!("a type that is neither a name nor an object: {}", short(other)))),
+        other => Err(Problem::Format(format!(
+            "a type that is neither a name nor an object: {}",
+            short(other)
+        ))),
     }
 }
 
@@ -151,7 +163,12 @@ fn primitive(s: &str) -> Result<DataType, Problem> {
         "variant" => DataType::Binary,
         _ => match decimal(s) {
             Some((p, sc)) => DataType::Decimal128(p, sc),
-            None => return Err(Problem::Format(format!("unknown Delta type `{}`", short_str(s)))),
+            None => {
+                return Err(Problem::Format(format!(
+                    "unknown Delta type `{}`",
+                    short_str(s)
+                )))
+            }
         },
     })
 }
@@ -184,7 +201,13 @@ mod tests {
 
     fn kinds(cols: &[Column]) -> Vec<(String, String, Option<String>)> {
         cols.iter()
-            .map(|c| (c.name.clone(), c.data_type.clone(), c.data_type_display.clone()))
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.data_type.clone(),
+                    c.data_type_display.clone(),
+                )
+            })
             .collect()
     }
 
@@ -247,9 +270,21 @@ mod tests {
             vec![
                 ("region".into(), "STRING".into(), Some("string".into())),
                 ("id".into(), "INT".into(), Some("int64".into())),
-                ("tags".into(), "ARRAY".into(), Some("list<element: string>".into())),
-                ("attrs".into(), "MAP".into(), Some("map<string, int64>".into())),
-                ("p".into(), "STRUCT".into(), Some("struct<x: double>".into())),
+                (
+                    "tags".into(),
+                    "ARRAY".into(),
+                    Some("list<element: string>".into())
+                ),
+                (
+                    "attrs".into(),
+                    "MAP".into(),
+                    Some("map<string, int64>".into())
+                ),
+                (
+                    "p".into(),
+                    "STRUCT".into(),
+                    Some("struct<x: double>".into())
+                ),
             ]
         );
         assert_eq!(cols[2].array_data_type.as_deref(), Some("STRING"));
@@ -261,16 +296,31 @@ mod tests {
         for (schema, why) in [
             ("{", "invalid JSON"),
             (r#"{"type":"array"}"#, "not a struct"),
-            (r#"{"type":"struct","fields":[{"name":"a","type":"uint128"}]}"#, "unknown Delta type `uint128`"),
-            (r#"{"type":"struct","fields":[{"name":"a","type":"decimal(99,1)"}]}"#, "unknown Delta type"),
-            (r#"{"type":"struct","fields":[{"type":"long"}]}"#, "without a `name`"),
+            (
+                r#"{"type":"struct","fields":[{"name":"a","type":"uint128"}]}"#,
+                "unknown Delta type `uint128`",
+            ),
+            (
+                r#"{"type":"struct","fields":[{"name":"a","type":"decimal(99,1)"}]}"#,
+                "unknown Delta type",
+            ),
+            (
+                r#"{"type":"struct","fields":[{"type":"long"}]}"#,
+                "without a `name`",
+            ),
         ] {
-            let e = columns(schema, &[], TreeLimits::default()).unwrap_err().to_string();
+            let e = columns(schema, &[], TreeLimits::default())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(why), "{schema}: {e}");
         }
-        let e = columns(r#"{"type":"struct","fields":[]}"#, &["r".into()], TreeLimits::default())
-            .unwrap_err()
-            .to_string();
+        let e = columns(
+            r#"{"type":"struct","fields":[]}"#,
+            &["r".into()],
+            TreeLimits::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("partition column `r`"), "{e}");
     }
 
