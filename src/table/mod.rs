@@ -101,6 +101,10 @@ pub enum Problem {
     /// A Delta checkpoint's `metaData` column chunks.
     #[error("checkpoint data: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// parquet-rs panicked decoding a Delta checkpoint's pages (caught; a parquet-rs bug
+    /// reachable from hostile input).
+    #[error("parquet-rs panicked decoding the checkpoint's metaData chunks: {0}")]
+    Decoder(crate::infer::cpu::Panicked),
     /// A Hudi table's Avro schema.
     #[error("Avro schema: {0}")]
     Avro(#[from] crate::infer::AvroSchemaError),
