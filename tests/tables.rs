@@ -10,7 +10,6 @@ use pretty_assertions::assert_eq;
 use s3meta::format::TableFormat;
 use s3meta::infer::Limits;
 use s3meta::store::counting::CountingStore;
-use s3meta::store::ObjectStore;
 use serde_json::{json, Value};
 use std::path::Path;
 

@@ -221,7 +221,7 @@ pub(super) async fn read(
         .await?
         .map_err(|e| io.invalid(&props_key, e))?;
     for c in &mut columns {
-        if partitions.iter().any(|p| *p == c.name) {
+        if partitions.contains(&c.name) {
             c.description = Some("Hudi partition field".into());
         }
     }

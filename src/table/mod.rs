@@ -300,6 +300,29 @@ pub(crate) fn too_deep(depth: usize, limits: &Limits) -> bool {
     depth > limits.tree.max_depth + 1
 }
 
+/// Test support for the readers' fuzz targets: the depth and size of a column tree.
+#[cfg(test)]
+pub(crate) fn tree_size(cols: &[Column]) -> (usize, usize) {
+    let mut depth = 0;
+    let mut nodes = 0;
+    let mut stack: Vec<(&Column, usize)> = cols.iter().map(|c| (c, 1)).collect();
+    while let Some((c, d)) = stack.pop() {
+        nodes += 1;
+        depth = depth.max(d);
+        for k in c.children.iter().flatten() {
+            stack.push((k, d + 1));
+        }
+    }
+    (depth, nodes)
+}
+
+/// The limits the fuzz targets build within, small so that mutations reach them.
+#[cfg(test)]
+pub(crate) const FUZZ_TREE: crate::infer::bound::TreeLimits = crate::infer::bound::TreeLimits {
+    max_depth: 8,
+    max_nodes: 100,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,26 +395,3 @@ mod tests {
         assert_eq!(containing(&t, "lake"), None);
     }
 }
-
-/// Test support for the readers' fuzz targets: the depth and size of a column tree.
-#[cfg(test)]
-pub(crate) fn tree_size(cols: &[Column]) -> (usize, usize) {
-    let mut depth = 0;
-    let mut nodes = 0;
-    let mut stack: Vec<(&Column, usize)> = cols.iter().map(|c| (c, 1)).collect();
-    while let Some((c, d)) = stack.pop() {
-        nodes += 1;
-        depth = depth.max(d);
-        for k in c.children.iter().flatten() {
-            stack.push((k, d + 1));
-        }
-    }
-    (depth, nodes)
-}
-
-/// The limits the fuzz targets build within, small so that mutations reach them.
-#[cfg(test)]
-pub(crate) const FUZZ_TREE: crate::infer::bound::TreeLimits = crate::infer::bound::TreeLimits {
-    max_depth: 8,
-    max_nodes: 100,
-};

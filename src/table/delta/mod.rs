@@ -4,7 +4,7 @@
 //! table's state at its version; the JSON commits after it change it, in order, and the
 //! last `metaData` action wins. So a table with 10,000 commits and a recent checkpoint costs
 //! `_last_checkpoint`, the checkpoint's footer and `metaData` column chunks
-//! ([`checkpoint`]), and the commits after it: the same as a table with 20 commits. Without
+//! (`checkpoint`), and the commits after it: the same as a table with 20 commits. Without
 //! a listing (the planner's did not reach `_delta_log/`), the commits after the checkpoint
 //! are read by version until the first that does not exist, as Delta's own readers probe.
 //!
@@ -12,7 +12,7 @@
 //! with no checkpoint is read from version 0. Each commit is read whole within
 //! `maxDocumentBytes`.
 //!
-//! Columns come from `schemaString` ([`schema`]); the partition columns come first, as
+//! Columns come from `schemaString` (`schema`); the partition columns come first, as
 //! Hive-style partition columns do elsewhere in s3meta.
 
 mod checkpoint;
@@ -184,7 +184,7 @@ pub(super) async fn read(
     };
 
     // The checkpoint: its version and files (with their sizes when known).
-    let ckpt: Option<(u64, Vec<(String, Option<u64>)>)> = match (&last, &names) {
+    let ckpt: Option<(u64, Vec<Sized>)> = match (&last, &names) {
         (Some(lc), Some(names)) => {
             let files = checkpoint_files(lc.version, names.iter().map(|(n, _)| *n))
                 .ok_or_else(|| nowhere(io, &last_key, lc.version))?;
@@ -312,8 +312,11 @@ async fn parse_commit(
         .map_err(|e| io.invalid(key, e))
 }
 
+/// A log file's name and, when a listing or HEAD said, its size.
+type Sized = (String, Option<u64>);
+
 /// Checkpoint file names with the sizes a listing gave.
-fn sized(files: Vec<String>, size_of: &dyn Fn(&str) -> Option<u64>) -> Vec<(String, Option<u64>)> {
+fn sized(files: Vec<String>, size_of: &dyn Fn(&str) -> Option<u64>) -> Vec<Sized> {
     files
         .into_iter()
         .map(|f| {
@@ -350,7 +353,7 @@ async fn named_files(
     dir: &str,
     last_key: &str,
     lc: &LastCheckpoint,
-) -> Result<Vec<(String, Option<u64>)>, Error> {
+) -> Result<Vec<Sized>, Error> {
     let v = lc.version;
     if let Some(v2) = &lc.v2_checkpoint {
         if v2.path.contains('/') || v2.path.is_empty() {
