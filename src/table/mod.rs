@@ -3,7 +3,7 @@
 //!
 //! A table's data files do not tell its schema: a Delta data file lacks the partition
 //! columns, and an old file lacks the columns added since. So a folder holding a table's
-//! marker (`_delta_log/`, `metadata/*.metadata.json`, `.hoodie/`) is read as one table from
+//! marker (`_delta_log/` with a log file, `metadata/*.metadata.json`, `.hoodie/`) is read as one table from
 //! its metadata, whatever the manifest's `structureFormat`, and none of its files is
 //! sampled. Detection ([`marker_root`], [`roots`]) works on keys the planner has already
 //! listed, so that it costs no request.
@@ -224,7 +224,7 @@ pub fn marker_root(key: &str) -> Option<(&str, TableFormat)> {
     let mut at = 0;
     for (i, s) in segs.iter().enumerate() {
         let format = match *s {
-            "_delta_log" if i < last => Some(TableFormat::Delta),
+            "_delta_log" if i < last && is_delta_log_file(segs[last]) => Some(TableFormat::Delta),
             ".hoodie" if i < last => Some(TableFormat::Hudi),
             "metadata"
                 if i + 1 == last
@@ -242,6 +242,16 @@ pub fn marker_root(key: &str) -> Option<(&str, TableFormat)> {
         at += s.len() + 1;
     }
     None
+}
+
+/// A Delta log's own file names: `_last_checkpoint`, or `<20-digit version>.…` (commits,
+/// checkpoints, checksums). Another file in a folder named `_delta_log` (a stray copy, a
+/// test's artifact) does not make a table.
+fn is_delta_log_file(name: &str) -> bool {
+    name == "_last_checkpoint"
+        || (name.len() > 21
+            && name.as_bytes()[..20].iter().all(u8::is_ascii_digit)
+            && name.as_bytes()[20] == b'.')
 }
 
 /// The tables among listed keys, by root. A table found inside another's folder (its
@@ -351,10 +361,18 @@ mod tests {
             ("lake/sales/region=eu/part-0.parquet", None),
             ("lake/metadata/x/y.metadata.json", None),
             ("lake/_delta_log", None),
+            ("lake/events/_delta_log/00.parquet", None),
+            (
+                "t/_delta_log/_last_checkpoint",
+                Some(("t", TableFormat::Delta)),
+            ),
             // At the bucket root: no folder to name.
             ("_delta_log/00000000000000000000.json", None),
             // The outermost marker wins.
-            ("a/_delta_log/b/.hoodie/x", Some(("a", TableFormat::Delta))),
+            (
+                "a/.hoodie/b/_delta_log/00000000000000000000.json",
+                Some(("a", TableFormat::Hudi)),
+            ),
         ];
         for (key, want) in cases {
             assert_eq!(marker_root(key), *want, "{key}");
@@ -364,7 +382,7 @@ mod tests {
     #[test]
     fn roots_skip_tables_inside_tables_and_contain_their_folders() {
         let keys = [
-            "lake/a/_delta_log/0.json",
+            "lake/a/_delta_log/00000000000000000000.json",
             "lake/a/sub/.hoodie/hoodie.properties",
             "lake/ab/metadata/v1.metadata.json",
             "lake/c/x.parquet",

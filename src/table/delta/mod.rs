@@ -339,7 +339,7 @@ fn too_many(io: &Io<'_>, dir: &str) -> Error {
     io.invalid(
         dir,
         Problem::Format(format!(
-            "more than {MAX_COMMITS} commits after the newest checkpoint: not read"
+            "more than {MAX_COMMITS} commits after the newest checkpoint (or from version 0, without one): not read"
         )),
     )
 }
