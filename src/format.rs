@@ -8,6 +8,10 @@
 //! built". A `structureFormat` this module does not know is still carried as written
 //! ([`StructureFormat`]), so that messages name it as the user spelled it.
 //!
+//! Three values are s3meta's own, not the reference's: `delta`, `iceberg` and `hudi` name
+//! an open table format ([`TableFormat`]); such a folder is read from the table's metadata
+//! (`src/table`), and so is a `parquet` folder that holds a table's marker.
+//!
 //! This module is vocabulary shared by manifest, plan, infer and entity: it reads nothing and
 //! knows nothing of readers beyond their kind. The OpenMetadata test server keeps its own
 //! independent lists on purpose (a stand-in built from these tables could not catch their
@@ -64,6 +68,55 @@ formats! {
     SevenZip,
     /// A RAR archive (`rar`): not opened.
     Rar,
+    /// A Delta Lake table (`delta`; s3meta only, the reference has no such value).
+    Delta,
+    /// An Apache Iceberg table (`iceberg`; s3meta only).
+    Iceberg,
+    /// An Apache Hudi table (`hudi`; s3meta only).
+    Hudi,
+}
+
+/// An open table format: a folder whose schema is in the table's own metadata (its log,
+/// metadata files or timeline), not in any one data file. Whatever the manifest's
+/// `structureFormat`, a folder holding the format's marker is read as the table
+/// (`src/table`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TableFormat {
+    /// Delta Lake: `_delta_log/`.
+    Delta,
+    /// Apache Iceberg: `metadata/*.metadata.json`.
+    Iceberg,
+    /// Apache Hudi: `.hoodie/`.
+    Hudi,
+}
+
+impl TableFormat {
+    /// The format's name as a description line gives it.
+    pub fn title(self) -> &'static str {
+        match self {
+            TableFormat::Delta => "Delta Lake",
+            TableFormat::Iceberg => "Apache Iceberg",
+            TableFormat::Hudi => "Apache Hudi",
+        }
+    }
+
+    /// Its `structureFormat` value.
+    pub fn structure_format(self) -> &'static str {
+        match self {
+            TableFormat::Delta => "delta",
+            TableFormat::Iceberg => "iceberg",
+            TableFormat::Hudi => "hudi",
+        }
+    }
+
+    /// The folder, directly under the table root, that holds the table's metadata.
+    pub fn metadata_folder(self) -> &'static str {
+        match self {
+            TableFormat::Delta => "_delta_log",
+            TableFormat::Iceberg => "metadata",
+            TableFormat::Hudi => ".hoodie",
+        }
+    }
 }
 
 /// How a format's content is typed. `infer` has one reader per kind and matches on this
@@ -89,6 +142,8 @@ pub enum Reader {
     Unopened,
     /// No reader yet: the container gets its partition columns only.
     NotBuilt,
+    /// An open table format: the folder is read as one table, never as samples.
+    Table(TableFormat),
 }
 
 impl Reader {
@@ -101,7 +156,8 @@ impl Reader {
             | Reader::Avro
             | Reader::Delimited(_)
             | Reader::Json
-            | Reader::NotBuilt => false,
+            | Reader::NotBuilt
+            | Reader::Table(_) => false,
         }
     }
 }
@@ -143,6 +199,18 @@ struct Spec {
     wrapper: Option<Wrapper>,
     /// How the content is typed.
     reader: Reader,
+}
+
+/// The spec of a table format's `structureFormat` value.
+fn table(name: &'static str, format: TableFormat) -> Spec {
+    Spec {
+        name,
+        aliases: &[],
+        extensions: &[],
+        file_format: Some("parquet"),
+        wrapper: None,
+        reader: Reader::Table(format),
+    }
 }
 
 impl Format {
@@ -272,6 +340,20 @@ impl Format {
                 wrapper: None,
                 reader: R::Unopened,
             },
+            // The table formats' data files are parquet (Delta always; Iceberg and Hudi
+            // by default), and `fileFormats` says so. They have no extension: a folder is
+            // a table by its marker, not by its files' names.
+            Format::Delta => table("delta", TableFormat::Delta),
+            Format::Iceberg => table("iceberg", TableFormat::Iceberg),
+            Format::Hudi => table("hudi", TableFormat::Hudi),
+        }
+    }
+
+    /// The open table format this names, if it is one.
+    pub fn table(self) -> Option<TableFormat> {
+        match self.reader() {
+            Reader::Table(t) => Some(t),
+            _ => None,
         }
     }
 
@@ -402,6 +484,11 @@ impl StructureFormat {
     pub fn file_formats(&self) -> Vec<&'static str> {
         self.format.map(Format::file_formats).unwrap_or_default()
     }
+
+    /// The open table format it names (`delta`, `iceberg`, `hudi`), if any.
+    pub fn table(&self) -> Option<TableFormat> {
+        self.format.and_then(Format::table)
+    }
 }
 
 impl From<&str> for StructureFormat {
@@ -451,6 +538,9 @@ mod tests {
         ("tgz", Format::TarGz),
         ("7z", Format::SevenZip),
         ("rar", Format::Rar),
+        ("delta", Format::Delta),
+        ("iceberg", Format::Iceberg),
+        ("hudi", Format::Hudi),
     ];
 
     #[test]
@@ -514,6 +604,9 @@ mod tests {
             ("tgz", &[]),
             ("7z", &[]),
             ("rar", &[]),
+            ("delta", &["parquet"]),
+            ("iceberg", &["parquet"]),
+            ("hudi", &["parquet"]),
         ];
         for (spelling, values) in expected {
             assert_eq!(
@@ -616,6 +709,19 @@ mod tests {
         assert_eq!(Format::Tar.reader(), Reader::Tar { gzip: false });
         assert_eq!(Format::Rar.reader(), Reader::Unopened);
         assert_eq!(Format::Mf4.reader(), Reader::NotBuilt);
+        assert_eq!(Format::Delta.table(), Some(TableFormat::Delta));
+        for t in [TableFormat::Delta, TableFormat::Iceberg, TableFormat::Hudi] {
+            assert_eq!(StructureFormat::new(t.structure_format()).table(), Some(t));
+        }
+        assert_eq!(Format::Iceberg.table(), Some(TableFormat::Iceberg));
+        assert_eq!(Format::Hudi.table(), Some(TableFormat::Hudi));
+        assert_eq!(Format::Parquet.table(), None);
+        assert_eq!(
+            StructureFormat::new("hudi").table(),
+            Some(TableFormat::Hudi)
+        );
+        // Data formats match exactly: `Delta` is not a value.
+        assert_eq!(StructureFormat::new("Delta").table(), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //!   precedence that picks each bucket's entries.
 //! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
+//! - [`table`]: Delta Lake, Iceberg and Hudi tables: detection, and columns from their metadata.
 //! - [`infer`]: columns from sample files, by bounded reads, and the policy that merges a
 //!   container's samples.
 //! - [`entity`]: request bodies, FQNs, URLs, the constructors of every kind of container.
@@ -69,6 +70,7 @@ pub mod serve;
 pub mod sink;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod terminal;
 pub mod testconn;
 pub mod workflow;

@@ -28,3 +28,4 @@ mod scale;
 mod serve;
 mod shards;
 mod smoke;
+mod tables;

@@ -153,6 +153,7 @@ fn bucket_with_tags() -> Container {
         ],
         source_url: "https://example.invalid/tagged".into(),
         full_path: "s3://tagged".into(),
+        description: None,
     }
 }
 

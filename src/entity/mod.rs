@@ -236,6 +236,8 @@ pub struct Container {
     pub source_url: String,
     /// `s3://bucket/path`.
     pub full_path: String,
+    /// A description line: set for open tables only (their format and version).
+    pub description: Option<String>,
 }
 
 /// How a request names its parent: by the id a server returned, or (file sink) by FQN.
@@ -262,6 +264,8 @@ struct ParentBody<'a> {
 #[serde(rename_all = "camelCase")]
 struct ContainerBody<'a> {
     name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
     service: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     parent: Option<ParentBody<'a>>,
@@ -290,6 +294,7 @@ impl Container {
     ) -> ContainerBody<'a> {
         ContainerBody {
             name: &self.name,
+            description: self.description.as_deref(),
             service,
             parent: parent.map(|p| match p {
                 ParentRef::Id(id) => ParentBody {
@@ -403,6 +408,7 @@ mod tests {
             tags: vec![],
             source_url: "u".into(),
             full_path: "s3://b".into(),
+            description: None,
         };
         let r = c.request("svc", None);
         assert_eq!(r["fileFormats"], serde_json::json!([]));

@@ -458,7 +458,7 @@ fn to_arrow(schema: &Value, limits: TreeLimits) -> Result<DataType, AvroSchemaEr
 
 /// The columns of a writer schema: one per field of its top-level record, within `limits`
 /// (one node and one level past them at most, for [`super::bound::cut`] to report).
-pub(super) fn columns(schema: &Value, limits: TreeLimits) -> Result<Vec<Column>, AvroSchemaError> {
+pub(crate) fn columns(schema: &Value, limits: TreeLimits) -> Result<Vec<Column>, AvroSchemaError> {
     match to_arrow(schema, limits)? {
         DataType::Struct(fields) => Ok(types::columns(fields.iter(), limits)),
         other => {

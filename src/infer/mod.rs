@@ -23,8 +23,12 @@ mod text;
 pub mod types;
 
 pub use avro::{AvroHeaderError, AvroSchemaError};
+// The table readers (`crate::table`) type a Hudi table's Avro schema and check a Delta
+// checkpoint's footer with the same code as the file readers.
+pub(crate) use avro::columns as avro_columns;
 pub use csv::CsvError;
 pub use json::JsonError;
+pub(crate) use parquet::schema_fits as parquet_schema_fits;
 pub use parquet::{FooterError, ParquetSchemaError, ThriftError};
 
 use crate::config::S3metaOptions;
@@ -236,8 +240,13 @@ pub async fn infer_columns(
         // Whether the bytes are zipped is the key's to say, as for any compression.
         Reader::Json if key.ends_with(".zip") => archive::json_in_zip(store, sample, limits).await,
         Reader::Json => infer_text(store, sample, limits, TextKind::Json).await,
-        // An archive is read as one by `archive::read_archive`, never as a sample.
-        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => Err(not_built()),
+        // An archive is read as one by `archive::read_archive`, and a table by
+        // `crate::table`, never as a sample.
+        Reader::Zip
+        | Reader::Tar { .. }
+        | Reader::Unopened
+        | Reader::NotBuilt
+        | Reader::Table(_) => Err(not_built()),
     }
 }
 

@@ -4,7 +4,9 @@
 //! `unstructuredFormats` folders and files), each in manifest order.
 //!
 //! The planner lists the bucket and chooses sample files; it reads no object's content and
-//! builds no request body.
+//! builds no request body. A structured root that holds an open table's marker (Delta,
+//! Iceberg, Hudi: [`crate::table`]) becomes one [`Planned::Table`], found from the keys
+//! already listed; nothing inside a table becomes a container or a sample.
 
 pub mod artifact;
 pub mod glob;
@@ -13,10 +15,11 @@ pub mod listing;
 use crate::config::S3metaOptions;
 use crate::entity::Column;
 use crate::filter::Filter;
-use crate::format::StructureFormat;
+use crate::format::{StructureFormat, TableFormat};
 use crate::manifest::Entry;
 use crate::status::StepStatus;
 use crate::store::{Listing, ObjectMeta, ObjectStore};
+use crate::table;
 use artifact::{is_artifact, is_cold, DEFAULT_EXCLUDE_PATHS};
 use futures::stream::{self, StreamExt};
 use listing::{BucketIndex, NoIndex};
@@ -105,11 +108,25 @@ pub struct StructuredPlan {
     pub samples: Vec<ObjectMeta>,
 }
 
+/// An open table to read from its own metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePlan {
+    /// Container name: the table's root folder, trimmed.
+    pub name: String,
+    /// Delta, Iceberg or Hudi.
+    pub format: TableFormat,
+    /// The keys under the table's metadata folder, when the planner's listing held all of
+    /// them (the reader then lists nothing); `None` otherwise.
+    pub log: Option<Vec<ObjectMeta>>,
+}
+
 /// One container the bucket will get, in emission order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Planned {
     /// A structured container (literal, depth-discovered or glob-derived).
     Structured(StructuredPlan),
+    /// A Delta, Iceberg or Hudi table at a structured root.
+    Table(TablePlan),
     /// An archive object; the workflow reads its members.
     Archive {
         /// The archive key, trimmed.
@@ -153,6 +170,8 @@ pub enum Planned {
 struct Expanded {
     entry: Entry,
     listed: Option<Vec<ObjectMeta>>,
+    /// A glob's table root that is an open table; `listed` is then its log, if complete.
+    table: Option<TableFormat>,
 }
 
 fn trimmed(p: &str) -> &str {
@@ -211,6 +230,7 @@ pub async fn plan_bucket(
                 vec![Expanded {
                     entry: e,
                     listed: None,
+                    table: None,
                 }]
             };
             (out, st)
@@ -305,11 +325,17 @@ async fn plan_structured(
         );
         return vec![];
     }
+    if let Some(format) = x.table {
+        return vec![Planned::Table(TablePlan {
+            name: path,
+            format,
+            log: x.listed.clone(),
+        })];
+    }
     if e.depth == 0 {
-        return structured_literal(cx, e, fmt, &path, x.listed.clone(), st)
+        return literal(cx, e, fmt, &path, x.listed.clone(), st)
             .await
             .into_iter()
-            .map(Planned::Structured)
             .collect();
     }
     // Depth discovery: every folder `depth` levels below dataPath becomes its own entry.
@@ -338,6 +364,10 @@ async fn plan_structured(
         path.split('/').count()
     };
     let keep = base + e.depth as usize;
+    // Tables among the keys: a folder that is (or lies in) one is that table; a table's
+    // keys are never samples of a folder around it.
+    let tables = table::roots(listing.objects.iter().map(|o| o.key.as_str()));
+    let mut logs = table_logs(&listing.objects, &tables, listing.truncated);
     let mut by_folder: BTreeMap<String, Vec<ObjectMeta>> = BTreeMap::new();
     for o in listing.objects {
         if o.key.ends_with('/') || is_artifact(&o.key) {
@@ -348,6 +378,12 @@ async fn plan_structured(
             by_folder.entry(segs[..keep].join("/")).or_default().push(o);
         }
     }
+    // A table whose folder holds only its metadata (no data file yet) is still a table.
+    for root in tables.keys() {
+        if root.split('/').count() <= keep && root.starts_with(&folder_prefix(&path)) {
+            by_folder.entry(root.clone()).or_default();
+        }
+    }
     if by_folder.is_empty() {
         st.warn(
             &scope,
@@ -355,13 +391,138 @@ async fn plan_structured(
         );
     }
     let mut out = Vec::new();
-    for (folder, objects) in by_folder {
+    for (folder, mut objects) in by_folder {
+        let table = table::containing(&tables, &folder)
+            .map(|(root, f)| (root.to_string(), f))
+            .or_else(|| fmt.table().map(|f| (folder.clone(), f)));
+        if let Some((root, format)) = table {
+            // Emitted once, at the first of its folders (its root, or one below it).
+            if let Some(log) = logs.remove(&root) {
+                out.push(Planned::Table(TablePlan {
+                    name: root,
+                    format,
+                    log,
+                }));
+            } else if !tables.contains_key(&root) {
+                out.push(Planned::Table(TablePlan {
+                    name: root,
+                    format,
+                    log: None,
+                }));
+            }
+            continue;
+        }
+        if !tables.is_empty() {
+            objects.retain(|o| table::containing(&tables, &o.key).is_none());
+        }
         // DIFF(spec §5.1): folders in key order; the reference uses set order (arbitrary).
         if let Some(p) = structured_literal(cx, e, fmt, &folder, Some(objects), st).await {
             out.push(Planned::Structured(p));
         }
     }
     out
+}
+
+/// Each table's log (the keys under its metadata folder) from a listing; `None` for a
+/// table whose listing was cut (its reader lists the log itself).
+fn table_logs(
+    objects: &[ObjectMeta],
+    tables: &BTreeMap<String, TableFormat>,
+    truncated: bool,
+) -> BTreeMap<String, Option<Vec<ObjectMeta>>> {
+    let mut logs: BTreeMap<String, Option<Vec<ObjectMeta>>> = tables
+        .keys()
+        .map(|r| (r.clone(), (!truncated).then(Vec::new)))
+        .collect();
+    if truncated || tables.is_empty() {
+        return logs;
+    }
+    for o in objects {
+        if let Some((root, f)) = table::containing(tables, &o.key) {
+            let folder = f.metadata_folder();
+            let in_log = o.key[root.len()..]
+                .strip_prefix('/')
+                .and_then(|rest| rest.strip_prefix(folder))
+                .is_some_and(|rest| rest.starts_with('/'));
+            if in_log {
+                if let Some(Some(log)) = logs.get_mut(root) {
+                    log.push(o.clone());
+                }
+            }
+        }
+    }
+    logs
+}
+
+/// A literal structured entry: a table when its root holds a table's marker (or the
+/// manifest names a table format), otherwise a structured container of sample files.
+async fn literal(
+    cx: Cx<'_>,
+    e: &Entry,
+    fmt: &StructureFormat,
+    path: &str,
+    listed: Option<Vec<ObjectMeta>>,
+    st: &mut StepStatus,
+) -> Option<Planned> {
+    let ctx = cx.ctx;
+    let scope = format!("{}/{}", ctx.bucket, path);
+    let (objects, truncated) = match listed {
+        Some(o) => (o, false),
+        None => match cx
+            .list(&folder_prefix(path), ctx.opts.sample_scan_limit)
+            .await
+        {
+            Ok(l) => (l.objects, l.truncated),
+            Err(err) => {
+                st.fail(&scope, format!("cannot list sample files: {err}"));
+                return None;
+            }
+        },
+    };
+    let tables = table::roots(objects.iter().map(|o| o.key.as_str()));
+    let mut format = tables.get(path).copied().or_else(|| fmt.table());
+    if format.is_none() && truncated && fmt.format() == Some(crate::format::Format::Parquet) {
+        // `.hoodie/` and `_delta_log/` sort before data files and partition folders, so a
+        // cut listing still shows them; Iceberg's `metadata/` sorts after `data/`: one
+        // page of it says.
+        format = iceberg_probe(cx, path).await;
+    }
+    if let Some(format) = format {
+        let log = (!truncated).then(|| {
+            let one = BTreeMap::from([(path.to_string(), format)]);
+            table_logs(&objects, &one, false)
+                .remove(path)
+                .flatten()
+                .unwrap_or_default()
+        });
+        return Some(Planned::Table(TablePlan {
+            name: path.to_string(),
+            format,
+            log,
+        }));
+    }
+    let mut objects = objects;
+    if !tables.is_empty() {
+        objects.retain(|o| table::containing(&tables, &o.key).is_none());
+    }
+    structured_literal(cx, e, fmt, path, Some(objects), st)
+        .await
+        .map(Planned::Structured)
+}
+
+/// Whether `path/metadata/` holds an Iceberg metadata file (one listing page).
+async fn iceberg_probe(cx: Cx<'_>, path: &str) -> Option<TableFormat> {
+    let prefix = format!("{}metadata/", folder_prefix(path));
+    let page = cx
+        .ctx
+        .store
+        .list_page(cx.ctx.bucket, &prefix, None)
+        .await
+        .ok()?;
+    page.objects
+        .iter()
+        .any(|o| table::marker_root(&o.key).is_some_and(|(r, _)| r == path))
+        .then_some(TableFormat::Iceberg)
 }
 
 /// A literal structured entry: list `path/` (unless already listed) and choose samples.
@@ -497,6 +658,9 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
     }
     let re = glob::glob_regex(&pattern);
     let n_listed = listing.objects.len();
+    // Tables among every listed key (their markers are artifacts, never matched).
+    let tables = table::roots(listing.objects.iter().map(|o| o.key.as_str()));
+    let mut logs = table_logs(&listing.objects, &tables, listing.truncated);
     let exclude_paths: Vec<String> = match &e.exclude_paths {
         Some(p) => p.clone(),
         None => DEFAULT_EXCLUDE_PATHS
@@ -556,13 +720,21 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
                     exclude_patterns: None,
                 },
                 listed: Some(vec![o]),
+                table: None,
             })
             .collect();
     }
     // Group by table root, in first-seen (key) order.
     let mut roots: Vec<(String, Vec<ObjectMeta>)> = Vec::new();
     let mut root_index: std::collections::HashMap<String, usize> = Default::default();
+    let mut table_roots: Vec<(String, TableFormat)> = Vec::new();
     for o in matched {
+        if let Some((root, f)) = table::containing(&tables, &o.key) {
+            if !table_roots.iter().any(|(r, _)| r == root) {
+                table_roots.push((root.to_string(), f));
+            }
+            continue;
+        }
         let root = glob::table_root(&o.key);
         if root.is_empty() {
             continue;
@@ -577,6 +749,26 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
     }
     drop(root_index);
     let mut out = Vec::new();
+    for (root, format) in table_roots {
+        let log = logs.remove(&root).flatten();
+        out.push(Expanded {
+            entry: Entry {
+                data_path: root,
+                structure_format: Some(StructureFormat::new(format.structure_format())),
+                separator: None,
+                is_partitioned: false,
+                partition_columns: None,
+                depth: 0,
+                unstructured_formats: None,
+                unstructured_data: false,
+                auto_partition_detection: false,
+                exclude_paths: None,
+                exclude_patterns: None,
+            },
+            listed: log,
+            table: Some(format),
+        });
+    }
     for (root, files) in roots {
         let format = match &e.structure_format {
             Some(f) => f.clone(),
@@ -624,6 +816,7 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
                 exclude_patterns: None,
             },
             listed: Some(files),
+            table: None,
         });
     }
     out

@@ -10,7 +10,7 @@ use crate::infer::bound::{self, TreeLimits};
 use crate::infer::{self, archive::Archive, samples::SampleResult, Limits, Sample};
 use crate::manifest::Manifests;
 use crate::metrics::{self, BucketMetrics, Metrics};
-use crate::plan::{self, PlanContext, Planned, StructuredPlan};
+use crate::plan::{self, PlanContext, Planned, StructuredPlan, TablePlan};
 use crate::progress::{Counters, Stages};
 use crate::status::StepStatus;
 use crate::store::{self, ObjectStore};
@@ -57,6 +57,8 @@ enum Inferred {
     Samples(Vec<SampleResult>),
     /// An archive's members.
     Archive(Result<Archive, infer::Error>),
+    /// An open table's metadata.
+    Table(Result<crate::table::Table, crate::table::Error>),
 }
 
 type Tags = store::Result<Vec<(String, String)>>;
@@ -256,6 +258,10 @@ fn assemble(
                 archive(site, site.unstructured(name, size), inferred, tree, st, out);
                 continue;
             }
+            Planned::Table(t) => match table(site, t, inferred, tree, st) {
+                Some(c) => c,
+                None => continue,
+            },
             Planned::Unstructured { name, size } => site.unstructured(name, size),
             Planned::Folder { path, name, parent } => {
                 let c = site.folder(parent_of(parent, &folder_fqns), name, &path);
@@ -346,6 +352,47 @@ fn structured(
     };
     let formats = s.format.file_formats();
     Some(site.structured(s.name, data_model, formats))
+}
+
+/// An open table's container, from its metadata; a table that cannot be read is that
+/// container's failure, naming the file.
+fn table(
+    site: &Bucket<'_>,
+    t: TablePlan,
+    inferred: Inferred,
+    tree: TreeLimits,
+    st: &mut StepStatus,
+) -> Option<Container> {
+    let scope = format!("{}/{}", site.name, t.name);
+    let read = match inferred {
+        Inferred::Table(Ok(read)) => read,
+        Inferred::Table(Err(e)) => {
+            st.fail(
+                &scope,
+                format!(
+                    "Error reading the {} table {}: {e}",
+                    t.format.title(),
+                    t.name
+                ),
+            );
+            return None;
+        }
+        _ => return None,
+    };
+    let mut columns = read.columns;
+    let what = format!(
+        "the {} table s3://{}/{}",
+        t.format.title(),
+        site.name,
+        t.name
+    );
+    bounded(&mut columns, &what, tree, st, &scope);
+    let data_model = DataModel {
+        is_partitioned: read.is_partitioned,
+        columns,
+    };
+    let formats = crate::format::StructureFormat::new(t.format.structure_format()).file_formats();
+    Some(site.table(t.name, data_model, formats, read.description))
 }
 
 /// Trims one file's column tree to `maxColumnDepth` and `maxColumns`, with a warning
@@ -477,6 +524,25 @@ async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<In
                     }
                     Inferred::Samples(out)
                 }
+                Planned::Table(t) => Inferred::Table(
+                    AssertUnwindSafe(crate::table::read(
+                        store,
+                        bucket,
+                        &t.name,
+                        t.format,
+                        t.log.as_deref(),
+                        &limits,
+                    ))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|p| {
+                        Err(crate::table::Error::Panicked {
+                            bucket: bucket.to_string(),
+                            key: t.name.clone(),
+                            source: infer::cpu::Panicked::from_payload(&*p),
+                        })
+                    }),
+                ),
                 Planned::Archive { name, format, size } => Inferred::Archive(
                     AssertUnwindSafe(infer::archive::read_archive(
                         store, bucket, name, *size, format, &limits,

@@ -82,7 +82,11 @@ pub(super) fn need(format: Format) -> Option<Need> {
     match format.reader() {
         Reader::Parquet => Some(Need::Footer),
         Reader::Avro | Reader::Delimited(_) | Reader::Json => Some(Need::Prefix),
-        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => None,
+        Reader::Zip
+        | Reader::Tar { .. }
+        | Reader::Unopened
+        | Reader::NotBuilt
+        | Reader::Table(_) => None,
     }
 }
 
@@ -182,9 +186,11 @@ pub(super) fn columns(
                 limits.tree,
             )?),
         },
-        Reader::Zip | Reader::Tar { .. } | Reader::Unopened | Reader::NotBuilt => {
-            Err(Invalid::NoReader(format))
-        }
+        Reader::Zip
+        | Reader::Tar { .. }
+        | Reader::Unopened
+        | Reader::NotBuilt
+        | Reader::Table(_) => Err(Invalid::NoReader(format)),
     }
 }
 

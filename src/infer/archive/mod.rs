@@ -92,7 +92,7 @@ pub async fn read_archive(
             })
         }
         Some(Reader::Parquet | Reader::Avro | Reader::Delimited(_) | Reader::Json)
-        | Some(Reader::NotBuilt)
+        | Some(Reader::NotBuilt | Reader::Table(_))
         | None => return Err(Error::NotBuilt { format }),
     };
     let size = match size {

@@ -257,6 +257,14 @@ fn decode(footer: &[u8], tree: TreeLimits) -> Result<Decoded, FooterError> {
     Err(whole.into())
 }
 
+/// Whether a footer's schema is within `tree`, measured by the Thrift scanner without
+/// parquet-rs, so that a caller may hand the footer to parquet-rs whole (a Delta
+/// checkpoint's, `crate::table::delta`).
+pub(crate) fn schema_fits(footer: &[u8], tree: TreeLimits) -> Result<bool, FooterError> {
+    let meta = FileMeta::scan(footer).map_err(ParquetSchemaError::from)?;
+    Ok(!schema::measure(footer, &meta, tree)?.is_trimmed())
+}
+
 /// The columns parquet-rs finds in a footer already measured.
 fn columns(footer: &[u8], tree: TreeLimits) -> Result<Vec<Column>, parquet::errors::ParquetError> {
     let meta = ParquetMetaDataReader::decode_metadata(footer)?;
