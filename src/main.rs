@@ -53,6 +53,10 @@ enum Command {
         /// DELETE to the server. The summary lists what would be written and marked deleted.
         #[arg(long)]
         dry_run: bool,
+        /// Re-send every container to OpenMetadata, even those the server already holds
+        /// unchanged (by default an unchanged container is not sent again).
+        #[arg(long)]
+        full: bool,
     },
     /// Check a workflow file without touching AWS or OpenMetadata.
     Validate {
@@ -278,8 +282,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             config,
             shard,
             dry_run,
+            full,
         } => {
-            let v = load(&config, config::Overrides { shard, dry_run })?;
+            let v = load(
+                &config,
+                config::Overrides {
+                    shard,
+                    dry_run,
+                    full,
+                },
+            )?;
             init_logging(v.logger_level);
             let rules = v.rules;
             let catalog = match &v.sink {

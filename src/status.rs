@@ -58,6 +58,10 @@ pub struct StepStatus {
     pub planned: Vec<Event>,
     /// S3 requests and retries (source) or API calls (sink), when the step counted them.
     pub requests: Option<RequestCounts>,
+    /// Sink: containers the server already held unchanged, so not sent again (counted in
+    /// `records`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unchanged: u64,
     /// Bytes the step read from S3, when it counted them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes_read: Option<u64>,
@@ -220,6 +224,13 @@ impl RunStatus {
                     r.requests, r.retries
                 );
             }
+            if s.unchanged > 0 {
+                let _ = writeln!(
+                    out,
+                    "{} container(s) unchanged since the last run, not sent again (--full sends them)",
+                    s.unchanged
+                );
+            }
             if let Some(b) = s.bytes_read {
                 let _ = writeln!(out, "Bytes read from S3: {}", human_bytes(b));
             }
@@ -265,6 +276,10 @@ impl RunStatus {
         }
         out
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A byte count in the unit that shows it: `512 B`, `4.7 KiB`, `13.5 MiB`, `2.0 GiB`.

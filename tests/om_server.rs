@@ -195,6 +195,7 @@ fn tags_become_classifications_and_labels_before_their_container() {
                 progress_interval_secs: 0,
                 max_deletions: s3meta::config::MaxDeletions::Percent(50.0),
                 dry_run: false,
+                skip_unchanged: true,
             },
         )
         .await

@@ -492,7 +492,14 @@ fn a_long_pipeline_run_sends_processing_progress_events() {
             .path("/v1/containers"),
     );
     let extra = "ingestionPipelineFQN: svc.s3_metadata\ns3meta:\n  statusIntervalSecs: 1\n";
-    let run = lake.ingest(&rest_config(&lake, &om, extra));
+    // `--full`: the containers are unchanged, and only a full run sends them (and meets
+    // the 429s).
+    let run = crate::support::run_binary(
+        lake.dir.path(),
+        &["ingest", "--full", "-c"],
+        &rest_config(&lake, &om, extra),
+        &lake.catalog_path(),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let events: Vec<String> = om
         .requests()
@@ -675,4 +682,57 @@ fn a_dry_run_lists_what_it_would_write_and_delete_and_writes_nothing() {
     ] {
         assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
     }
+}
+
+#[test]
+fn a_second_run_of_an_unchanged_lake_sends_no_container_and_full_sends_them_all() {
+    let lake = lake();
+    let om = server();
+    let yaml = rest_config(&lake, &om, "");
+    let first = lake.ingest(&yaml);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let puts = |om: &OmServer| {
+        om.requests()
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path == "/v1/containers")
+            .count()
+    };
+    let written = puts(&om);
+    assert!(written > 0);
+    om.clear_requests();
+
+    // Second run, nothing changed: one listing, no container PUT, the same live state.
+    let second = lake.ingest(&yaml);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(puts(&om), 0, "{:?}", om.requests());
+    assert!(
+        second.stdout.contains(&format!(
+            "{written} container(s) unchanged since the last run, not sent again (--full sends them)"
+        )),
+        "{}",
+        second.stdout
+    );
+    assert_eq!(om.state().live_containers().len(), ALL.len());
+
+    // A changed file changes its container only: that one is sent.
+    lake.put(
+        "sales",
+        "transactions/2024.csv",
+        "id,amount,note\n1,2.5,x\n",
+    );
+    om.clear_requests();
+    let third = lake.ingest(&yaml);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(puts(&om), 1, "{:?}", om.requests());
+
+    // --full sends every container again.
+    om.clear_requests();
+    let full = crate::support::run_binary(
+        lake.dir.path(),
+        &["ingest", "--full", "-c"],
+        &yaml,
+        &lake.catalog_path(),
+    );
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    assert_eq!(puts(&om), written);
 }

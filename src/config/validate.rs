@@ -104,6 +104,8 @@ pub struct Validated {
     /// `--dry-run`: the sink lists what it would write and mark deleted, and writes nothing
     /// (no catalog file, no PUT, PATCH or DELETE to the server).
     pub dry_run: bool,
+    /// `--full`: re-send every container, even one the server already holds unchanged.
+    pub full: bool,
 }
 
 impl Validated {
@@ -138,6 +140,8 @@ pub struct Overrides {
     pub shard: Option<Shard>,
     /// `--dry-run`: read and infer everything, write nothing.
     pub dry_run: bool,
+    /// `--full`: re-send every container.
+    pub full: bool,
 }
 
 /// Worker `index` of `count`: the buckets whose name hashes to `index` modulo `count`.
@@ -518,6 +522,7 @@ impl Workflow {
             options,
             shard: overrides.shard,
             dry_run: overrides.dry_run,
+            full: overrides.full,
         })
     }
 }

@@ -38,6 +38,9 @@ pub struct EntityRef {
     /// Fully qualified name.
     #[serde(rename = "fullyQualifiedName", default)]
     pub fqn: Option<String>,
+    /// The `sourceHash` the entity was last written with (containers), when the answer has it.
+    #[serde(rename = "sourceHash", default)]
+    pub source_hash: Option<String>,
 }
 
 /// A page of a listing.

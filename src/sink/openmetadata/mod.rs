@@ -67,6 +67,9 @@ pub struct Settings {
     /// `--dry-run`: only GETs reach the server; what would be written or marked deleted is
     /// listed in the status instead.
     pub dry_run: bool,
+    /// Not `--full`: a container the server already holds with the same `sourceHash` is not
+    /// sent again (its request body would be the same).
+    pub skip_unchanged: bool,
 }
 
 impl Settings {
@@ -85,6 +88,7 @@ impl Settings {
             progress_interval_secs: o.status_interval_secs,
             max_deletions: o.max_deletions,
             dry_run: v.dry_run,
+            skip_unchanged: !v.full,
         }
     }
 }
@@ -116,6 +120,18 @@ pub struct OmSink {
     tags: Mutex<HashMap<String, Once>>,
     /// The task sending `PROCESSING` events, stopped by `report`.
     ticker: Option<tokio::task::JoinHandle<()>>,
+    /// What the server already holds, by FQN: its id and `sourceHash` (read once in `begin`
+    /// unless `--full`), so that an unchanged container is not sent again.
+    held: HashMap<String, Held>,
+    /// Containers not sent because the server held them unchanged.
+    unchanged: std::sync::atomic::AtomicU64,
+}
+
+/// A container the server holds.
+#[derive(Debug, Clone)]
+struct Held {
+    id: String,
+    source_hash: Option<String>,
 }
 
 impl Drop for OmSink {
@@ -224,6 +240,8 @@ impl OmSink {
             status: Mutex::new(StepStatus::new(STEP)),
             tags: Mutex::new(HashMap::new()),
             ticker: None,
+            held: HashMap::new(),
+            unchanged: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -242,6 +260,16 @@ impl OmSink {
 
     /// Every live container of the service: `(fqn, id)`, from `GET /v1/containers` pages.
     async fn list_containers(&self) -> Result<Vec<(String, String)>, ClientError> {
+        Ok(self
+            .list_held()
+            .await?
+            .into_iter()
+            .map(|(f, h)| (f, h.id))
+            .collect())
+    }
+
+    /// Every live container of the service with its id and `sourceHash`.
+    async fn list_held(&self) -> Result<Vec<(String, Held)>, ClientError> {
         let service = quote_name(&self.settings.service_name);
         let mut out = vec![];
         let mut after: Option<String> = None;
@@ -258,11 +286,13 @@ impl OmSink {
                 status: answer.status,
                 message: format!("unexpected listing: {e}"),
             })?;
-            out.extend(
-                page.data
-                    .into_iter()
-                    .filter_map(|e| e.fqn.map(|f| (f, e.id))),
-            );
+            out.extend(page.data.into_iter().filter_map(|e| {
+                let held = Held {
+                    id: e.id,
+                    source_hash: e.source_hash,
+                };
+                e.fqn.map(|f| (f, held))
+            }));
             after = page.paging.and_then(|p| p.after);
             if after.is_none() {
                 return Ok(out);
@@ -443,6 +473,16 @@ impl Sink for OmSink {
                     .map_err(|e| err_in(&fqn, "unexpected service answer", e))?;
                 tracing::info!(service = %fqn, "Using the existing storage service.");
                 lock(&self.status).records += 1;
+                if self.settings.skip_unchanged {
+                    // One paged listing instead of a PUT per unchanged container. A failed
+                    // listing only costs the saving: every container is then sent.
+                    match self.list_held().await {
+                        Ok(list) => self.held = list.into_iter().collect(),
+                        Err(e) => {
+                            tracing::warn!(service = %fqn, "cannot list the service's containers, so every container is sent again: {e}")
+                        }
+                    }
+                }
                 Ok(())
             }
             Err(ClientError::NotFound(_)) if self.settings.dry_run => {
@@ -479,6 +519,16 @@ impl Sink for OmSink {
             // Tags would be created with it: part of the same write.
             lock(&self.status).plan(&c.fqn, "write");
             return Ok(ParentRef::Fqn(c.fqn.clone()));
+        }
+        if let Some(held) = self.held.get(&c.fqn) {
+            if held.source_hash.as_deref() == Some(c.source_hash(service).as_str()) {
+                // The server holds this very body: nothing to send (a PUT would be a no-op).
+                tracing::debug!(container = %c.fqn, "unchanged since the last run: not sent");
+                lock(&self.status).records += 1;
+                self.unchanged
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(ParentRef::Id(held.id.clone()));
+            }
         }
         let mut body = c.request(service, parent);
         if !c.tags.is_empty() {
@@ -652,6 +702,7 @@ impl Sink for OmSink {
     fn status(&self) -> StepStatus {
         let mut st = lock(&self.status).clone();
         st.requests = Some(self.client.request_counts());
+        st.unchanged = self.unchanged.load(std::sync::atomic::Ordering::Relaxed);
         st
     }
 }
