@@ -343,3 +343,51 @@ fn the_chosen_sample_and_the_keys_left_out_are_logged_at_debug() {
         "{line}"
     );
 }
+
+#[test]
+fn a_second_run_with_a_state_file_reads_no_unchanged_sample() {
+    let lake = Lake::new();
+    lake.put("second", "data/a.parquet", parquet_id_name());
+    lake.put("second", "csv/a.csv", "x,y\n1,2\n");
+    lake.put(
+        "second",
+        "openmetadata.json",
+        r#"{"entries": [{"dataPath": "data", "structureFormat": "parquet"}, {"dataPath": "csv", "structureFormat": "csv"}]}"#,
+    );
+    let state = lake.dir.path().join("state/s3meta-state.json");
+    let yaml = lake.config("", "")
+        + &format!(
+            "s3meta:\n  bucketMetrics: false\n  stateFile: {}\n",
+            state.display()
+        );
+    let bytes_read = |run: &crate::support::Run| {
+        run.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Bytes read from S3: "))
+            .unwrap()
+            .to_string()
+    };
+    let first = lake.ingest(&yaml);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    assert!(state.exists());
+    let second = lake.ingest(&yaml);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    // The same catalog, and only the manifest read (no sample).
+    assert_eq!(first.catalog, second.catalog);
+    let manifest_len = std::fs::metadata(lake.root.join("second/openmetadata.json"))
+        .unwrap()
+        .len();
+    assert_eq!(
+        bytes_read(&second),
+        format!("{manifest_len} B"),
+        "{}",
+        second.stdout
+    );
+
+    // A changed file is read again, and its new columns published.
+    lake.put("second", "csv/a.csv", "x,y,z\n1,2,3\n");
+    let third = lake.ingest(&yaml);
+    assert_ne!(bytes_read(&third), format!("{manifest_len} B"));
+    let csv = third.container("svc.second.csv");
+    assert_eq!(csv["dataModel"]["columns"].as_array().unwrap().len(), 3);
+}

@@ -579,6 +579,9 @@ pub struct S3metaOptions {
     /// Most columns (nested fields included) kept per file, default 10,000; the rest are
     /// cut with a warning naming the file.
     pub max_columns: usize,
+    /// A file where each run keeps the columns its sample files gave, so that the next run
+    /// reads no sample whose key, size and modification time are unchanged (none: off).
+    pub state_file: Option<String>,
     /// The most containers one run may mark deleted (`markDeletedContainers`): a count, or a
     /// percentage of the service's containers (`"50%"`, the default). Over it, the run
     /// deletes nothing and says so.
@@ -682,6 +685,7 @@ impl Default for S3metaOptions {
             max_archive_members: 1000,
             max_column_depth: 64,
             max_columns: 10_000,
+            state_file: None,
             max_deletions: MaxDeletions::Percent(50.0),
         }
     }

@@ -107,8 +107,9 @@ pub const DATA_TYPES: &[&str] = &[
     "HIERARCHYID",
 ];
 
-/// A table column (`entity/data/table.Column`), as the connector sends it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A table column (`entity/data/table.Column`), as the connector sends it (and as the
+/// second-run state file keeps it).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Column {
     /// Source name truncated to 256 characters.

@@ -34,6 +34,8 @@ pub(super) struct Shared {
     pub(super) counters: Arc<Counters>,
     /// Wall time per stage.
     pub(super) stages: Stages,
+    /// The last run's sample columns (`s3meta.stateFile`), when configured.
+    pub(super) state: Option<super::state::SampleState>,
 }
 
 /// What one bucket produced.
@@ -513,13 +515,32 @@ async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<In
                             format: &s.format,
                             separator: s.separator.as_deref(),
                         };
-                        // Contained: a reader's panic fails this sample, not the run.
-                        let r = AssertUnwindSafe(infer::infer_columns(store, sample, &limits))
-                            .catch_unwind()
-                            .await
-                            .unwrap_or_else(|p| {
-                                Err(infer::Error::panicked(bucket, &object.key, &*p))
-                            });
+                        let key = shared.state.as_ref().map(|_| {
+                            super::state::SampleKey::new(
+                                bucket,
+                                object,
+                                s.format.as_str(),
+                                s.separator.as_deref(),
+                            )
+                        });
+                        // A second run: the same object read the same way gave these.
+                        let known = match (&shared.state, &key) {
+                            (Some(state), Some(k)) => state.get(k),
+                            _ => None,
+                        };
+                        let r = match known {
+                            Some(cols) => Ok(cols),
+                            // Contained: a reader's panic fails this sample, not the run.
+                            None => AssertUnwindSafe(infer::infer_columns(store, sample, &limits))
+                                .catch_unwind()
+                                .await
+                                .unwrap_or_else(|p| {
+                                    Err(infer::Error::panicked(bucket, &object.key, &*p))
+                                }),
+                        };
+                        if let (Some(state), Some(k), Ok(cols)) = (&shared.state, key, &r) {
+                            state.record(k, cols);
+                        }
                         out.push((object.key.clone(), r));
                     }
                     Inferred::Samples(out)

@@ -9,6 +9,7 @@
 //! children (`write`).
 
 mod bucket;
+mod state;
 mod write;
 
 use crate::aws;
@@ -163,8 +164,19 @@ async fn run(
     stages.record("sink writes", begun);
     source.records += 1;
 
+    let limits = Limits::from_options(&v.options);
+    let state = v
+        .options
+        .state_file
+        .as_deref()
+        .map(std::path::Path::new)
+        .map(|p| match v.full {
+            true => state::SampleState::fresh(p, &limits),
+            false => state::SampleState::load(p, &limits),
+        });
     let shared = Arc::new(Shared {
-        limits: Limits::from_options(&v.options),
+        limits,
+        state,
         v,
         store: counting.clone(),
         manifests,
@@ -175,6 +187,17 @@ async fn run(
     let mut sink_failures =
         process_and_write(&shared, buckets, sink.as_ref(), &mut source, &mut seen).await;
 
+    if let Some(state) = &shared.state {
+        // Not after a dry run: it wrote nothing, so the next run starts where this one did.
+        if !shared.v.dry_run {
+            if let Err(e) = state.save() {
+                source.warn(
+                    "s3meta.stateFile",
+                    format!("cannot write the state file (the next run reads every sample): {e}"),
+                );
+            }
+        }
+    }
     source.requests = shared.store.request_counts();
     source.bytes_read = Some(counting.counts().bytes);
     let begun = Instant::now();
