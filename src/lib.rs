@@ -12,6 +12,8 @@
 //! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
 //! - [`discover`]: which buckets a run covers (`bucketNames`, the filter, `--shard`).
+//! - [`autodiscover`]: datasets found in a bucket's listing when it has no manifest (`autoDiscovery`,
+//!   `manifest suggest`).
 //! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`, and the
 //!   precedence that picks each bucket's entries.
 //! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
@@ -47,6 +49,7 @@ use anyhow as _;
 use clap as _;
 use tracing_subscriber as _;
 
+pub mod autodiscover;
 pub mod aws;
 pub mod config;
 pub mod discover;
