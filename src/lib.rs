@@ -18,6 +18,7 @@
 //!   precedence that picks each bucket's entries.
 //! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
+//! - [`plan_report`]: `s3meta plan` and `manifest suggest`: what a run would see, without running it.
 //! - [`table`]: Delta Lake, Iceberg and Hudi tables: detection, and columns from their metadata.
 //! - [`infer`]: columns from sample files, by bounded reads, and the policy that merges a
 //!   container's samples.
@@ -66,6 +67,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod openmetadata;
 pub mod plan;
+pub mod plan_report;
 pub mod progress;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;
