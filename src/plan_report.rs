@@ -175,6 +175,9 @@ pub struct BucketPlan {
     pub warnings: Vec<String>,
     /// Requests the plan cost (manifest read and listings).
     pub requests: u64,
+    /// Object reads among them: the bucket's own manifest (found or not) at most, since a
+    /// plan reads no sample.
+    pub sample_reads: u64,
 }
 
 fn container_of(p: &Planned) -> PlannedContainer {
@@ -263,7 +266,7 @@ pub async fn plan(v: &Validated) -> Result<Vec<BucketPlan>, Error> {
     let names = buckets(v, &store, None).await?;
     let mut out = Vec::new();
     for bucket in names {
-        let before = store.counts().requests;
+        let before = store.counts();
         let mut st = StepStatus::default();
         let resolved = manifests.entries(&store, &bucket, &mut st).await;
         let discovered = resolved.discovered;
@@ -348,7 +351,8 @@ pub async fn plan(v: &Validated) -> Result<Vec<BucketPlan>, Error> {
                 .chain(&st.failures)
                 .map(|w| format!("{}: {}", w.scope, w.message))
                 .collect(),
-            requests: store.counts().requests - before,
+            requests: store.counts().requests - before.requests,
+            sample_reads: store.counts().gets - before.gets,
         });
     }
     Ok(out)
