@@ -162,6 +162,7 @@ pub struct Dropped {
 
 /// `plan` for one bucket.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BucketPlan {
     /// The bucket.
     pub bucket: String,

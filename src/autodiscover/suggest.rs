@@ -134,9 +134,15 @@ fn entry_of(ds: &Dataset, nested: bool) -> (JsonEntry, String) {
 
 /// The unstructured folders of the keys left out for an unknown format: per folder above
 /// any partition folders, the extensions of its files (files without one cannot be named
-/// by a suffix and stay out).
-fn unstructured_folders(d: &Discovery) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// by a suffix and stay out). A folder inside another is merged into it (an
+/// `unstructuredFormats` entry lists its whole folder). A folder that is, holds or lies in
+/// a structured dataset's root is not suggested: its containers would collide with the
+/// dataset's; its keys stay out (second value, with the dataset's root).
+fn unstructured_folders(
+    d: &Discovery,
+    structured: &[&Dataset],
+) -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, String)>) {
+    let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for l in d
         .left_out
         .iter()
@@ -154,17 +160,50 @@ fn unstructured_folders(d: &Discovery) -> BTreeMap<String, BTreeSet<String>> {
         let Some(dot) = name.rfind('.').filter(|&i| i > 0 && i + 1 < name.len()) else {
             continue;
         };
-        out.entry(folders[..end].join("/"))
+        found
+            .entry(folders[..end].join("/"))
             .or_default()
             .insert(name[dot..].to_string());
     }
-    out
+    let within = |inner: &str, outer: &str| {
+        inner == outer
+            || inner
+                .strip_prefix(outer)
+                .is_some_and(|r| r.starts_with('/'))
+    };
+    // Key order puts an ancestor before the folders inside it.
+    let mut merged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (folder, exts) in found {
+        let ancestor = merged.keys().find(|a| within(&folder, a)).cloned();
+        match ancestor {
+            Some(a) => merged.entry(a).or_default().extend(exts),
+            None => {
+                merged.insert(folder, exts);
+            }
+        }
+    }
+    let mut clashes = Vec::new();
+    merged.retain(|folder, _| {
+        match structured
+            .iter()
+            .find(|ds| within(folder, &ds.root) || within(&ds.root, folder))
+        {
+            Some(ds) => {
+                clashes.push((folder.clone(), ds.root.clone()));
+                false
+            }
+            None => true,
+        }
+    });
+    (merged, clashes)
 }
 
-fn build(d: &Discovery, opts: Options) -> (JsonManifest, Vec<String>) {
+/// The manifest, the reason for each of its entries, and notes on what was not suggested.
+fn build(d: &Discovery, opts: Options) -> (JsonManifest, Vec<String>, Vec<String>) {
     let (kept, _) = one_per_root(d);
     let mut entries = Vec::new();
     let mut whys = Vec::new();
+    let mut notes = Vec::new();
     for ds in &kept {
         let below = format!("{}/", ds.root);
         let nested = kept.iter().any(|o| o.root.starts_with(&below));
@@ -173,7 +212,13 @@ fn build(d: &Discovery, opts: Options) -> (JsonManifest, Vec<String>) {
         whys.push(why);
     }
     if opts.unstructured {
-        for (folder, exts) in unstructured_folders(d) {
+        let (folders, clashes) = unstructured_folders(d, &kept);
+        for (folder, root) in clashes {
+            notes.push(format!(
+                "not an unstructured entry: {folder}/, since the dataset {root} is, holds or lies in it"
+            ));
+        }
+        for (folder, exts) in folders {
             whys.push(format!(
                 "files with no structured format ({}), catalogued as unstructured as asked",
                 exts.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -188,12 +233,12 @@ fn build(d: &Discovery, opts: Options) -> (JsonManifest, Vec<String>) {
             });
         }
     }
-    (JsonManifest { entries }, whys)
+    (JsonManifest { entries }, whys, notes)
 }
 
 /// The `openmetadata.json` text describing the datasets (pretty JSON, newline-terminated).
 pub fn manifest(d: &Discovery, opts: Options) -> String {
-    let (m, _) = build(d, opts);
+    let (m, _, _) = build(d, opts);
     // Plain strings, numbers and booleans: serialising cannot fail.
     let mut s = serde_json::to_string_pretty(&m).unwrap_or_default();
     s.push('\n');
@@ -208,7 +253,7 @@ pub fn entries(d: &Discovery, opts: Options) -> Result<Vec<Entry>, ManifestError
 /// What made each entry, and every key left out with its reason.
 pub fn explain(bucket: &str, d: &Discovery, opts: Options) -> String {
     let mut s = String::new();
-    let (m, whys) = build(d, opts);
+    let (m, whys, notes) = build(d, opts);
     let _ = writeln!(
         s,
         "bucket {bucket}: {} key(s) listed{}",
@@ -251,6 +296,9 @@ pub fn explain(bucket: &str, d: &Discovery, opts: Options) -> String {
                 .unwrap_or("another format"),
             ds.keys.join(", ")
         );
+    }
+    for n in notes {
+        let _ = writeln!(s, "  {n}");
     }
     if !d.left_out.is_empty() {
         let _ = writeln!(s, "  left out:");

@@ -242,3 +242,38 @@ fn an_empty_listing_suggests_an_empty_manifest() {
         "{\n  \"entries\": []\n}\n"
     );
 }
+
+#[test]
+fn unstructured_folders_merge_upwards_and_never_clash_with_a_dataset() {
+    let d = discover(
+        &objs(&[
+            "images/logo.png",
+            "images/icons/search.png",
+            "images/icons/readme.txt",
+            "landing/partner/a.csv",
+            "landing/partner/README.md",
+            "landing/pics/x.jpg",
+        ]),
+        false,
+    );
+    let e = suggest::entries(&d, Options { unstructured: true }).unwrap();
+    let got: Vec<(&str, Option<Vec<String>>)> = e
+        .iter()
+        .map(|e| (e.data_path.as_str(), e.unstructured_formats.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("landing/partner", None),
+            ("images", Some(vec![".png".to_string(), ".txt".to_string()])),
+            ("landing/pics", Some(vec![".jpg".to_string()])),
+        ]
+    );
+    let text = suggest::explain("b", &d, Options { unstructured: true });
+    assert!(
+        text.contains(
+            "not an unstructured entry: landing/partner/, since the dataset landing/partner"
+        ),
+        "{text}"
+    );
+}
