@@ -209,6 +209,8 @@ fn auto_bucket(lake: &Lake, b: &str) {
     let pq = parquet_id_name();
     lake.put(b, "warehouse/orders/part-00000-a.snappy.parquet", &pq)
         .put(b, "warehouse/orders/_SUCCESS", "")
+        .put(b, "warehouse/customers/part-00000-c.snappy.parquet", &pq)
+        .put(b, "warehouse/products/part-00000-p.snappy.parquet", &pq)
         .put(b, "warehouse/orders/.part-00000-a.snappy.parquet.crc", "x")
         .put(b, "db/events/year=2024/month=01/a.parquet", &pq)
         .put(b, "db/events/year=2024/month=02/b.parquet", &pq)
@@ -278,7 +280,9 @@ fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
             "svc.auto.lake/sales",
             "svc.auto.reports",
             "svc.auto.topics/clicks",
+            "svc.auto.warehouse/customers",
             "svc.auto.warehouse/orders",
+            "svc.auto.warehouse/products",
         ],
         "{}",
         with.stderr
@@ -335,7 +339,15 @@ fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
         s.stderr
     );
     let text = std::fs::read(out.join("auto/openmetadata.json")).unwrap();
-    s3meta::manifest::parse_bucket_manifest(&text).unwrap();
+    let entries = s3meta::manifest::parse_bucket_manifest(&text).unwrap();
+    // The three warehouse tables are one `depth: 1` entry.
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.data_path == "warehouse" && e.depth == 1),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
     lake.put("auto", "openmetadata.json", &text);
     let uploaded = lake.ingest(&config(&lake, false, ""));
     assert_eq!(uploaded.code, 0, "{}", uploaded.stderr);

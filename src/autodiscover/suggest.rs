@@ -31,9 +31,21 @@ struct JsonEntry {
     is_partitioned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     partition_columns: Option<Vec<JsonColumn>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    depth: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     unstructured_formats: Option<Vec<String>>,
+    /// The roots of the datasets the entry stands for (for `--explain`).
+    #[serde(skip)]
+    members: Vec<String>,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Sibling datasets at least this many make one `depth: 1` entry of their parent folder.
+const DEPTH_SIBLINGS: usize = 3;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -127,9 +139,70 @@ fn entry_of(ds: &Dataset, nested: bool) -> (JsonEntry, String) {
                 })
                 .collect()
         }),
+        depth: 0,
         unstructured_formats: None,
+        members: vec![ds.root.clone()],
     };
     (entry, why)
+}
+
+fn within(inner: &str, outer: &str) -> bool {
+    inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|r| r.starts_with('/'))
+}
+
+fn parent_of(root: &str) -> Option<&str> {
+    root.rfind('/').map(|i| &root[..i])
+}
+
+/// Parent folders whose sibling datasets one `depth: 1` entry describes exactly: at least
+/// [`DEPTH_SIBLINGS`] unpartitioned datasets of one format one folder below the parent, no
+/// dataset inside any of them, and nothing else under the parent that depth discovery would
+/// make a container of (another dataset, a table, a folder of unknown or cold files). Files
+/// directly in the parent are ignored by depth discovery, as by literal entries. Returns
+/// parent → (format, sibling roots).
+fn depth_groups<'a>(
+    d: &Discovery,
+    kept: &[&'a Dataset],
+) -> BTreeMap<String, (&'static str, Vec<&'a Dataset>)> {
+    let mut by_parent: BTreeMap<(&str, &'static str), Vec<&Dataset>> = BTreeMap::new();
+    for ds in kept {
+        let Kind::Files(f) = ds.kind else { continue };
+        if ds.partitioned
+            || kept
+                .iter()
+                .any(|o| o.root != ds.root && within(&o.root, &ds.root))
+        {
+            continue;
+        }
+        if let Some(p) = parent_of(&ds.root) {
+            by_parent.entry((p, f)).or_default().push(ds);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for ((parent, format), sibs) in by_parent {
+        if sibs.len() < DEPTH_SIBLINGS || out.contains_key(parent) {
+            continue;
+        }
+        let is_sibling = |path: &str| sibs.iter().any(|s| within(path, &s.root));
+        let below = format!("{parent}/");
+        let other_dataset = d
+            .datasets
+            .iter()
+            .any(|o| o.root.starts_with(&below) && !is_sibling(&o.root));
+        let other_key = d.left_out.iter().any(|l| {
+            let inside = l.key.strip_prefix(&below).is_some_and(|r| r.contains('/'));
+            inside
+                && !matches!(l.reason, Reason::Artifact | Reason::FolderMarker)
+                && !is_sibling(&l.key)
+        });
+        if !other_dataset && !other_key {
+            out.insert(parent.to_string(), (format, sibs));
+        }
+    }
+    out
 }
 
 /// The unstructured folders of the keys left out for an unknown format: per folder above
@@ -165,12 +238,6 @@ fn unstructured_folders(
             .or_default()
             .insert(name[dot..].to_string());
     }
-    let within = |inner: &str, outer: &str| {
-        inner == outer
-            || inner
-                .strip_prefix(outer)
-                .is_some_and(|r| r.starts_with('/'))
-    };
     // Key order puts an ancestor before the folders inside it.
     let mut merged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (folder, exts) in found {
@@ -204,13 +271,49 @@ fn build(d: &Discovery, opts: Options) -> (JsonManifest, Vec<String>, Vec<String
     let mut entries = Vec::new();
     let mut whys = Vec::new();
     let mut notes = Vec::new();
+    let groups = depth_groups(d, &kept);
+    let grouped = |root: &str| {
+        parent_of(root)
+            .and_then(|p| groups.get(p))
+            .is_some_and(|(_, sibs)| sibs.iter().any(|s| s.root == root))
+    };
+    for (parent, (format, sibs)) in &groups {
+        whys.push(format!(
+            "depth 1: {} datasets of {format} one folder below {parent}/ ({}), and nothing else below it",
+            sibs.len(),
+            sibs.iter()
+                .map(|s| s.root.rsplit('/').next().unwrap_or(&s.root))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        entries.push(JsonEntry {
+            data_path: parent.clone(),
+            structure_format: Some(format),
+            separator: (*format == "tsv").then_some("\t"),
+            is_partitioned: false,
+            partition_columns: None,
+            depth: 1,
+            unstructured_formats: None,
+            members: sibs.iter().map(|s| s.root.clone()).collect(),
+        });
+    }
     for ds in &kept {
+        if grouped(&ds.root) {
+            continue;
+        }
         let below = format!("{}/", ds.root);
         let nested = kept.iter().any(|o| o.root.starts_with(&below));
         let (e, why) = entry_of(ds, nested);
         entries.push(e);
         whys.push(why);
     }
+    // Structured entries by path, whichever way they were made.
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| entries[a].data_path.cmp(&entries[b].data_path));
+    let mut slots: Vec<Option<(JsonEntry, String)>> =
+        entries.into_iter().zip(whys).map(Some).collect();
+    let (mut entries, mut whys): (Vec<JsonEntry>, Vec<String>) =
+        order.iter().filter_map(|&i| slots[i].take()).unzip();
     if opts.unstructured {
         let (folders, clashes) = unstructured_folders(d, &kept);
         for (folder, root) in clashes {
@@ -229,7 +332,9 @@ fn build(d: &Discovery, opts: Options) -> (JsonManifest, Vec<String>, Vec<String
                 separator: None,
                 is_partitioned: false,
                 partition_columns: None,
+                depth: 0,
                 unstructured_formats: Some(exts.into_iter().collect()),
+                members: vec![],
             });
         }
     }
@@ -272,9 +377,10 @@ pub fn explain(bucket: &str, d: &Discovery, opts: Options) -> String {
             e.data_path,
             e.structure_format.unwrap_or("unstructured")
         );
-        if let Some(ds) = kept.iter().find(|ds| {
-            ds.root == e.data_path.split("/*").next().unwrap_or("") && e.structure_format.is_some()
-        }) {
+        for ds in kept.iter().filter(|ds| e.members.contains(&ds.root)) {
+            if e.members.len() > 1 {
+                let _ = writeln!(s, "    {}/ ({} file(s))", ds.root, ds.files);
+            }
             for k in &ds.keys {
                 let _ = writeln!(s, "    {k}");
             }

@@ -277,3 +277,37 @@ fn unstructured_folders_merge_upwards_and_never_clash_with_a_dataset() {
         "{text}"
     );
 }
+
+#[test]
+fn sibling_datasets_make_one_depth_entry_only_when_it_says_exactly_the_same() {
+    let keys = [
+        "wh/crm/accounts/part-0.parquet",
+        "wh/crm/users/part-0.parquet",
+        "wh/crm/users/_SUCCESS",
+        "wh/crm/leads/part-0.parquet",
+        "wh/crm/README.md",
+        "wh/fin/ledger/a.parquet",
+        "wh/fin/budget/a.parquet",
+        "wh/fin/plans/a.parquet",
+        "wh/fin/scans/a.pdf",
+    ];
+    let d = discover(&objs(&keys), false);
+    let e = suggest::entries(&d, Options::default()).unwrap();
+    let got: Vec<(&str, u32)> = e.iter().map(|e| (e.data_path.as_str(), e.depth)).collect();
+    // wh/fin has a folder of PDFs that depth discovery would make a container of.
+    assert_eq!(
+        got,
+        vec![
+            ("wh/crm", 1),
+            ("wh/fin/budget", 0),
+            ("wh/fin/ledger", 0),
+            ("wh/fin/plans", 0)
+        ]
+    );
+    let text = suggest::explain("b", &d, Options::default());
+    assert!(
+        text.contains("depth 1: 3 datasets of parquet one folder below wh/crm/"),
+        "{text}"
+    );
+    assert!(text.contains("wh/crm/users/part-0.parquet"), "{text}");
+}
