@@ -205,6 +205,9 @@ fn depth_groups<'a>(
     out
 }
 
+/// Unstructured folders and the file-name suffixes found in each.
+type Folders = BTreeMap<String, BTreeSet<String>>;
+
 /// The unstructured folders of the keys left out for an unknown format: per folder above
 /// any partition folders, the extensions of its files (files without one cannot be named
 /// by a suffix and stay out). A folder inside another is merged into it (an
@@ -214,7 +217,7 @@ fn depth_groups<'a>(
 fn unstructured_folders(
     d: &Discovery,
     structured: &[&Dataset],
-) -> (BTreeMap<String, BTreeSet<String>>, Vec<(String, String)>) {
+) -> (Folders, Vec<(String, String)>) {
     let mut found: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for l in d
         .left_out
