@@ -431,3 +431,99 @@ fn the_key_cap_stops_discovery_with_a_warning_naming_the_bucket() {
         r.stdout
     );
 }
+
+fn plan_json(lake: &Lake, cfg: &str) -> Value {
+    let r = run_binary(
+        lake.dir.path(),
+        &["plan", "--json", "-c"],
+        cfg,
+        &lake.catalog_path(),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn bucket_plan<'a>(plans: &'a Value, bucket: &str) -> &'a Value {
+    plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["bucket"] == bucket)
+        .unwrap()
+}
+
+fn reasons(p: &Value) -> BTreeMap<String, String> {
+    p["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["key"].as_str().unwrap().to_string(),
+                d["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plan_reasons_filter_manifest_gaps_and_the_cap() {
+    let lake = Lake::new();
+    auto_bucket(&lake, "auto");
+    lake.bucket("manual");
+    lake.put("manual", "data/x.parquet", parquet_id_name())
+        .put("manual", "other/y.csv", "a\n1\n")
+        .put(
+            "manual",
+            "openmetadata.json",
+            r#"{"entries":[{"dataPath":"data","structureFormat":"parquet"}]}"#,
+        );
+    // An empty manifest is a manifest: the bucket is not discovered.
+    lake.bucket("empty");
+    lake.put("empty", "t/a.csv", "a\n1\n")
+        .put("empty", "openmetadata.json", r#"{"entries":[]}"#);
+    // A defaultManifest entry is a manifest too.
+    lake.bucket("dflt");
+    lake.put("dflt", "d/a.csv", "a\n1\n")
+        .put("dflt", "e/b.csv", "a\n1\n");
+    let mut cfg = lake.config(
+        "",
+        "containerFilterPattern:\n  excludes: [\"^exports\"]\ndefaultManifest: '{\"entries\": [{\"containerName\": \"dflt\", \"dataPath\": \"d\", \"structureFormat\": \"csv\"}]}'\n",
+    );
+    cfg.push_str("s3meta:\n  bucketMetrics: false\n  autoDiscovery: true\n");
+    let plans = plan_json(&lake, &cfg);
+
+    let auto = bucket_plan(&plans, "auto");
+    assert_eq!(auto["entriesFrom"], "autoDiscovery");
+    let r = reasons(auto);
+    assert_eq!(
+        r["exports/daily/dt=2026-11-30/export.csv"],
+        "filter (containerFilterPattern excludes exports/daily)"
+    );
+    assert_eq!(r["auto/exports/daily"], "containerFilterPattern excluded");
+
+    let manual = bucket_plan(&plans, "manual");
+    assert_eq!(manual["entriesFrom"], "manifest");
+    assert_eq!(reasons(manual)["other/y.csv"], "in no manifest entry");
+    let containers: Vec<&str> = manual["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(containers, vec!["data"]);
+
+    assert_eq!(bucket_plan(&plans, "empty")["entriesFrom"], "none");
+    let dflt = bucket_plan(&plans, "dflt");
+    assert_eq!(dflt["entriesFrom"], "manifest");
+    assert_eq!(reasons(dflt)["e/b.csv"], "in no manifest entry");
+
+    // Over the key cap: said once, with the cap.
+    let capped = format!("{cfg}  globScanLimit: 4\n");
+    let plans = plan_json(&lake, &capped);
+    let r = reasons(bucket_plan(&plans, "auto"));
+    assert!(
+        r["auto/…"].starts_with("over a cap: keys past the first 4"),
+        "{r:#?}"
+    );
+}

@@ -311,3 +311,16 @@ fn sibling_datasets_make_one_depth_entry_only_when_it_says_exactly_the_same() {
     );
     assert!(text.contains("wh/crm/users/part-0.parquet"), "{text}");
 }
+
+#[test]
+fn a_large_dataset_keeps_a_few_keys_and_counts_the_rest() {
+    let keys: Vec<String> = (0..20_000)
+        .map(|i| format!("big/t/part-{i:05}.parquet"))
+        .collect();
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let d = discover(&objs(&refs), true);
+    assert_eq!(d.datasets.len(), 1);
+    assert_eq!(d.datasets[0].files, 20_000);
+    assert_eq!(d.datasets[0].keys.len(), 5);
+    assert!(d.truncated);
+}
