@@ -46,6 +46,9 @@ pub enum Reason {
     BucketRoot,
     /// Its folder's main dataset has another format; a container can have only one.
     MixedFolder,
+    /// Its dataset's folder has `*` or `?` in its name, which a manifest's `dataPath` reads
+    /// as a glob: no entry can name it.
+    GlobCharacters,
 }
 
 impl Reason {
@@ -58,6 +61,9 @@ impl Reason {
             Reason::UnknownFormat => "unknown format",
             Reason::BucketRoot => "at the bucket root",
             Reason::MixedFolder => "another format's dataset holds this folder",
+            Reason::GlobCharacters => {
+                "its folder's name has * or ?, which a dataPath reads as a glob"
+            }
         }
     }
 }
@@ -218,6 +224,13 @@ pub fn discover(objects: &[ObjectMeta], truncated: bool) -> Discovery {
             continue;
         }
         let root = folders[..root_len].join("/");
+        if crate::plan::glob::is_glob(&root) {
+            out.left_out.push(LeftOut {
+                key: key.to_string(),
+                reason: Reason::GlobCharacters,
+            });
+            continue;
+        }
         let g = groups.entry((root, format)).or_insert(Group {
             files: 0,
             keys: Vec::new(),

@@ -78,6 +78,9 @@ fn shared_suffix(keys: &[String]) -> Option<String> {
         } else {
             format!(".{last}")
         };
+        if suffix.contains(['*', '?']) {
+            return None;
+        }
         match &found {
             None => found = Some(suffix),
             Some(f) if *f != suffix => return None,

@@ -324,3 +324,30 @@ fn a_large_dataset_keeps_a_few_keys_and_counts_the_rest() {
     assert_eq!(d.datasets[0].keys.len(), 5);
     assert!(d.truncated);
 }
+
+#[test]
+fn a_folder_a_manifest_would_read_as_a_glob_is_left_out() {
+    let d = discover(&objs(&["we*ird/a.csv", "ok/b?.csv", "ok/c.csv"]), false);
+    assert_eq!(roots(&d), vec![("ok".to_string(), "csv")]);
+    assert_eq!(reason(&d, "we*ird/a.csv"), Some(Reason::GlobCharacters));
+}
+
+#[test]
+fn fuzz_discover_keys() {
+    // Any listing: discovery never panics, and its manifest always parses.
+    let seeds = vec![
+        b"sales/orders/part-0.snappy.parquet\nsales/orders/_SUCCESS\nev/year=2024/month=01/a.parquet\nlogs/2026/11/30/05/x.json\nlake/d/_delta_log/00000000000000000000.json\nimg/a.png\nm/a.csv\nm/b.json\nwh/a/x.tsv\nwh/b/x.tsv\nwh/c/x.tsv\nwh/x.tsv".to_vec(),
+    ];
+    crate::fuzz::run("discover_keys", seeds, |b| {
+        let text = String::from_utf8_lossy(b);
+        let keys: Vec<&str> = text.split('\n').take(2000).collect();
+        let d = discover(&objs(&keys), false);
+        for opts in [Options::default(), Options { unstructured: true }] {
+            let m = suggest::manifest(&d, opts);
+            if let Err(e) = suggest::entries(&d, opts) {
+                panic!("{e}: {m}");
+            }
+            let _ = suggest::explain("b", &d, opts);
+        }
+    });
+}
