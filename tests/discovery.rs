@@ -352,6 +352,21 @@ fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
     let uploaded = lake.ingest(&config(&lake, false, ""));
     assert_eq!(uploaded.code, 0, "{}", uploaded.stderr);
     assert_eq!(lines_of(&uploaded.catalog, "auto"), auto_lines);
+    // What discovery adds to a run: its listing of the bucket.
+    let requests = |r: &crate::support::Run| {
+        r.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("S3 requests: "))
+            .and_then(|l| l.split(',').next())
+            .map(|n| n.trim().parse::<u64>().unwrap())
+            .unwrap()
+    };
+    println!(
+        "requests: autoDiscovery {}, suggested manifest uploaded {}",
+        requests(&with),
+        requests(&uploaded)
+    );
+    assert!(requests(&with) <= requests(&uploaded) + 2);
 }
 
 #[test]
