@@ -14,7 +14,7 @@ use crate::manifest::Manifests;
 use crate::plan::artifact::{is_artifact, is_cold};
 use crate::plan::{self, PlanContext, Planned};
 use crate::status::StepStatus;
-use crate::store::{counting::CountingStore, s3::S3Store, ObjectStore};
+use crate::store::{counting::CountingStore, s3::S3Store, ObjectMeta, ObjectStore};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -257,6 +257,29 @@ fn reason_for(v: &Validated, key: &str, discovered: bool) -> String {
     }
 }
 
+/// Why a listed key is in no container (`None`: it is in one, or is a table's own file).
+fn dropped_reason(
+    v: &Validated,
+    o: &ObjectMeta,
+    containers: &[PlannedContainer],
+    discovered: bool,
+) -> Option<String> {
+    let key = o.key.as_str();
+    if key == crate::config::MANIFEST_FILE || crate::table::marker_root(key).is_some() {
+        None
+    } else if key.ends_with('/') {
+        Some(Reason::FolderMarker.as_str().to_string())
+    } else if is_artifact(key) {
+        Some(Reason::Artifact.as_str().to_string())
+    } else if is_cold(o.storage_class.as_deref()) {
+        Some(Reason::ColdStorage.as_str().to_string())
+    } else if containers.iter().any(|c| covers(c, key)) {
+        None
+    } else {
+        Some(reason_for(v, key, discovered))
+    }
+}
+
 /// What a run would create in each bucket, and what it would leave out.
 pub async fn plan(v: &Validated) -> Result<Vec<BucketPlan>, Error> {
     let store = connect(v).await;
@@ -288,7 +311,7 @@ pub async fn plan(v: &Validated) -> Result<Vec<BucketPlan>, Error> {
                 reason: f.message.clone(),
             })
             .collect();
-        let listing = store
+        match store
             .list_split(
                 &bucket,
                 "",
@@ -296,43 +319,28 @@ pub async fn plan(v: &Validated) -> Result<Vec<BucketPlan>, Error> {
                 v.options.entry_concurrency,
             )
             .await
-            .map_err(|source| Error::List {
-                bucket: bucket.clone(),
-                source,
-            })?;
-        for o in &listing.objects {
-            let key = o.key.as_str();
-            if key == crate::config::MANIFEST_FILE {
-                continue;
+        {
+            Ok(listing) => {
+                for o in &listing.objects {
+                    if let Some(reason) = dropped_reason(v, o, &containers, discovered) {
+                        dropped.push(Dropped {
+                            key: o.key.clone(),
+                            reason,
+                        });
+                    }
+                }
+                if listing.truncated {
+                    dropped.push(Dropped {
+                        key: format!("{bucket}/…"),
+                        reason: format!(
+                            "over a cap: keys past the first {} (globScanLimit) were not examined",
+                            v.options.glob_scan_limit
+                        ),
+                    });
+                }
             }
-            let reason = if key.ends_with('/') {
-                Some(Reason::FolderMarker.as_str().to_string())
-            } else if crate::table::marker_root(key).is_some() {
-                None
-            } else if is_artifact(key) {
-                Some(Reason::Artifact.as_str().to_string())
-            } else if is_cold(o.storage_class.as_deref()) {
-                Some(Reason::ColdStorage.as_str().to_string())
-            } else if containers.iter().any(|c| covers(c, key)) {
-                None
-            } else {
-                Some(reason_for(v, key, discovered))
-            };
-            if let Some(reason) = reason {
-                dropped.push(Dropped {
-                    key: key.to_string(),
-                    reason,
-                });
-            }
-        }
-        if listing.truncated {
-            dropped.push(Dropped {
-                key: format!("{bucket}/…"),
-                reason: format!(
-                    "over a cap: keys past the first {} (globScanLimit) were not examined",
-                    v.options.glob_scan_limit
-                ),
-            });
+            // The bucket's planning already said what it could; the others still plan.
+            Err(e) => st.warn(&bucket, format!("cannot list the bucket's keys: {e}")),
         }
         let entries_from = if discovered {
             "autoDiscovery"
