@@ -542,3 +542,47 @@ fn plan_reasons_filter_manifest_gaps_and_the_cap() {
         "{r:#?}"
     );
 }
+
+#[test]
+fn glacier_objects_are_left_out_as_cold_storage_on_moto() {
+    use crate::support::moto::MotoLake;
+    let lake = MotoLake::new();
+    let b = lake.name("cold");
+    lake.bucket(&b);
+    lake.put(&b, "t/a.csv", "a\n1\n");
+    let s3 = lake.s3("us-east-1");
+    lake.rt.block_on(async {
+        for key in ["t/old.csv", "frozen/x.parquet"] {
+            s3.put_object()
+                .bucket(&b)
+                .key(key)
+                .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
+                .body(b"a\n1\n".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let names = format!("bucketNames:\n  - \"{b}\"\n");
+    let cfg = lake.config_at(
+        &lake.moto.endpoint(),
+        "",
+        &names,
+        "",
+        "s3meta:\n  bucketMetrics: false\n  autoDiscovery: true\n",
+    );
+    let r = lake.run(&["plan", "--json", "-c"], &cfg);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let plans: Value = serde_json::from_str(&r.stdout).unwrap();
+    let p = bucket_plan(&plans, &b);
+    let containers: Vec<&str> = p["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(containers, vec!["t"]);
+    let r = reasons(p);
+    assert_eq!(r["frozen/x.parquet"], "cold storage class");
+    assert_eq!(r["t/old.csv"], "cold storage class");
+}
