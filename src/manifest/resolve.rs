@@ -151,7 +151,9 @@ impl Manifests {
             }
         }
         let entries = entries_for(&self.default, bucket);
-        if let (true, true, Some((cap, width))) = (missing, entries.is_empty(), self.discovery) {
+        // Only a bucket with no manifest at all: not one whose file is empty, invalid or
+        // unreadable, nor one the default manifest covers.
+        if let Some((cap, width)) = self.discovery.filter(|_| missing && entries.is_empty()) {
             return discovered(store, bucket, cap, width, status).await;
         }
         Resolved {
