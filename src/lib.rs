@@ -12,10 +12,13 @@
 //! - [`store`]: the object-store seam (list, ranged get, head, buckets, region, tags); S3 behind it.
 //! - [`filter`]: `containerFilterPattern` semantics.
 //! - [`discover`]: which buckets a run covers (`bucketNames`, the filter, `--shard`).
+//! - [`autodiscover`]: datasets found in a bucket's listing when it has no manifest (`autoDiscovery`,
+//!   `manifest suggest`).
 //! - [`manifest`]: `openmetadata.json`, the global manifest and `defaultManifest`, and the
 //!   precedence that picks each bucket's entries.
 //! - [`format`](mod@format): the file formats, one type: spellings, extensions, `fileFormats`, reader kind.
 //! - [`plan`]: entries → containers to build (literal, depth, glob, unstructured).
+//! - [`plan_report`]: `s3meta plan` and `manifest suggest`: what a run would see, without running it.
 //! - [`table`]: Delta Lake, Iceberg and Hudi tables: detection, and columns from their metadata.
 //! - [`infer`]: columns from sample files, by bounded reads, and the policy that merges a
 //!   container's samples.
@@ -47,6 +50,7 @@ use anyhow as _;
 use clap as _;
 use tracing_subscriber as _;
 
+pub mod autodiscover;
 pub mod aws;
 pub mod config;
 pub mod discover;
@@ -63,6 +67,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod openmetadata;
 pub mod plan;
+pub mod plan_report;
 pub mod progress;
 #[cfg(feature = "quickstart")]
 pub mod quickstart;

@@ -101,6 +101,43 @@ enum Command {
     /// (or those named by `--pipeline`), by their `airflowConfig`. With `-c FILE --schedule
     /// CRON`, runs a local workflow file on a cron schedule instead.
     Serve(ServeArgs),
+    /// Manifests: `suggest` writes the `openmetadata.json` discovery proposes for each bucket.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+    /// Show what a run would create, and every key it would leave out with the reason,
+    /// from listings and manifests only: no sample is read, nothing is written.
+    Plan {
+        /// The workflow file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// Print the plan as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ManifestCommand {
+    /// Discover each bucket's datasets from its listing and write the manifest describing
+    /// them: `<DIR>/<bucket>/openmetadata.json` with `--out`, stdout otherwise.
+    Suggest {
+        /// The workflow file.
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// Only this bucket.
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Directory to write `<bucket>/openmetadata.json` files under.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print (on stderr) which keys made each entry and why keys were left out.
+        #[arg(long)]
+        explain: bool,
+        /// Also suggest `unstructuredFormats` entries for folders of files of no structured
+        /// format.
+        #[arg(long)]
+        unstructured: bool,
+    },
 }
 
 /// Where the OpenMetadata server is.
@@ -378,6 +415,58 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit_code(run.status.fails(run.rules)))
         }
         Command::Serve(args) => serve(args),
+        Command::Manifest(ManifestCommand::Suggest {
+            config,
+            bucket,
+            out,
+            explain,
+            unstructured,
+        }) => {
+            let v = load(&config, config::Overrides::default())?;
+            init_logging(v.logger_level);
+            let opts = s3meta::autodiscover::suggest::Options { unstructured };
+            let found =
+                runtime()?.block_on(s3meta::plan_report::suggest(&v, bucket.as_deref(), opts))?;
+            let many = found.len() > 1;
+            let mut by_bucket = serde_json::Map::new();
+            for s in found {
+                if explain {
+                    eprint!("{}", s.explanation);
+                }
+                match &out {
+                    Some(dir) => {
+                        let d = dir.join(&s.bucket);
+                        std::fs::create_dir_all(&d)
+                            .with_context(|| format!("cannot create {}", d.display()))?;
+                        let path = d.join(config::MANIFEST_FILE);
+                        std::fs::write(&path, &s.manifest)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        println!("{}", path.display());
+                    }
+                    // Several buckets on stdout: one JSON object, bucket → manifest.
+                    None if many => {
+                        let m: serde_json::Value = serde_json::from_str(&s.manifest)?;
+                        by_bucket.insert(s.bucket, m);
+                    }
+                    None => print!("{}", s.manifest),
+                }
+            }
+            if !by_bucket.is_empty() {
+                println!("{}", serde_json::to_string_pretty(&by_bucket)?);
+            }
+            Ok(0)
+        }
+        Command::Plan { config, json } => {
+            let v = load(&config, config::Overrides::default())?;
+            init_logging(v.logger_level);
+            let plans = runtime()?.block_on(s3meta::plan_report::plan(&v))?;
+            if json {
+                println!("{}", s3meta::plan_report::json(&plans));
+            } else {
+                print!("{}", s3meta::plan_report::text(&plans));
+            }
+            Ok(0)
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod support;
 mod cli;
 mod credentials;
 mod deploy;
+mod discovery;
 mod entries;
 mod hostile;
 mod infer;

@@ -586,6 +586,10 @@ pub struct S3metaOptions {
     /// percentage of the service's containers (`"50%"`, the default). Over it, the run
     /// deletes nothing and says so.
     pub max_deletions: MaxDeletions,
+    /// Discover the datasets of a bucket that has no manifest (no bucket file, no global or
+    /// default entry) from its listing, and ingest them as `manifest suggest` would write
+    /// them. A bucket with a manifest is untouched. Default false.
+    pub auto_discovery: bool,
 }
 
 /// `s3meta.maxDeletions`: how many containers one run may mark deleted.
@@ -687,6 +691,7 @@ impl Default for S3metaOptions {
             max_columns: 10_000,
             state_file: None,
             max_deletions: MaxDeletions::Percent(50.0),
+            auto_discovery: false,
         }
     }
 }

@@ -5,6 +5,10 @@
 //! The global and default manifests are loaded once per run ([`Manifests::load`]); each
 //! bucket's own file is read through the run's store ([`Manifests::entries`]). Problems are
 //! recorded in the step status; none of them stops the run.
+//!
+//! With `s3meta.autoDiscovery`, a bucket with none of the three (no global or default entry,
+//! no `openmetadata.json`) gets the entries [`crate::autodiscover`] finds in its listing,
+//! exactly as `manifest suggest` writes them.
 
 use super::{entries_for, load_global, parse_bucket_manifest, parse_global_manifest, unknown_keys};
 use super::{Entry, GlobalEntry, GlobalSource};
@@ -19,6 +23,8 @@ pub struct Manifests {
     global: Vec<GlobalEntry>,
     default: Vec<GlobalEntry>,
     max_bytes: u64,
+    /// `autoDiscovery`: the key cap and listing width of a discovery, when it is on.
+    discovery: Option<(usize, usize)>,
 }
 
 /// A bucket's entries, and whether the view they give can be trusted for stale-marking.
@@ -29,6 +35,8 @@ pub struct Resolved {
     /// False when the bucket's manifest could not be read or parsed: its containers must
     /// then not be marked deleted.
     pub complete: bool,
+    /// True when the entries are `autoDiscovery`'s (the bucket had no manifest).
+    pub discovered: bool,
 }
 
 impl Manifests {
@@ -81,6 +89,10 @@ impl Manifests {
             global,
             default,
             max_bytes,
+            discovery: v
+                .options
+                .auto_discovery
+                .then_some((v.options.glob_scan_limit, v.options.entry_concurrency)),
         };
         (manifests, complete)
     }
@@ -97,9 +109,11 @@ impl Manifests {
             return Resolved {
                 entries: from_global,
                 complete: true,
+                discovered: false,
             };
         }
         let mut complete = true;
+        let mut missing = false;
         let scope = || format!("{bucket}/{MANIFEST_FILE}");
         match store.get_small(bucket, MANIFEST_FILE, self.max_bytes).await {
             Ok(bytes) => match parse_bucket_manifest(&bytes) {
@@ -110,6 +124,7 @@ impl Manifests {
                     return Resolved {
                         entries,
                         complete: true,
+                        discovered: false,
                     };
                 }
                 Ok(_) => tracing::info!("The bucket manifest has no entries."),
@@ -120,6 +135,7 @@ impl Manifests {
             },
             Err(e) if e.kind == ErrorKind::NotFound => {
                 tracing::info!("No manifest file found at s3://{bucket}/{MANIFEST_FILE}.");
+                missing = true;
             }
             Err(e) => {
                 // DIFF(spec §4.1): the reference treats any read failure as "no manifest",
@@ -134,9 +150,72 @@ impl Manifests {
                 complete = false;
             }
         }
+        let entries = entries_for(&self.default, bucket);
+        // Only a bucket with no manifest at all: not one whose file is empty, invalid or
+        // unreadable, nor one the default manifest covers.
+        if let Some((cap, width)) = self.discovery.filter(|_| missing && entries.is_empty()) {
+            return discovered(store, bucket, cap, width, status).await;
+        }
         Resolved {
-            entries: entries_for(&self.default, bucket),
+            entries,
             complete,
+            discovered: false,
+        }
+    }
+}
+
+/// `autoDiscovery` for a bucket without a manifest: the suggested manifest's entries. A
+/// failed listing gives none, and the bucket's containers are then protected from
+/// stale-marking.
+async fn discovered(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    cap: usize,
+    width: usize,
+    status: &mut StepStatus,
+) -> Resolved {
+    use crate::autodiscover::{self, suggest};
+    let listing = match autodiscover::list_bucket(store, bucket, cap, width).await {
+        Ok(l) => l,
+        Err(e) => {
+            status.warn(
+                bucket,
+                format!("autoDiscovery: cannot list the bucket: {e}"),
+            );
+            return Resolved {
+                entries: vec![],
+                complete: false,
+                discovered: true,
+            };
+        }
+    };
+    if listing.truncated {
+        status.warn(
+            bucket,
+            format!("autoDiscovery stopped after {cap} keys in bucket {bucket} (globScanLimit): datasets past them were not found"),
+        );
+    }
+    let found = autodiscover::discover(&listing.objects, listing.truncated);
+    match suggest::entries(&found, suggest::Options::default()) {
+        Ok(entries) => {
+            tracing::info!(
+                bucket,
+                entries = entries.len(),
+                "autoDiscovery: no manifest, so the discovered datasets are ingested."
+            );
+            Resolved {
+                entries,
+                complete: !listing.truncated,
+                discovered: true,
+            }
+        }
+        Err(e) => {
+            status.warn(bucket, format!("autoDiscovery: {e}"));
+            Resolved {
+                entries: vec![],
+                complete: false,
+                discovered: true,
+            }
         }
     }
 }
