@@ -28,4 +28,5 @@ mod scale;
 mod serve;
 mod shards;
 mod smoke;
+mod sniff;
 mod tables;

@@ -341,7 +341,11 @@ async fn read_decoded(
 /// The first `n` bytes of the sample (all of it when smaller).
 async fn read_head(store: &dyn ObjectStore, s: Sample<'_>, n: u64) -> Result<Bytes, Error> {
     let got = store
-        .get_range(s.bucket, &s.object.key, GetRange::Bounded(0, n.min(s.object.size)))
+        .get_range(
+            s.bucket,
+            &s.object.key,
+            GetRange::Bounded(0, n.min(s.object.size)),
+        )
         .await?;
     Ok(got.bytes)
 }
@@ -398,7 +402,11 @@ async fn infer_text_as_declared(
             // Content sniffing: a prefix that is clearly not a JSON document in this
             // codec (gzip without `.gz`, records back to back) is not worth the read of a
             // whole document, which could only fail.
-            if let Some(found) = cpu::blocking(move || sniff::sniff(&raw)).await.ok().flatten() {
+            if let Some(found) = cpu::blocking(move || sniff::sniff(&raw))
+                .await
+                .ok()
+                .flatten()
+            {
                 let found_codec = found.wrapper.map_or(Codec::None, sniff::Wrapper::codec);
                 let document =
                     found.content == sniff::Content::JsonDocument && found_codec == codec;
@@ -457,7 +465,11 @@ async fn or_content(
         },
     };
     let sniffed = head.clone();
-    let Some(found) = cpu::blocking(move || sniff::sniff(&sniffed)).await.ok().flatten() else {
+    let Some(found) = cpu::blocking(move || sniff::sniff(&sniffed))
+        .await
+        .ok()
+        .flatten()
+    else {
         return Err(rejected);
     };
     let Some(declared) = s.format.format() else {
@@ -493,13 +505,23 @@ async fn or_content(
             found.describe()
         );
     } else {
-        tracing::debug!("{uri}: declared {}, content is {}", s.format, found.describe());
+        tracing::debug!(
+            "{uri}: declared {}, content is {}",
+            s.format,
+            found.describe()
+        );
     }
     use sniff::Content as C;
     match (found.wrapper, found.content) {
-        (_, C::Orc) => Err(not_read(": ORC is recognised but not read (s3meta has no ORC reader)")),
-        (_, C::Tar | C::ZipArchive) => Err(not_read(": an archive is catalogued with structureFormat zip, tar or tar.gz")),
-        (Some(_), C::Parquet | C::Avro) => Err(not_read(": parquet and Avro are not read inside a compression")),
+        (_, C::Orc) => Err(not_read(
+            ": ORC is recognised but not read (s3meta has no ORC reader)",
+        )),
+        (_, C::Tar | C::ZipArchive) => Err(not_read(
+            ": an archive is catalogued with structureFormat zip, tar or tar.gz",
+        )),
+        (Some(_), C::Parquet | C::Avro) => Err(not_read(
+            ": parquet and Avro are not read inside a compression",
+        )),
         (None, C::Parquet) => {
             let f = StructureFormat::new(Format::Parquet.name());
             parquet::infer(store, Sample { format: &f, ..s }, limits).await

@@ -135,7 +135,12 @@ impl Sniffed {
             (_, C::JsonDocument | C::JsonLines | C::JsonConcatenated) if gzip => Format::JsonGz,
             (_, C::JsonDocument) => Format::Json,
             (_, C::JsonLines | C::JsonConcatenated) => Format::JsonLines,
-            (_, C::Delimited { separator: b'\t', .. }) => Format::Tsv,
+            (
+                _,
+                C::Delimited {
+                    separator: b'\t', ..
+                },
+            ) => Format::Tsv,
             (_, C::Delimited { .. }) if gzip => Format::CsvGz,
             (_, C::Delimited { .. }) => Format::Csv,
         })
@@ -160,7 +165,9 @@ impl Sniffed {
             Content::JsonDocument => "a JSON document".to_string(),
             Content::JsonLines => "JSON Lines".to_string(),
             Content::JsonConcatenated => "concatenated JSON records".to_string(),
-            Content::Delimited { separator: b',', .. } => "csv".to_string(),
+            Content::Delimited {
+                separator: b',', ..
+            } => "csv".to_string(),
             Content::Delimited {
                 separator: b'\t', ..
             } => "tsv".to_string(),
@@ -337,7 +344,10 @@ fn delimited(text: &[u8]) -> Option<Content> {
         let Some(rows) = split_consistently(&lines, sep) else {
             continue;
         };
-        if best.as_ref().is_none_or(|(_, b)| rows[0].len() > b[0].len()) {
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| rows[0].len() > b[0].len())
+        {
             best = Some((sep, rows));
         }
     }
@@ -367,7 +377,11 @@ fn split_consistently(lines: &[&[u8]], sep: u8) -> Option<Vec<Vec<String>>> {
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_string())
             .collect();
-        if fields.len() < 2 || rows.first().is_some_and(|f: &Vec<String>| f.len() != fields.len()) {
+        if fields.len() < 2
+            || rows
+                .first()
+                .is_some_and(|f: &Vec<String>| f.len() != fields.len())
+        {
             return None;
         }
         rows.push(fields);
@@ -393,8 +407,7 @@ fn has_header(rows: &[Vec<String>]) -> bool {
             .map(|r| classify(&r[i]))
             .any(|k| !matches!(k, Kind::String | Kind::Null))
     });
-    typed_below
-        || (0..first.len()).all(|i| body.iter().all(|r| r[i] != first[i]))
+    typed_below || (0..first.len()).all(|i| body.iter().all(|r| r[i] != first[i]))
 }
 
 /// Records written back to back (`{…}{…}`, Kinesis Firehose) as JSON Lines: at most
@@ -419,7 +432,11 @@ pub(crate) fn records_as_lines(text: &[u8], max_rows: usize) -> Vec<u8> {
             .unwrap_or(record.len());
         // A record spanning lines is kept whole on one line: JSON whitespace may be
         // replaced by spaces.
-        out.extend(record[first..].iter().map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c }));
+        out.extend(
+            record[first..]
+                .iter()
+                .map(|&c| if c == b'\n' || c == b'\r' { b' ' } else { c }),
+        );
         out.push(b'\n');
         start = end;
     }
@@ -496,11 +513,20 @@ mod tests {
 
     #[test]
     fn json_shapes() {
-        assert_eq!(sniff(b"[{\"a\":1},{\"a\":2}]"), plain(Content::JsonDocument));
-        assert_eq!(sniff(b"{\n  \"a\": 1,\n  \"b\": [1,2]\n}\n"), plain(Content::JsonDocument));
+        assert_eq!(
+            sniff(b"[{\"a\":1},{\"a\":2}]"),
+            plain(Content::JsonDocument)
+        );
+        assert_eq!(
+            sniff(b"{\n  \"a\": 1,\n  \"b\": [1,2]\n}\n"),
+            plain(Content::JsonDocument)
+        );
         assert_eq!(sniff(b"{\"a\":1}\n{\"a\":2}\n"), plain(Content::JsonLines));
         assert_eq!(sniff(b"{\"a\":1}"), plain(Content::JsonLines));
-        assert_eq!(sniff(b"{\"a\":1}{\"a\":2}{\"a\""), plain(Content::JsonConcatenated));
+        assert_eq!(
+            sniff(b"{\"a\":1}{\"a\":2}{\"a\""),
+            plain(Content::JsonConcatenated)
+        );
         // A document cut by the end of the head is still a document.
         assert_eq!(sniff(b"[{\"a\":1},{\"a\":"), plain(Content::JsonDocument));
         assert_eq!(sniff(b"{\"a\":1} trailing words"), None);
@@ -514,7 +540,10 @@ mod tests {
 
     #[test]
     fn delimiters_and_headers() {
-        assert_eq!(sniff(b"id,name,at\n1,a,2024-01-01\n2,b,2024-01-02\n"), plain(csv(b',', true)));
+        assert_eq!(
+            sniff(b"id,name,at\n1,a,2024-01-01\n2,b,2024-01-02\n"),
+            plain(csv(b',', true))
+        );
         assert_eq!(sniff(b"id\tname\n1\ta\n2\tb\n"), plain(csv(b'\t', true)));
         assert_eq!(sniff(b"a;b;c\n1;2;3\n4;5;6\n"), plain(csv(b';', true)));
         assert_eq!(sniff(b"1,2,3\n4,5,6\n"), plain(csv(b',', false)));
@@ -528,7 +557,10 @@ mod tests {
         // Inconsistent field counts, or one line only: not delimited text.
         assert_eq!(sniff(b"a,b\n1,2,3\n4\n"), None);
         assert_eq!(sniff(b"a,b\n"), None);
-        assert_eq!(sniff(b"just some prose, with a comma.\nand another line\n"), None);
+        assert_eq!(
+            sniff(b"just some prose, with a comma.\nand another line\n"),
+            None
+        );
     }
 
     #[test]
@@ -568,8 +600,7 @@ mod tests {
     /// A one-member zip, stored (method 0) or deflated (method 8), as writers lay it out.
     fn zip(name: &str, data: &[u8], deflate: bool) -> Vec<u8> {
         let body = if deflate {
-            let mut e =
-                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
             e.write_all(data).unwrap();
             e.finish().unwrap()
         } else {
@@ -592,12 +623,18 @@ mod tests {
     fn zip_first_member() {
         for deflate in [false, true] {
             let s = sniff(&zip("x.json", b"[{\"a\":1}]", deflate)).unwrap();
-            assert_eq!((s.wrapper, s.content), (Some(Wrapper::Zip), Content::JsonDocument));
+            assert_eq!(
+                (s.wrapper, s.content),
+                (Some(Wrapper::Zip), Content::JsonDocument)
+            );
             assert_eq!(s.format(), Some(Format::JsonZip));
         }
         let png = zip("x.png", b"\x89PNG\r\n\x1a\n\0\0\0", false);
         assert_eq!(sniff(&png).unwrap().format(), Some(Format::Zip));
-        assert_eq!(sniff(&zip("dir/", b"", false)).unwrap().format(), Some(Format::Zip));
+        assert_eq!(
+            sniff(&zip("dir/", b"", false)).unwrap().format(),
+            Some(Format::Zip)
+        );
     }
 
     #[test]
