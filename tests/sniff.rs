@@ -147,6 +147,14 @@ fn a_declared_format_whose_reader_rejects_the_bytes_gives_way_to_the_content() {
         "s3://lake/wrong/data.csv: declared csv, content is parquet",
         "s3://lake/tabbed/data.json: declared json, content is tsv",
     ] {
+        // In the run's summary, under Warnings, and in the log.
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with("  - [") && l.contains(warning)),
+            "{warning}\n{}",
+            run.stdout
+        );
         assert!(warned(&run.stderr, warning), "{warning}\n{}", run.stderr);
     }
 }

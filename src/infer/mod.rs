@@ -233,6 +233,37 @@ pub async fn infer_columns(
     sample: Sample<'_>,
     limits: &Limits,
 ) -> Result<Vec<Column>, Error> {
+    infer_sample(store, sample, limits).await.columns
+}
+
+/// What typing one sample gave.
+#[derive(Debug)]
+pub struct Typed {
+    /// Its columns, or why not.
+    pub columns: Result<Vec<Column>, Error>,
+    /// A warning for the run's status: the declared format's reader rejected the bytes and
+    /// they were typed by their content ("s3://b/k: declared csv, content is parquet").
+    pub warning: Option<String>,
+}
+
+/// Like [`infer_columns`], with the warning content sniffing gives (`src/infer/sniff.rs`).
+pub async fn infer_sample(
+    store: &dyn ObjectStore,
+    sample: Sample<'_>,
+    limits: &Limits,
+) -> Typed {
+    let mut warning = None;
+    let columns = infer_declared(store, sample, limits, &mut warning).await;
+    Typed { columns, warning }
+}
+
+/// The declared format's reader, then the content's when that one rejects the bytes.
+async fn infer_declared(
+    store: &dyn ObjectStore,
+    sample: Sample<'_>,
+    limits: &Limits,
+    warning: &mut Option<String>,
+) -> Result<Vec<Column>, Error> {
     if sample.object.size == 0 {
         return Ok(vec![]);
     }
@@ -246,19 +277,19 @@ pub async fn infer_columns(
     match format.reader() {
         Reader::Parquet => {
             let declared = parquet::infer(store, sample, limits).await;
-            or_content(store, sample, limits, declared, None).await
+            or_content(store, sample, limits, declared, None, warning).await
         }
         Reader::Avro => {
             let declared = avro::infer(store, sample, limits).await;
-            or_content(store, sample, limits, declared, None).await
+            or_content(store, sample, limits, declared, None, warning).await
         }
         Reader::Delimited(default) => {
             let sep = csv::separator(sample.separator, default, &sample.object.key);
-            infer_text(store, sample, limits, TextKind::Delimited(sep)).await
+            infer_text(store, sample, limits, TextKind::Delimited(sep), warning).await
         }
         // Whether the bytes are zipped is the key's to say, as for any compression.
         Reader::Json if key.ends_with(".zip") => archive::json_in_zip(store, sample, limits).await,
-        Reader::Json => infer_text(store, sample, limits, TextKind::Json).await,
+        Reader::Json => infer_text(store, sample, limits, TextKind::Json, warning).await,
         // An archive is read as one by `archive::read_archive`, and a table by
         // `crate::table`, never as a sample.
         Reader::Zip
@@ -374,10 +405,11 @@ async fn infer_text(
     s: Sample<'_>,
     limits: &Limits,
     kind: TextKind,
+    warning: &mut Option<String>,
 ) -> Result<Vec<Column>, Error> {
     let head = read_head(store, s, limits.text_bytes).await?;
     let declared = infer_text_as_declared(store, s, limits, kind, head.clone()).await;
-    or_content(store, s, limits, declared, Some(head)).await
+    or_content(store, s, limits, declared, Some(head), warning).await
 }
 
 /// The text readers as they always were: the key's codec, the declared kind.
@@ -452,6 +484,7 @@ async fn or_content(
     limits: &Limits,
     declared: Result<Vec<Column>, Error>,
     head: Option<Bytes>,
+    warning: &mut Option<String>,
 ) -> Result<Vec<Column>, Error> {
     let rejected = match declared {
         Err(e @ Error::Corrupt { .. }) => e,
@@ -499,11 +532,11 @@ async fn or_content(
         )
     };
     if !same_family {
-        tracing::warn!(
+        *warning = Some(format!(
             "{uri}: declared {}, content is {}; typed by its content",
             s.format,
             found.describe()
-        );
+        ));
     } else {
         tracing::debug!(
             "{uri}: declared {}, content is {}",
