@@ -269,3 +269,59 @@ fn s3_access_logs_are_reported_as_untypeable() {
         None
     );
 }
+
+/// The requests typing by content costs: none more than the declared reader made for text
+/// (the prefix it read is sniffed), one head read for a rejected parquet or Avro sample, and
+/// one bounded read for `format_of`.
+#[test]
+fn sniffing_costs_no_request_for_text_and_one_head_read_otherwise() {
+    use s3meta::format::StructureFormat;
+    use s3meta::infer::{infer_sample, Sample};
+    use s3meta::store::counting::CountingStore;
+    let lake = Lake::new();
+    let flat = firehose(false);
+    // Large enough for the parquet reader to read its tail (a smaller file is refused by
+    // its size alone).
+    let csv_as_parquet: Vec<u8> = std::iter::once("a,b\n".to_string())
+        .chain((0..100).map(|i| format!("{i},x{i}\n")))
+        .collect::<String>()
+        .into_bytes();
+    lake.put("lake", "fh/stream-1", &flat);
+    lake.put("lake", "p/f.parquet", &csv_as_parquet);
+    let store = CountingStore::new(lake.store());
+    let limits = Limits::default();
+    let cases = [
+        ("fh/stream-1", flat.len(), "json", 1, None),
+        (
+            "p/f.parquet",
+            csv_as_parquet.len(),
+            "parquet",
+            2,
+            Some("s3://lake/p/f.parquet: declared parquet, content is csv; typed by its content"),
+        ),
+    ];
+    for (key, size, format, gets, warning) in cases {
+        store.reset();
+        let object = ObjectMeta {
+            key: key.to_string(),
+            size: size as u64,
+            last_modified: None,
+            storage_class: None,
+        };
+        let format = StructureFormat::new(format);
+        let sample = Sample {
+            bucket: "lake",
+            object: &object,
+            format: &format,
+            separator: None,
+        };
+        let typed = lake.block_on(infer_sample(&store, sample, &limits));
+        assert!(typed.columns.is_ok(), "{key}: {:?}", typed.columns);
+        assert_eq!(typed.warning.as_deref(), warning, "{key}");
+        assert_eq!(store.counts().gets, gets, "{key}");
+        store.reset();
+        lake.block_on(format_of(&store, "lake", &object, &limits))
+            .unwrap();
+        assert_eq!(store.counts().gets, 1, "{key}");
+    }
+}

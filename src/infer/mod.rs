@@ -247,11 +247,7 @@ pub struct Typed {
 }
 
 /// Like [`infer_columns`], with the warning content sniffing gives (`src/infer/sniff.rs`).
-pub async fn infer_sample(
-    store: &dyn ObjectStore,
-    sample: Sample<'_>,
-    limits: &Limits,
-) -> Typed {
+pub async fn infer_sample(store: &dyn ObjectStore, sample: Sample<'_>, limits: &Limits) -> Typed {
     let mut warning = None;
     let columns = infer_declared(store, sample, limits, &mut warning).await;
     Typed { columns, warning }
