@@ -436,9 +436,12 @@ async fn infer_text_as_declared(
                 .flatten()
             {
                 let found_codec = found.wrapper.map_or(Codec::None, sniff::Wrapper::codec);
-                let document =
-                    found.content == sniff::Content::JsonDocument && found_codec == codec;
-                if !document {
+                // Only what the document read could not succeed on: another codec, text
+                // that is not JSON, or records back to back.
+                let hopeless = found_codec != codec
+                    || !found.is_json()
+                    || found.content == sniff::Content::JsonConcatenated;
+                if hopeless {
                     return Err(s.corrupt(
                         "JSON",
                         Invalid::Content {
