@@ -190,11 +190,14 @@ fn csv_exports_without_an_extension() {
     let export = fixture("users-export");
     lake.put("lake", "exports/users-20261130", &export);
     lake.put("lake", "zexports/users-20261130", gzip(&export));
+    // Written by Python's zipfile (deflated), one member.
+    lake.put("lake", "zipped/users-20261130", fixture("users-export-zip"));
     manifest(
         &lake,
         json!([
             {"dataPath": "exports", "structureFormat": "csv"},
             {"dataPath": "zexports", "structureFormat": "csv"},
+            {"dataPath": "zipped", "structureFormat": "csv"},
         ]),
     );
     let run = lake.ingest(&lake.config("", ""));
@@ -207,6 +210,7 @@ fn csv_exports_without_an_extension() {
     ]);
     assert_eq!(run.columns("svc.lake.exports"), expected);
     assert_eq!(run.columns("svc.lake.zexports"), expected);
+    assert_eq!(run.columns("svc.lake.zipped"), expected);
     assert_eq!(
         sniffed(&lake, "exports/users-20261130", export.len()),
         Some(Sniffed {

@@ -8,6 +8,9 @@
 //! tar archive, which has no index: it is streamed within `maxArchiveBytes`. Compressed
 //! bytes are decoded only by [`decompress`], always under a cap. This module knows nothing
 //! of sinks or request bodies beyond `Column`.
+//!
+//! A sample is read as its `structureFormat` and key declare; only when that reader rejects
+//! the bytes are they typed by their content ([`sniff`]), from the prefix already read.
 
 pub mod archive;
 mod avro;
