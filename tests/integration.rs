@@ -29,4 +29,5 @@ mod scale;
 mod serve;
 mod shards;
 mod smoke;
+mod sniff;
 mod tables;

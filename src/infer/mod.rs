@@ -8,6 +8,9 @@
 //! tar archive, which has no index: it is streamed within `maxArchiveBytes`. Compressed
 //! bytes are decoded only by [`decompress`], always under a cap. This module knows nothing
 //! of sinks or request bodies beyond `Column`.
+//!
+//! A sample is read as its `structureFormat` and key declare; only when that reader rejects
+//! the bytes are they typed by their content ([`sniff`]), from the prefix already read.
 
 pub mod archive;
 mod avro;
@@ -19,6 +22,7 @@ mod json;
 pub mod merge;
 mod parquet;
 pub mod samples;
+pub mod sniff;
 mod text;
 pub mod types;
 
@@ -35,6 +39,7 @@ use crate::config::S3metaOptions;
 use crate::entity::Column;
 use crate::format::{Format, Reader, StructureFormat};
 use crate::store::{self, GetRange, ObjectMeta, ObjectStore};
+use bytes::Bytes;
 use decompress::Codec;
 
 /// Caps on what inference may read.
@@ -176,6 +181,17 @@ pub enum Invalid {
     /// Bytes of a format that no reader types.
     #[error("no reader for `{0}`")]
     NoReader(Format),
+    /// Bytes the declared format's reader rejects, whose content (sniffed) is another
+    /// format that cannot be read in its place.
+    #[error("declared {declared}, but the content is {found}{why}")]
+    Content {
+        /// The `structureFormat`.
+        declared: String,
+        /// What the first bytes hold ([`sniff::Sniffed::describe`]).
+        found: String,
+        /// Why it is not read instead (empty, or `: …`).
+        why: &'static str,
+    },
     /// The reader panicked on these bytes (caught; a bug in s3meta).
     #[error(transparent)]
     Panicked(#[from] cpu::Panicked),
@@ -220,6 +236,33 @@ pub async fn infer_columns(
     sample: Sample<'_>,
     limits: &Limits,
 ) -> Result<Vec<Column>, Error> {
+    infer_sample(store, sample, limits).await.columns
+}
+
+/// What typing one sample gave.
+#[derive(Debug)]
+pub struct Typed {
+    /// Its columns, or why not.
+    pub columns: Result<Vec<Column>, Error>,
+    /// A warning for the run's status: the declared format's reader rejected the bytes and
+    /// they were typed by their content ("s3://b/k: declared csv, content is parquet").
+    pub warning: Option<String>,
+}
+
+/// Like [`infer_columns`], with the warning content sniffing gives (`src/infer/sniff.rs`).
+pub async fn infer_sample(store: &dyn ObjectStore, sample: Sample<'_>, limits: &Limits) -> Typed {
+    let mut warning = None;
+    let columns = infer_declared(store, sample, limits, &mut warning).await;
+    Typed { columns, warning }
+}
+
+/// The declared format's reader, then the content's when that one rejects the bytes.
+async fn infer_declared(
+    store: &dyn ObjectStore,
+    sample: Sample<'_>,
+    limits: &Limits,
+    warning: &mut Option<String>,
+) -> Result<Vec<Column>, Error> {
     if sample.object.size == 0 {
         return Ok(vec![]);
     }
@@ -231,15 +274,21 @@ pub async fn infer_columns(
         return Err(not_built());
     };
     match format.reader() {
-        Reader::Parquet => parquet::infer(store, sample, limits).await,
-        Reader::Avro => avro::infer(store, sample, limits).await,
+        Reader::Parquet => {
+            let declared = parquet::infer(store, sample, limits).await;
+            or_content(store, sample, limits, declared, None, warning).await
+        }
+        Reader::Avro => {
+            let declared = avro::infer(store, sample, limits).await;
+            or_content(store, sample, limits, declared, None, warning).await
+        }
         Reader::Delimited(default) => {
             let sep = csv::separator(sample.separator, default, &sample.object.key);
-            infer_text(store, sample, limits, TextKind::Delimited(sep)).await
+            infer_text(store, sample, limits, TextKind::Delimited(sep), warning).await
         }
         // Whether the bytes are zipped is the key's to say, as for any compression.
         Reader::Json if key.ends_with(".zip") => archive::json_in_zip(store, sample, limits).await,
-        Reader::Json => infer_text(store, sample, limits, TextKind::Json).await,
+        Reader::Json => infer_text(store, sample, limits, TextKind::Json, warning).await,
         // An archive is read as one by `archive::read_archive`, and a table by
         // `crate::table`, never as a sample.
         Reader::Zip
@@ -306,21 +355,40 @@ pub(crate) enum TextOutcome {
     NeedDocument,
 }
 
-/// Reads `n` bytes from the start of the object and decodes them (by the key's extension),
-/// keeping at most `cap` decoded bytes. Returns the bytes and whether they are the whole file.
+/// Reads `n` bytes from the start of the object and decodes them with `codec`, keeping at
+/// most `cap` decoded bytes. Returns the bytes and whether they are the whole file.
 async fn read_decoded(
     store: &dyn ObjectStore,
     s: Sample<'_>,
     n: u64,
     cap: u64,
+    codec: Codec,
 ) -> Result<(Vec<u8>, bool), Error> {
-    let size = s.object.size;
+    let got = read_head(store, s, n).await?;
+    decode_head(s, got, cap, codec).await
+}
+
+/// The first `n` bytes of the sample (all of it when smaller).
+async fn read_head(store: &dyn ObjectStore, s: Sample<'_>, n: u64) -> Result<Bytes, Error> {
     let got = store
-        .get_range(s.bucket, &s.object.key, GetRange::Bounded(0, n.min(size)))
+        .get_range(
+            s.bucket,
+            &s.object.key,
+            GetRange::Bounded(0, n.min(s.object.size)),
+        )
         .await?;
-    let whole_object = got.bytes.len() as u64 >= size;
-    let codec = Codec::from_key(&s.object.key);
-    let bytes = got.bytes;
+    Ok(got.bytes)
+}
+
+/// Decodes a head read by [`read_head`]: at most `cap` bytes, and whether they are the
+/// whole file.
+async fn decode_head(
+    s: Sample<'_>,
+    bytes: Bytes,
+    cap: u64,
+    codec: Codec,
+) -> Result<(Vec<u8>, bool), Error> {
+    let whole_object = bytes.len() as u64 >= s.object.size;
     // Decoding (gzip, zstd, bzip2) is CPU work: on the blocking pool.
     let d = cpu::blocking(move || decompress::decode(codec, &bytes, cap, !whole_object))
         .await
@@ -329,13 +397,31 @@ async fn read_decoded(
     Ok((d.bytes, whole_object && !d.capped && !d.cut))
 }
 
+/// Types a text sample as declared; when its reader rejects the bytes, by their content
+/// (from the same prefix: no other request).
 async fn infer_text(
     store: &dyn ObjectStore,
     s: Sample<'_>,
     limits: &Limits,
     kind: TextKind,
+    warning: &mut Option<String>,
 ) -> Result<Vec<Column>, Error> {
-    let (bytes, complete) = read_decoded(store, s, limits.text_bytes, limits.text_bytes).await?;
+    let head = read_head(store, s, limits.text_bytes).await?;
+    let declared = infer_text_as_declared(store, s, limits, kind, head.clone()).await;
+    or_content(store, s, limits, declared, Some(head), warning).await
+}
+
+/// The text readers as they always were: the key's codec, the declared kind.
+async fn infer_text_as_declared(
+    store: &dyn ObjectStore,
+    s: Sample<'_>,
+    limits: &Limits,
+    kind: TextKind,
+    head: Bytes,
+) -> Result<Vec<Column>, Error> {
+    let codec = Codec::from_key(&s.object.key);
+    let raw = head.clone();
+    let (bytes, complete) = decode_head(s, head, limits.text_bytes, codec).await?;
     let lim = *limits;
     // Typing a prefix is CPU work: on the blocking pool.
     let typed = cpu::blocking(move || type_text(&bytes, complete, kind, &lim))
@@ -344,10 +430,244 @@ async fn infer_text(
     match typed.map_err(|m| s.corrupt(format_name(kind), m))? {
         TextOutcome::Columns(c) => Ok(c),
         TextOutcome::NeedDocument => {
+            // Content sniffing: a prefix that is clearly not a JSON document in this
+            // codec (gzip without `.gz`, records back to back) is not worth the read of a
+            // whole document, which could only fail.
+            if let Some(found) = cpu::blocking(move || sniff::sniff(&raw))
+                .await
+                .ok()
+                .flatten()
+            {
+                let found_codec = found.wrapper.map_or(Codec::None, sniff::Wrapper::codec);
+                // Only what the document read could not succeed on: another codec, text
+                // that is not JSON, or records back to back.
+                let hopeless = found_codec != codec
+                    || !found.is_json()
+                    || found.content == sniff::Content::JsonConcatenated;
+                if hopeless {
+                    return Err(s.corrupt(
+                        "JSON",
+                        Invalid::Content {
+                            declared: s.format.to_string(),
+                            found: found.describe(),
+                            why: "",
+                        },
+                    ));
+                }
+            }
             // DIFF(spec §5.4, §13 #5): a document is read whole only up to
             // maxDocumentBytes; past that, the items of its top-level array that fit.
             let (doc, complete) =
-                read_decoded(store, s, limits.max_document, limits.max_document).await?;
+                read_decoded(store, s, limits.max_document, limits.max_document, codec).await?;
+            let (rows, tree) = (limits.text_rows, limits.tree);
+            cpu::blocking(move || json::from_document(&doc, complete, rows, tree))
+                .await
+                .map_err(|p| s.corrupt("JSON", p))?
+                .map_err(|source| {
+                    s.corrupt(
+                        "JSON",
+                        Invalid::Document {
+                            source,
+                            cap: limits.max_document,
+                        },
+                    )
+                })
+        }
+    }
+}
+
+/// The declared reader's result, or, when it rejected the bytes, the result of reading them
+/// as what they are (content sniffing; `src/infer/sniff.rs` states the policy). `head` is
+/// the prefix the declared reader already read, if it read one; otherwise one head of at
+/// most [`sniff::HEAD_BYTES`] is read, on this failure path only.
+async fn or_content(
+    store: &dyn ObjectStore,
+    s: Sample<'_>,
+    limits: &Limits,
+    declared: Result<Vec<Column>, Error>,
+    head: Option<Bytes>,
+    warning: &mut Option<String>,
+) -> Result<Vec<Column>, Error> {
+    let rejected = match declared {
+        Err(e @ Error::Corrupt { .. }) => e,
+        other => return other,
+    };
+    let head = match head {
+        Some(h) => h,
+        None => match read_head(store, s, sniff::HEAD_BYTES.min(limits.text_bytes)).await {
+            Ok(h) => h,
+            Err(_) => return Err(rejected),
+        },
+    };
+    let sniffed = head.clone();
+    let Some(found) = cpu::blocking(move || sniff::sniff(&sniffed))
+        .await
+        .ok()
+        .flatten()
+    else {
+        return Err(rejected);
+    };
+    let Some(declared) = s.format.format() else {
+        return Err(rejected);
+    };
+    let key_codec = Codec::from_key(&s.object.key);
+    let found_codec = found.wrapper.map_or(Codec::None, sniff::Wrapper::codec);
+    let family = content_reader(found.content);
+    let same_family = family.is_some_and(|r| same_reader(r, declared.reader()));
+    // The declared reader already read these bytes this way: nothing new to try.
+    if same_family
+        && found_codec == key_codec
+        && found.content != sniff::Content::JsonConcatenated
+        && !matches!(found.content, sniff::Content::Delimited { .. })
+    {
+        return Err(rejected);
+    }
+    let uri = format!("s3://{}/{}", s.bucket, s.object.key);
+    let not_read = |why: &'static str| {
+        s.corrupt(
+            declared.name(),
+            Invalid::Content {
+                declared: s.format.to_string(),
+                found: found.describe(),
+                why,
+            },
+        )
+    };
+    if !same_family {
+        *warning = Some(format!(
+            "{uri}: declared {}, content is {}; typed by its content",
+            s.format,
+            found.describe()
+        ));
+    } else {
+        tracing::debug!(
+            "{uri}: declared {}, content is {}",
+            s.format,
+            found.describe()
+        );
+    }
+    use sniff::Content as C;
+    match (found.wrapper, found.content) {
+        (_, C::Orc) => Err(not_read(
+            ": ORC is recognised but not read (s3meta has no ORC reader)",
+        )),
+        (_, C::Tar | C::ZipArchive) => Err(not_read(
+            ": an archive is catalogued with structureFormat zip, tar or tar.gz",
+        )),
+        (Some(_), C::Parquet | C::Avro) => Err(not_read(
+            ": parquet and Avro are not read inside a compression",
+        )),
+        (None, C::Parquet) => {
+            let f = StructureFormat::new(Format::Parquet.name());
+            parquet::infer(store, Sample { format: &f, ..s }, limits).await
+        }
+        (None, C::Avro) => {
+            let f = StructureFormat::new(Format::Avro.name());
+            avro::infer(store, Sample { format: &f, ..s }, limits).await
+        }
+        (_, text) => by_text(store, s, limits, head, found.wrapper, text).await,
+    }
+}
+
+/// The reader kind that types a sniffed content, if one does.
+fn content_reader(c: sniff::Content) -> Option<Reader> {
+    use sniff::Content as C;
+    match c {
+        C::Parquet => Some(Reader::Parquet),
+        C::Avro => Some(Reader::Avro),
+        C::JsonDocument | C::JsonLines | C::JsonConcatenated => Some(Reader::Json),
+        C::Delimited { separator, .. } => Some(Reader::Delimited(separator)),
+        C::Orc | C::Tar | C::ZipArchive => None,
+    }
+}
+
+/// The same kind of reader (any separator for delimited text).
+fn same_reader(a: Reader, b: Reader) -> bool {
+    matches!(
+        (a, b),
+        (Reader::Parquet, Reader::Parquet)
+            | (Reader::Avro, Reader::Avro)
+            | (Reader::Json, Reader::Json)
+            | (Reader::Delimited(_), Reader::Delimited(_))
+    )
+}
+
+/// Types text found by sniffing, from the head already read: unwrapped as sniffed, typed
+/// as the content says.
+async fn by_text(
+    store: &dyn ObjectStore,
+    s: Sample<'_>,
+    limits: &Limits,
+    head: Bytes,
+    wrapper: Option<sniff::Wrapper>,
+    content: sniff::Content,
+) -> Result<Vec<Column>, Error> {
+    use sniff::Content as C;
+    let name = match content {
+        C::Delimited { .. } => "CSV",
+        _ => "JSON",
+    };
+    let (bytes, complete) = match wrapper {
+        Some(sniff::Wrapper::Zip) => {
+            let whole = head.len() as u64 >= s.object.size;
+            let cap = limits.text_bytes;
+            let d = cpu::blocking(move || sniff::unwrap(sniff::Wrapper::Zip, &head, cap))
+                .await
+                .map_err(|p| s.corrupt("zip", p))?;
+            match d {
+                Some(d) => (d.bytes, whole && !d.capped && !d.cut),
+                None => return Ok(vec![]),
+            }
+        }
+        w => {
+            let codec = w.map_or(Codec::None, sniff::Wrapper::codec);
+            decode_head(s, head, limits.text_bytes, codec).await?
+        }
+    };
+    let lim = *limits;
+    let typed = cpu::blocking(move || -> Result<TextOutcome, Invalid> {
+        match content {
+            C::Delimited { separator, .. } => {
+                type_text(&bytes, complete, TextKind::Delimited(separator), &lim)
+            }
+            C::JsonLines => Ok(TextOutcome::Columns(json::from_lines(
+                &bytes,
+                complete,
+                lim.text_rows,
+                lim.tree,
+            ))),
+            C::JsonConcatenated => {
+                let lines = sniff::records_as_lines(&bytes, lim.text_rows);
+                Ok(TextOutcome::Columns(json::from_lines(
+                    &lines,
+                    true,
+                    lim.text_rows,
+                    lim.tree,
+                )))
+            }
+            _ => type_text(&bytes, complete, TextKind::Json, &lim),
+        }
+    })
+    .await
+    .map_err(|p| s.corrupt(name, p))?
+    .map_err(|m| s.corrupt(name, m))?;
+    match typed {
+        TextOutcome::Columns(c) => Ok(c),
+        TextOutcome::NeedDocument => {
+            let Some(codec) = wrapper.map_or(Some(Codec::None), |w| {
+                (w != sniff::Wrapper::Zip).then(|| w.codec())
+            }) else {
+                return Err(s.corrupt(
+                    "JSON",
+                    Invalid::Content {
+                        declared: s.format.to_string(),
+                        found: "a JSON document in a zip".to_string(),
+                        why: ": larger than textSampleBytes",
+                    },
+                ));
+            };
+            let (doc, complete) =
+                read_decoded(store, s, limits.max_document, limits.max_document, codec).await?;
             let (rows, tree) = (limits.text_rows, limits.tree);
             cpu::blocking(move || json::from_document(&doc, complete, rows, tree))
                 .await

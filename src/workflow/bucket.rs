@@ -55,8 +55,9 @@ pub(super) struct BucketResult {
 enum Inferred {
     /// Not a container with a schema.
     Nothing,
-    /// Each sample's key and columns (or error), best sample first.
-    Samples(Vec<SampleResult>),
+    /// Each sample's key and columns (or error), best sample first, and the warnings
+    /// content sniffing gave (key, message).
+    Samples(Vec<SampleResult>, Vec<(String, String)>),
     /// An archive's members.
     Archive(Result<Archive, infer::Error>),
     /// An open table's metadata.
@@ -319,7 +320,12 @@ fn structured(
 ) -> Option<Container> {
     let bucket = site.name;
     let mut samples = match inferred {
-        Inferred::Samples(results) => results,
+        Inferred::Samples(results, warnings) => {
+            for (key, message) in warnings {
+                st.warn(format!("{bucket}/{key}"), message);
+            }
+            results
+        }
         _ => vec![],
     };
     for (key, r) in &mut samples {
@@ -508,6 +514,7 @@ async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<In
             match p {
                 Planned::Structured(s) => {
                     let mut out = Vec::with_capacity(s.samples.len());
+                    let mut warnings = vec![];
                     for object in &s.samples {
                         let sample = Sample {
                             bucket,
@@ -529,21 +536,32 @@ async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<In
                             _ => None,
                         };
                         let r = match known {
-                            Some(cols) => Ok(cols),
+                            Some(cols) => infer::Typed {
+                                columns: Ok(cols),
+                                warning: None,
+                            },
                             // Contained: a reader's panic fails this sample, not the run.
-                            None => AssertUnwindSafe(infer::infer_columns(store, sample, &limits))
+                            None => AssertUnwindSafe(infer::infer_sample(store, sample, &limits))
                                 .catch_unwind()
                                 .await
-                                .unwrap_or_else(|p| {
-                                    Err(infer::Error::panicked(bucket, &object.key, &*p))
+                                .unwrap_or_else(|p| infer::Typed {
+                                    columns: Err(infer::Error::panicked(bucket, &object.key, &*p)),
+                                    warning: None,
                                 }),
                         };
-                        if let (Some(state), Some(k), Ok(cols)) = (&shared.state, key, &r) {
+                        // A sample typed with a warning (declared csv, content parquet) is
+                        // read again next time, so that the warning is said again.
+                        if let (Some(state), Some(k), Ok(cols), None) =
+                            (&shared.state, key, &r.columns, &r.warning)
+                        {
                             state.record(k, cols);
                         }
-                        out.push((object.key.clone(), r));
+                        if let Some(w) = r.warning {
+                            warnings.push((object.key.clone(), w));
+                        }
+                        out.push((object.key.clone(), r.columns));
                     }
-                    Inferred::Samples(out)
+                    Inferred::Samples(out, warnings)
                 }
                 Planned::Table(t) => Inferred::Table(
                     AssertUnwindSafe(crate::table::read(
