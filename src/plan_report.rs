@@ -125,7 +125,16 @@ pub async fn suggest(
             bucket: bucket.clone(),
             source,
         })?;
-        let found = autodiscover::discover(&listing.objects, listing.truncated);
+        let limits = crate::infer::Limits::from_options(&v.options);
+        let sniffed = autodiscover::sniff_folders(
+            &store,
+            &bucket,
+            &listing.objects,
+            &limits,
+            crate::manifest::MAX_SNIFFED,
+        )
+        .await;
+        let found = autodiscover::discover_with(&listing.objects, listing.truncated, &sniffed);
         out.push(Suggestion {
             manifest: suggest::manifest(&found, opts),
             explanation: suggest::explain(&bucket, &found, opts),

@@ -586,3 +586,50 @@ fn glacier_objects_are_left_out_as_cold_storage_on_moto() {
     assert_eq!(r["frozen/x.parquet"], "cold storage class");
     assert_eq!(r["t/old.csv"], "cold storage class");
 }
+
+/// Gzip of `bytes` (flate2 is a dependency of the crate under test).
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn firehose_objects_without_extension_are_discovered_by_their_content() {
+    let lake = Lake::new();
+    for (i, hour) in ["10", "11"].iter().enumerate() {
+        lake.put(
+            "firehose",
+            &format!("clicks/2026/11/30/{hour}/clicks-1-2026-11-30-{hour}-00-00-{i}"),
+            gzip(br#"{"user":7,"page":"/a"}{"user":8,"page":"/b"}"#),
+        );
+    }
+    // 1. The suggested manifest names the folder as JSON, partitioned by the date folders.
+    let cfg = config(&lake, false, "");
+    let s = run_binary(
+        lake.dir.path(),
+        &["manifest", "suggest", "--bucket", "firehose", "-c"],
+        &cfg,
+        &lake.catalog_path(),
+    );
+    assert_eq!(s.code, 0, "{}\n{}", s.stdout, s.stderr);
+    assert!(s.stdout.contains(r#""dataPath": "clicks""#), "{}", s.stdout);
+    assert!(
+        s.stdout.contains(r#""structureFormat": "json""#),
+        "{}",
+        s.stdout
+    );
+    // 2. autoDiscovery ingests it with the records' columns after the partition columns.
+    let run = lake.ingest(&config(&lake, true, ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let cols: Vec<String> = run
+        .columns("svc.firehose.clicks")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        cols.ends_with(&["user".to_string(), "page".to_string()]),
+        "{cols:?}"
+    );
+}

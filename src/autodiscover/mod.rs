@@ -31,6 +31,78 @@ pub fn format_of(key: &str) -> Option<&'static str> {
     glob::format_from_extension(key)
 }
 
+/// What content sniffing found, per folder: the `structureFormat` of the folder's files
+/// whose names say nothing (one file sniffed per folder, see [`sniff_folders`]).
+pub type Sniffed = BTreeMap<String, &'static str>;
+
+/// The format of `key`: its extension, else what sniffing found in its folder.
+fn format_with(key: &str, sniffed: &Sniffed) -> Option<&'static str> {
+    format_of(key).or_else(|| {
+        let folder = key.rsplit_once('/').map_or("", |(f, _)| f);
+        sniffed.get(folder).copied()
+    })
+}
+
+/// Sniffs one file per folder among the keys whose names say nothing (no extension: Kinesis
+/// Firehose objects, exports), with one bounded ranged read each
+/// (`infer::sniff::format_of`), at most `max_folders` folders. Artifacts, folder markers,
+/// cold objects and empty files are not read. Compression is not part of the result
+/// (`json`, not `json.gz`): the reader finds it in the bytes again. Archives and formats
+/// without a reader give nothing.
+pub async fn sniff_folders(
+    store: &dyn crate::store::ObjectStore,
+    bucket: &str,
+    objects: &[ObjectMeta],
+    limits: &crate::infer::Limits,
+    max_folders: usize,
+) -> Sniffed {
+    let mut pick: BTreeMap<&str, &ObjectMeta> = BTreeMap::new();
+    for o in objects {
+        let key = o.key.as_str();
+        if key.ends_with('/')
+            || is_artifact(key)
+            || is_cold(o.storage_class.as_deref())
+            || o.size == 0
+            || format_of(key).is_some()
+            // Only names with no extension at all: an image or a log says what it is.
+            || key.rsplit('/').next().is_some_and(|name| name.contains('.'))
+        {
+            continue;
+        }
+        let folder = key.rsplit_once('/').map_or("", |(f, _)| f);
+        if pick.len() >= max_folders && !pick.contains_key(folder) {
+            continue;
+        }
+        // The newest file of the folder: the one a run would sample.
+        let e = pick.entry(folder).or_insert(o);
+        if o.last_modified > e.last_modified {
+            *e = o;
+        }
+    }
+    let mut out = Sniffed::new();
+    for (folder, o) in pick {
+        let format = match crate::infer::sniff::format_of(store, bucket, o, limits).await {
+            Ok(Some(sniffed)) => match sniffed.format() {
+                Some(f) => f,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let name = format.name();
+        let base = name.strip_suffix(".gz").unwrap_or(name);
+        // JSON Lines and records back to back are declared `json`, as the reference names them.
+        let base = if base.starts_with("json") {
+            "json"
+        } else {
+            base
+        };
+        if let Some(known) = glob::format_from_extension(&format!("x.{base}")) {
+            out.insert(folder.to_string(), known);
+        }
+    }
+    out
+}
+
 /// Why a key is in no dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reason {
@@ -153,8 +225,14 @@ pub async fn list_bucket(
     Ok(listing)
 }
 
-/// The datasets of a listing. `truncated` is carried into the result.
+/// The datasets of a listing, formats from names only. `truncated` is carried into the
+/// result.
 pub fn discover(objects: &[ObjectMeta], truncated: bool) -> Discovery {
+    discover_with(objects, truncated, &Sniffed::new())
+}
+
+/// [`discover`], with the formats sniffing found for files whose names say nothing.
+pub fn discover_with(objects: &[ObjectMeta], truncated: bool, sniffed: &Sniffed) -> Discovery {
     let tables = table::roots(objects.iter().map(|o| o.key.as_str()));
     let mut out = Discovery {
         truncated,
@@ -203,7 +281,7 @@ pub fn discover(objects: &[ObjectMeta], truncated: bool) -> Discovery {
             });
             continue;
         }
-        let Some(format) = format_of(key) else {
+        let Some(format) = format_with(key, sniffed) else {
             out.left_out.push(LeftOut {
                 key: key.to_string(),
                 reason: Reason::UnknownFormat,

@@ -25,6 +25,8 @@ pub struct Manifests {
     max_bytes: u64,
     /// `autoDiscovery`: the key cap and listing width of a discovery, when it is on.
     discovery: Option<(usize, usize)>,
+    /// The read limits, for sniffing files whose names say nothing.
+    limits: crate::infer::Limits,
 }
 
 /// A bucket's entries, and whether the view they give can be trusted for stale-marking.
@@ -93,6 +95,7 @@ impl Manifests {
                 .options
                 .auto_discovery
                 .then_some((v.options.glob_scan_limit, v.options.entry_concurrency)),
+            limits: crate::infer::Limits::from_options(&v.options),
         };
         (manifests, complete)
     }
@@ -154,7 +157,7 @@ impl Manifests {
         // Only a bucket with no manifest at all: not one whose file is empty, invalid or
         // unreadable, nor one the default manifest covers.
         if let Some((cap, width)) = self.discovery.filter(|_| missing && entries.is_empty()) {
-            return discovered(store, bucket, cap, width, status).await;
+            return discovered(store, bucket, cap, width, &self.limits, status).await;
         }
         Resolved {
             entries,
@@ -172,6 +175,7 @@ async fn discovered(
     bucket: &str,
     cap: usize,
     width: usize,
+    limits: &crate::infer::Limits,
     status: &mut StepStatus,
 ) -> Resolved {
     use crate::autodiscover::{self, suggest};
@@ -195,7 +199,9 @@ async fn discovered(
             format!("autoDiscovery stopped after {cap} keys in bucket {bucket} (globScanLimit): datasets past them were not found"),
         );
     }
-    let found = autodiscover::discover(&listing.objects, listing.truncated);
+    let sniffed =
+        autodiscover::sniff_folders(store, bucket, &listing.objects, limits, MAX_SNIFFED).await;
+    let found = autodiscover::discover_with(&listing.objects, listing.truncated, &sniffed);
     match suggest::entries(&found, suggest::Options::default()) {
         Ok(entries) => {
             tracing::info!(
@@ -240,3 +246,6 @@ fn global_source<'a>(
         }),
     }
 }
+
+/// Folders sniffed at most per bucket by discovery (one bounded read each).
+pub const MAX_SNIFFED: usize = 1000;
