@@ -301,6 +301,18 @@ fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
         with.columns("svc.auto.exports/daily")[0],
         ("dt".to_string(), "DATE".to_string())
     );
+    // The Delta table found by discovery is read from its own log (issue #14): its current
+    // columns, its partition column first, the table format on the container.
+    let sales = with.container("svc.auto.lake/sales");
+    assert_eq!(
+        sales["description"],
+        "Delta Lake table, version 4; partitioned by region"
+    );
+    assert_eq!(sales["dataModel"]["isPartitioned"], true);
+    assert_eq!(
+        with.columns("svc.auto.lake/sales")[0],
+        ("region".to_string(), "STRING".to_string())
+    );
 
     // 2. autoDiscovery off: the manifest-driven bucket gives the same lines.
     let without = lake.ingest(&config(&lake, false, ""));
@@ -632,4 +644,44 @@ fn firehose_objects_without_extension_are_discovered_by_their_content() {
         cols.ends_with(&["user".to_string(), "page".to_string()]),
         "{cols:?}"
     );
+}
+
+#[test]
+fn iceberg_and_hudi_tables_are_discovered_as_one_dataset_each_and_read_from_their_metadata() {
+    let lake = Lake::new();
+    lake.bucket("tables");
+    copy_fixture(&lake, "tables", "iceberg/events", "warehouse/events");
+    copy_fixture(&lake, "tables", "hudi/trips_mor", "rides/trips");
+    let run = lake.ingest(&config(&lake, true, ""));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let fqns: Vec<String> = lines_of(&run.catalog, "tables")
+        .iter()
+        .map(|l| l["fqn"].as_str().unwrap().to_string())
+        .collect();
+    // One container per table: nothing inside (metadata/, data/, .hoodie/) of its own.
+    assert_eq!(
+        fqns,
+        vec![
+            "svc.tables".to_string(),
+            "svc.tables.rides/trips".to_string(),
+            "svc.tables.warehouse/events".to_string(),
+        ]
+    );
+    let events = run.container("svc.tables.warehouse/events");
+    assert!(
+        events["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Apache Iceberg table, format version 2, snapshot "),
+        "{events}"
+    );
+    let trips = run.container("svc.tables.rides/trips");
+    assert!(
+        trips["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Apache Hudi table (MERGE_ON_READ)"),
+        "{trips}"
+    );
+    assert!(!run.columns("svc.tables.rides/trips").is_empty());
 }
