@@ -38,6 +38,9 @@ pub struct Options {
     /// Answer `DELETE /v1/containers/deleteStale` with 404, like an older server, so that
     /// clients take their list-and-delete fallback.
     pub delete_stale_404: bool,
+    /// Added before every answer, to stand in for a real server's per-call latency in
+    /// benchmarks (a container PUT takes tens of milliseconds on a real OpenMetadata).
+    pub latency: std::time::Duration,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             port: 0,
             state_file: None,
             delete_stale_404: false,
+            latency: std::time::Duration::ZERO,
         }
     }
 }
