@@ -14,6 +14,7 @@ pub mod seed;
 pub mod shaping;
 pub mod store;
 
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -69,6 +70,17 @@ pub async fn serve(
         b.set_route(admin::Admin::new(meter.clone()));
         b.build()
     };
+    let cw_meter = meter.clone();
+    // CloudWatch calls are answered before s3s, which refuses their credential scope.
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let (s3, meter) = (service.clone(), cw_meter.clone());
+        async move {
+            if admin::is_cloudwatch(&req) {
+                return Ok(admin::cloudwatch(req.map(s3s::Body::from), &meter).await);
+            }
+            s3.call(req.map(s3s::Body::from)).await
+        }
+    });
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let (tx, mut rx) = oneshot::channel::<()>();

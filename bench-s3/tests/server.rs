@@ -234,18 +234,34 @@ async fn latency_is_added_to_every_request() {
         "{:?}",
         t.elapsed()
     );
-    let counts = reqwest_free_get(&s.endpoint()).await;
+    let counts = raw(
+        &s.endpoint(),
+        "GET /?x-bench=counts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(counts.contains("\"HeadObject\": 3"), "{counts}");
 }
 
-/// `GET /?x-bench=counts` over a bare TCP connection (no HTTP client in the dependencies).
-async fn reqwest_free_get(endpoint: &str) -> String {
+#[tokio::test]
+async fn cloudwatch_stand_in_answers_no_metrics() {
+    let (s, _) = start(Store::default(), Shape::default()).await;
+    let body = "Action=ListMetrics&Version=2010-08-01&Namespace=AWS%2FS3";
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let out = raw(&s.endpoint(), &req).await;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("<ListMetricsResponse"), "{out}");
+    assert!(s.counts_json().contains("\"cloudwatch ListMetrics\": 1"));
+}
+
+/// One HTTP exchange over a bare TCP connection (no HTTP client in the dependencies).
+async fn raw(endpoint: &str, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = endpoint.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /?x-bench=counts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
