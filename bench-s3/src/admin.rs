@@ -27,9 +27,13 @@ impl Admin {
     }
 }
 
-/// Whether `req` is a CloudWatch Query-protocol call (`POST /` with a form body).
+/// Whether `req` is a CloudWatch Query-protocol call (`POST /` with a form body, and not an
+/// admin call, which clients may send with a form content type too).
 pub fn is_cloudwatch<B>(req: &hyper::Request<B>) -> bool {
-    req.method() == Method::POST && req.uri().path() == "/" && is_form(req.headers())
+    req.method() == Method::POST
+        && req.uri().path() == "/"
+        && admin_call(req.uri()).is_none()
+        && is_form(req.headers())
 }
 
 /// Answers a CloudWatch call (see [`is_cloudwatch`]): counted as `cloudwatch <Action>`,
