@@ -1,6 +1,9 @@
 //! bench-s3 through the AWS SDK with SigV4, on loopback: paged listings of 10,000 keys,
 //! delimiters, ranges, SlowDown, latency, counts.
 
+// Tests (and their helpers) fail by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
