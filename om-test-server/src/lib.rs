@@ -390,3 +390,28 @@ impl Drop for OmServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn latency_delays_every_answer() {
+        let om = OmServer::start(Options {
+            latency: std::time::Duration::from_millis(60),
+            ..Options::default()
+        })
+        .await
+        .unwrap();
+        let t = std::time::Instant::now();
+        let mut s = tokio::net::TcpStream::connect(om.addr()).await.unwrap();
+        s.write_all(b"GET /api/v1/system/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(t.elapsed() >= std::time::Duration::from_millis(60));
+    }
+}
