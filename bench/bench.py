@@ -9,8 +9,16 @@ recorder), bytes read (from the recorded Range headers and the objects' sizes, t
 for both tools), containers produced (from each stand-in's state), the ratios, and the
 container FQNs that differ.
 
+With --bench-s3 (implied by --s3-latency-ms) the S3 server is bench-s3 (this repository's
+in-memory server, seeded from a directory gen_lake.py writes once) instead of moto: every run
+is counted by the server itself (`GET /?x-bench=counts`), S3 and OpenMetadata calls can be
+given a latency (--s3-latency-ms, --om-latency-ms), and --tuned adds a second s3meta run with
+bucketConcurrency 20, entryConcurrency 32, sinkConcurrency 32.
+
 With --large it instead writes a 100,000-object prefix straight into an s3s-fs directory
 (served by `cargo run --example serve_dir`) and measures s3meta alone on a glob entry.
+With --million it serves 1,000,000 generated keys from bench-s3 and compares a bare sequential
+ListObjectsV2 loop (bench-s3's list_loop example) with s3meta's glob listing.
 
 Needs the reference venv's python (boto3, pyarrow, PyYAML).
 """
@@ -87,14 +95,15 @@ def run_measured(cmd, log):
 class OmServer:
     """One om-test-server with a fresh state file."""
 
-    def __init__(self, binary, workdir, name):
+    def __init__(self, binary, workdir, name, latency_ms=0):
         self.token = f"bench-token-{name}"
         self.state = os.path.join(workdir, f"om-{name}.json")
         if os.path.exists(self.state):
             os.remove(self.state)
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--token", self.token, "--state", self.state],
+            [binary, "--port", str(self.port), "--token", self.token, "--state", self.state]
+            + (["--latency-ms", str(latency_ms)] if latency_ms else []),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
@@ -218,7 +227,34 @@ def reason(fqn, only_in):
     return "not produced by the reference: check its log for a swallowed error (spec §13 #21)"
 
 
+def start_bench_s3(a, extra):
+    """Starts bench-s3 with `extra` arguments; returns (process, endpoint)."""
+    cmd = [a.bench_s3, "--latency-ms", str(a.s3_latency_ms)] + extra
+    if a.slowdown_rps:
+        cmd += ["--slowdown-rps", str(a.slowdown_rps)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    endpoint = proc.stdout.readline().decode().strip()
+    if not endpoint:
+        raise SystemExit("bench: bench-s3 did not start")
+    return proc, endpoint
+
+
+def bench_s3_counts(endpoint):
+    """bench-s3's counts since the last reset, in analyse_recording's shape."""
+    c = json.loads(urllib.request.urlopen(endpoint + "/?x-bench=counts", timeout=30).read())
+    kinds = {k: v for k, v in c.items() if k not in ("total", "bytesServed", "slowDown")}
+    cw = sum(v for k, v in kinds.items() if k.startswith("cloudwatch "))
+    return {"s3": c["total"] - cw, "cloudwatch": cw, "gets": kinds.get("GetObject", 0),
+            "bytes": c["bytesServed"], "kinds": kinds, "slowdown": c["slowDown"]}
+
+
+TUNED = {"bucketConcurrency": 20, "entryConcurrency": 32, "sinkConcurrency": 32}
+
+
 def bench_medium(a):
+    if a.bench_s3_mode:
+        return bench_medium_on_bench_s3(a)
+
     work = a.workdir
     venv_bin = os.path.dirname(sys.executable)
     moto_port = free_port()
@@ -298,15 +334,123 @@ def bench_medium(a):
         moto.wait(timeout=30)
 
 
+def bench_medium_on_bench_s3(a):
+    """The medium lake on bench-s3: both tools, same server, every run counted by it."""
+    work = a.workdir
+    venv_bin = os.path.dirname(sys.executable)
+    lake_dir = os.path.join(work, f"lake-{a.buckets}x{a.entries}x{a.files}")
+    marker = lake_dir + ".json"
+    if not os.path.exists(marker):
+        print(f"writing the lake into {lake_dir} …", file=sys.stderr)
+        gen = subprocess.run(
+            [sys.executable, os.path.join(HERE, "gen_lake.py"), "--dir", lake_dir,
+             "--buckets", str(a.buckets), "--entries", str(a.entries), "--files", str(a.files)],
+            check=True, capture_output=True, text=True,
+        )
+        with open(marker, "w") as f:
+            f.write(gen.stdout)
+    with open(marker) as f:
+        lake = json.load(f)
+    server, endpoint = start_bench_s3(a, ["--dir", lake_dir])
+    try:
+        print(f"bench-s3 on {endpoint} (S3 latency {a.s3_latency_ms} ms, OpenMetadata "
+              f"{a.om_latency_ms} ms)", file=sys.stderr)
+        tools = {"s3meta": (lambda cfg: [a.s3meta, "ingest", "-c", cfg], None)}
+        if a.tuned:
+            tools["s3meta tuned"] = (lambda cfg: [a.s3meta, "ingest", "-c", cfg], TUNED)
+        if not a.skip_reference:
+            tools["reference"] = (
+                lambda cfg: [os.path.join(venv_bin, "metadata"), "ingest", "-c", cfg], None)
+        results = {name: [] for name in tools}
+        fqns = {}
+        for name, (cmd, opts) in tools.items():
+            runs = a.reference_runs if name == "reference" else a.runs
+            for i in range(1, runs + 1):
+                om = OmServer(a.om_server, work, name.replace(" ", "-"), a.om_latency_ms)
+                cfg_path = os.path.join(work, f"{name.replace(' ', '-')}.yaml")
+                with open(cfg_path, "w") as f:
+                    yaml.safe_dump(config(endpoint, om, opts), f)
+                post(endpoint + "/?x-bench=reset")
+                log = os.path.join(work, f"{name.replace(' ', '-')}-run{i}.log")
+                rc, wall, rss = run_measured(cmd(cfg_path), log)
+                containers = om.stop()
+                counts = bench_s3_counts(endpoint)
+                fqns[name] = containers
+                own = [l.strip() for l in open(log, errors="replace")
+                       if l.startswith(("S3 requests:", "Bytes read from S3:", "Sink (",
+                                        "Stage wall times:"))]
+                results[name].append(
+                    {"rc": rc, "wall": wall, "rss": rss, "containers": len(containers),
+                     **counts, "own": own})
+                print(f"run {i}/{runs} {name}: rc={rc} wall={wall:.2f}s rss={rss:.1f}MiB "
+                      f"containers={len(containers)} s3={counts['s3']}", file=sys.stderr)
+        where = (f"bench-s3, S3 latency {a.s3_latency_ms} ms, OpenMetadata latency "
+                 f"{a.om_latency_ms} ms")
+        report(a, lake, results, fqns, where)
+        floor = 5 * a.s3_latency_ms + a.om_latency_ms
+        print(f"\nDependency-chain floor: ListBuckets → GetBucketLocation → manifest GET → "
+              f"ListObjectsV2 → sample GET (5 S3 round trips) → container PUT (1 OpenMetadata "
+              f"call) = {floor / 1000:.3f} s of latency, plus process start")
+        for name, rs in results.items():
+            if rs and floor:
+                print(f"{name} / floor: {med(rs, 'wall') * 1000 / floor:.1f}x")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bench_million(a):
+    """1,000,000 generated keys on bench-s3: a bare sequential ListObjectsV2 loop vs s3meta."""
+    n = a.million_keys
+    server, endpoint = start_bench_s3(a, ["--gen-keys", str(n), "--bucket", "bench-keys",
+                                          "--prefix", "events"])
+    try:
+        loop_out = subprocess.run([a.list_loop, endpoint, "bench-keys", "events/"],
+                                  check=True, capture_output=True, text=True).stdout
+        loop = json.loads(loop_out)
+        catalog = os.path.join(a.workdir, "million-catalog.jsonl")
+        cfg = config(endpoint, type("Om", (), {"url": "unused", "token": "unused"}),
+                     {"bucketMetrics": False})
+        cfg["sink"] = {"type": "file", "config": {"path": catalog}}
+        del cfg["workflowConfig"]["openMetadataServerConfig"]
+        path = os.path.join(a.workdir, "million.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(cfg, f)
+        post(endpoint + "/?x-bench=reset")
+        log = os.path.join(a.workdir, "million.log")
+        rc, wall, rss = run_measured([a.s3meta, "ingest", "-c", path], log)
+        counts = bench_s3_counts(endpoint)
+        lines = sum(1 for _ in open(catalog)) if os.path.exists(catalog) else 0
+        print(f"\n{n} keys under `events/` (Hive year=/day=, 1,000 partitions) on bench-s3, "
+              f"S3 latency {a.s3_latency_ms} ms:\n")
+        print("| | wall (s) | keys/s | ListObjectsV2 | peak RSS (MiB) |")
+        print("|---|---|---|---|---|")
+        print(f"| bare sequential ListObjectsV2 loop | {loop['seconds']:.2f} | "
+              f"{loop['keys_per_s']:.0f} | {loop['pages']} | |")
+        print(f"| s3meta, glob `events/**/*.json` (exit {rc}, {lines} catalog lines) | "
+              f"{wall:.2f} | {n / wall:.0f} | {counts['kinds'].get('ListObjectsV2', 0)} | "
+              f"{rss:.1f} |")
+        print(f"\ns3meta / loop keys/s: {loop['seconds'] / wall:.1f}x; all requests: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(counts["kinds"].items())))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
-def report(a, lake, results, fqns):
-    print(f"\nLake: {a.buckets} buckets x {a.entries} entries x {a.files} files "
-          f"({lake['objects']} objects, {lake['bytes'] / 2**20:.1f} MiB) on moto; "
-          f"median of {a.runs} timed run(s); requests and bytes from one extra run recorded "
-          f"by moto\n")
+def report(a, lake, results, fqns, where=None):
+    if where:
+        print(f"\nLake: {a.buckets} buckets x {a.entries} entries x {a.files} files "
+              f"({lake['objects']} objects, {lake['bytes'] / 2**20:.1f} MiB) on {where}; "
+              f"median of the timed runs; requests and bytes counted by bench-s3\n")
+    else:
+        print(f"\nLake: {a.buckets} buckets x {a.entries} entries x {a.files} files "
+              f"({lake['objects']} objects, {lake['bytes'] / 2**20:.1f} MiB) on moto; "
+              f"median of {a.runs} timed run(s); requests and bytes from one extra run "
+              f"recorded by moto\n")
     cols = ["", "wall (s)", "peak RSS (MiB)", "S3 requests", "CloudWatch req.", "bytes read",
             "containers", "exit"]
     rows = []
@@ -317,12 +461,14 @@ def report(a, lake, results, fqns):
                      str(int(med(rs, 's3'))), str(int(med(rs, 'cloudwatch'))),
                      f"{med(rs, 'bytes') / 2**20:.2f} MiB", str(int(med(rs, 'containers'))),
                      ",".join(str(r["rc"]) for r in rs)])
-    s, r = results["s3meta"], results.get("reference") or []
-    if s and r:
+    r = results.get("reference") or []
+    for sname, s in results.items():
+        if sname == "reference" or not s or not r:
+            continue
         def ratio(k, fmt="{:.1f}x"):
             x, y = med(s, k), med(r, k)
             return fmt.format(y / x) if x else "-"
-        rows.append(["reference / s3meta", ratio("wall"), ratio("rss"), ratio("s3"),
+        rows.append([f"reference / {sname}", ratio("wall"), ratio("rss"), ratio("s3"),
                      ratio("cloudwatch"), ratio("bytes"), "", ""])
     widths = [max(len(str(x[i])) for x in rows + [cols]) for i in range(len(cols))]
     line = lambda x: "| " + " | ".join(str(v).ljust(w) for v, w in zip(x, widths)) + " |"
@@ -402,9 +548,28 @@ def main():
     ap.add_argument("--large", action="store_true")
     ap.add_argument("--large-objects", type=int, default=100_000)
     ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument("--bench-s3", help="the bench-s3 binary; serve S3 from it instead of moto")
+    ap.add_argument("--list-loop", help="bench-s3's list_loop example (for --million)")
+    ap.add_argument("--s3-latency-ms", type=int, default=None)
+    ap.add_argument("--om-latency-ms", type=int, default=0)
+    ap.add_argument("--slowdown-rps", type=int, default=None)
+    ap.add_argument("--tuned", action="store_true")
+    ap.add_argument("--reference-runs", type=int, default=None)
+    ap.add_argument("--million", action="store_true")
+    ap.add_argument("--million-keys", type=int, default=1_000_000)
+    ap.add_argument("--server", choices=["moto", "bench-s3"], default=None)
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
-    if a.large:
+    a.bench_s3_mode = a.server == "bench-s3" or (
+        a.server is None and (a.s3_latency_ms is not None or a.tuned))
+    a.s3_latency_ms = a.s3_latency_ms or 0
+    if a.reference_runs is None:
+        a.reference_runs = a.runs
+    if (a.bench_s3_mode or a.million) and not a.bench_s3:
+        raise SystemExit("bench: --bench-s3 BINARY is needed (bench/run.sh passes it)")
+    if a.million:
+        bench_million(a)
+    elif a.large:
         bench_large(a)
     else:
         bench_medium(a)

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""Writes the benchmark lake into an S3-compatible server (moto on loopback).
+"""Writes the benchmark lake into an S3-compatible server (moto on loopback), or with --dir
+into a directory laid out as bucket/key, which `bench-s3 --dir` (and s3s-fs) serve.
 
 BUCKETS buckets, each with an `openmetadata.json` of ENTRIES literal entries, each entry a
 folder of FILES files; formats cycle parquet (Hive-partitioned), csv, json lines. Every file is
 different (seeded random rows), so no two samples are alike. Needs boto3 and pyarrow (the
 reference venv from scripts/reference/setup.sh has both).
 
-usage: gen_lake.py --endpoint http://127.0.0.1:PORT [--buckets 20 --entries 20 --files 10]
+usage: gen_lake.py (--endpoint http://127.0.0.1:PORT | --dir DIR) [--buckets 20 --entries 20 --files 10]
 """
 import argparse
 import io
 import json
+import os
 import random
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,13 +92,29 @@ def objects_for_bucket(b, entries, files, seed):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--endpoint", required=True)
+    ap.add_argument("--endpoint")
+    ap.add_argument("--dir")
     ap.add_argument("--buckets", type=int, default=20)
     ap.add_argument("--entries", type=int, default=20)
     ap.add_argument("--files", type=int, default=10)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--prefix", default="bench")
     a = ap.parse_args()
+    if a.dir:
+        n = size = 0
+        for b in range(a.buckets):
+            name = f"{a.prefix}-b{b:02d}"
+            for key, body in objects_for_bucket(b, a.entries, a.files, a.seed):
+                path = os.path.join(a.dir, name, *key.split("/"))
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(body)
+                n += 1
+                size += len(body)
+        print(json.dumps({"buckets": a.buckets, "objects": n, "bytes": size}))
+        return
+    if not a.endpoint:
+        raise SystemExit("gen_lake.py: --endpoint or --dir")
     s3 = boto3.client(
         "s3",
         endpoint_url=a.endpoint,

@@ -123,6 +123,9 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !sh.opts.latency.is_zero() {
+        tokio::time::sleep(sh.opts.latency).await;
+    }
     let raw = uri.path();
     let path = raw.strip_prefix("/api").unwrap_or(raw).to_string();
     let query = uri.query().map(str::to_string);

@@ -38,6 +38,9 @@ pub struct Options {
     /// Answer `DELETE /v1/containers/deleteStale` with 404, like an older server, so that
     /// clients take their list-and-delete fallback.
     pub delete_stale_404: bool,
+    /// Added before every answer, to stand in for a real server's per-call latency in
+    /// benchmarks (a container PUT takes tens of milliseconds on a real OpenMetadata).
+    pub latency: std::time::Duration,
 }
 
 impl Default for Options {
@@ -48,6 +51,7 @@ impl Default for Options {
             port: 0,
             state_file: None,
             delete_stale_404: false,
+            latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -384,5 +388,30 @@ impl Drop for OmServer {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn latency_delays_every_answer() {
+        let om = OmServer::start(Options {
+            latency: std::time::Duration::from_millis(60),
+            ..Options::default()
+        })
+        .await
+        .unwrap();
+        let t = std::time::Instant::now();
+        let mut s = tokio::net::TcpStream::connect(om.addr()).await.unwrap();
+        s.write_all(b"GET /api/v1/system/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(t.elapsed() >= std::time::Duration::from_millis(60));
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! om-test-server [--port 8585] [--token TOKEN] [--state state.json] [--version 2.0.7]
-//!                [--delete-stale-404]
+//!                [--delete-stale-404] [--latency-ms N]
 //! ```
 //! Prints `http://127.0.0.1:PORT/api` on stdout once listening; state is saved to the state
 //! file while it runs and on Ctrl-C.
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: om-test-server [--port N] [--token TOKEN] [--state FILE] [--version V] [--delete-stale-404]"
+        "usage: om-test-server [--port N] [--token TOKEN] [--state FILE] [--version V] [--delete-stale-404] [--latency-ms N]"
     );
     ExitCode::from(2)
 }
@@ -45,6 +45,11 @@ async fn main() -> ExitCode {
                 None => return usage(),
             },
             "--delete-stale-404" => opts.delete_stale_404 = true,
+            // Per-call latency: every answer waits this long first (benchmarks).
+            "--latency-ms" => match value().and_then(|v| v.parse().ok()) {
+                Some(ms) => opts.latency = std::time::Duration::from_millis(ms),
+                None => return usage(),
+            },
             _ => return usage(),
         }
     }
