@@ -643,7 +643,11 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
     {
         Ok(l) => l,
         Err(err) => {
-            st.warn(&scope, format!("glob expansion failed: {err}"));
+            // A failure, not a warning: the containers this glob made before were not seen,
+            // so the bucket must not count as complete (nothing under it is marked deleted),
+            // and the exit code must know (found with bench-s3's SlowDown: the container was
+            // silently dropped before).
+            st.fail(&scope, format!("glob expansion failed: {err}"));
             return vec![];
         }
     };
