@@ -161,3 +161,73 @@ fn a_store_without_cloudwatch_gives_zeros_and_one_warning() {
     // Said once: not also logged as a failed test-connection step.
     assert!(!run.stderr.contains("GetMetrics"), "{}", run.stderr);
 }
+
+/// A glob whose listing the server keeps refusing (bench-s3 answering SlowDown above one
+/// request a second per prefix, and one attempt per request) is a failure of the run, never a
+/// silently missing container: the bucket then counts as incomplete, so nothing under it
+/// could be marked deleted, and the exit code follows successThreshold.
+#[test]
+fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
+    use bench_s3::shaping::Shape;
+    use bench_s3::store::{Object, Store};
+    let store = Store::default();
+    let put = |key: &str, body: &str| {
+        store.put(
+            "throttled",
+            key.to_string(),
+            Object::new(bytes::Bytes::from(body.to_string())),
+        )
+    };
+    // Eight globs under one prefix: their listings arrive together, over the rate. The
+    // other requests (location, manifest) stay under it on their own prefixes.
+    let dirs = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let entries: Vec<String> = dirs
+        .iter()
+        .map(|d| format!(r#"{{"dataPath": "events/{d}/*.json", "structureFormat": "json"}}"#))
+        .collect();
+    put(
+        "openmetadata.json",
+        &format!(r#"{{"entries": [{}]}}"#, entries.join(", ")),
+    );
+    for d in dirs {
+        put(&format!("events/{d}/x.json"), "{\"n\": 1}\n");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(bench_s3::serve(
+            store,
+            Shape {
+                latency: std::time::Duration::ZERO,
+                slowdown_rps: Some(3),
+            },
+            "ak",
+            "sk",
+            0,
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.jsonl");
+    let yaml = format!(
+        "source:\n  type: s3\n  serviceName: svc\n  serviceConnection:\n    config:\n      type: S3\n      awsConfig:\n        awsRegion: us-east-1\n        awsAccessKeyId: ak\n        awsSecretAccessKey: sk\n        endPointURL: {}\n      bucketNames: [throttled]\n  sourceConfig:\n    config:\n      type: StorageMetadata\nsink:\n  type: file\n  config:\n    path: {}\nworkflowConfig:\n  loggerLevel: INFO\ns3meta:\n  bucketMetrics: false\n  maxAttempts: 1\n",
+        server.endpoint(),
+        catalog.display()
+    );
+    let run = crate::support::run_binary(dir.path(), &["ingest", "-c"], &yaml, &catalog);
+    let failures = run
+        .stdout
+        .split("Failures (S3):")
+        .nth(1)
+        .unwrap_or_default()
+        .split("Warnings")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        failures.contains("glob expansion failed"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    drop(server);
+}
