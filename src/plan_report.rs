@@ -8,7 +8,7 @@
 
 use crate::autodiscover::{self, suggest, Reason};
 use crate::aws;
-use crate::config::{ManifestSource, Validated};
+use crate::config::Validated;
 use crate::discover;
 use crate::manifest::Manifests;
 use crate::plan::artifact::{is_artifact, is_cold};
@@ -24,18 +24,6 @@ async fn connect(v: &Validated) -> CountingStore {
     let sdk = aws::sdk_config(v.aws(), &v.options).await;
     let s3 = S3Store::new(aws::s3_client(&sdk, v.aws().end_point_url.as_deref()));
     CountingStore::new(Arc::new(s3))
-}
-
-/// The store that reads an S3 global manifest, with that variant's own credentials.
-async fn manifest_store(v: &Validated) -> Option<S3Store> {
-    match &v.manifest_source {
-        ManifestSource::S3 {
-            security_config, ..
-        } => Some(S3Store::new(
-            aws::manifest_s3_client(security_config.as_deref(), &v.options).await,
-        )),
-        _ => None,
-    }
 }
 
 /// One bucket's suggested manifest.
@@ -292,7 +280,7 @@ fn dropped_reason(
 /// What a run would create in each bucket, and what it would leave out.
 pub async fn plan(v: &Validated) -> Result<Vec<BucketPlan>, Error> {
     let store = connect(v).await;
-    let mstore = manifest_store(v).await;
+    let mstore = crate::manifest::global_store(v).await;
     let mut st = StepStatus::default();
     let (manifests, _) =
         Manifests::load(v, mstore.as_ref().map(|s| s as &dyn ObjectStore), &mut st).await;

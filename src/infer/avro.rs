@@ -699,12 +699,7 @@ mod fuzz {
     use super::*;
     use crate::infer::bound::drop_flat;
 
-    fn depth(cols: &[Column]) -> usize {
-        cols.iter()
-            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::infer::bound::depth;
 
     /// Header bytes → `header_schema` + `columns`: never a panic, a tree within the limits
     /// plus one.

@@ -174,6 +174,16 @@ fn shorten(text: &mut Option<String>) -> bool {
     }
 }
 
+/// How deep a column tree is (top level is 1), for tests of the readers' bounds. Recursive:
+/// only for trees the readers built, within the limits.
+#[cfg(test)]
+pub(crate) fn depth(cols: &[Column]) -> usize {
+    cols.iter()
+        .map(|c| 1 + c.children.as_deref().map_or(0, depth))
+        .max()
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,13 +212,6 @@ mod tests {
             c = s;
         }
         c
-    }
-
-    fn depth(cols: &[Column]) -> usize {
-        cols.iter()
-            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
-            .max()
-            .unwrap_or(0)
     }
 
     #[test]

@@ -527,12 +527,7 @@ mod tests {
         assert!(from_document(b"{\"a\": [1, 2", false, 100, TreeLimits::default()).is_err());
     }
 
-    fn depth(cols: &[Column]) -> usize {
-        cols.iter()
-            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::infer::bound::depth;
 
     #[test]
     fn a_100k_deep_document_is_refused_by_the_parser_before_any_recursion_of_ours() {
@@ -623,12 +618,7 @@ mod fuzz {
     use super::*;
     use crate::infer::bound::drop_flat;
 
-    fn depth(cols: &[Column]) -> usize {
-        cols.iter()
-            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::infer::bound::depth;
 
     /// A text prefix → JSON Lines and document paths (whole and cut): never a panic, a
     /// tree within the limits plus one.

@@ -355,6 +355,31 @@ pub(crate) enum TextOutcome {
     NeedDocument,
 }
 
+/// A JSON document larger than the prefix, read again within `maxDocumentBytes` and typed
+/// on the blocking pool.
+async fn read_document(
+    store: &dyn ObjectStore,
+    s: Sample<'_>,
+    limits: &Limits,
+    codec: Codec,
+) -> Result<Vec<Column>, Error> {
+    let (doc, complete) =
+        read_decoded(store, s, limits.max_document, limits.max_document, codec).await?;
+    let (rows, tree) = (limits.text_rows, limits.tree);
+    cpu::blocking(move || json::from_document(&doc, complete, rows, tree))
+        .await
+        .map_err(|p| s.corrupt("JSON", p))?
+        .map_err(|source| {
+            s.corrupt(
+                "JSON",
+                Invalid::Document {
+                    source,
+                    cap: limits.max_document,
+                },
+            )
+        })
+}
+
 /// Reads `n` bytes from the start of the object and decodes them with `codec`, keeping at
 /// most `cap` decoded bytes. Returns the bytes and whether they are the whole file.
 async fn read_decoded(
@@ -457,21 +482,7 @@ async fn infer_text_as_declared(
             }
             // DIFF(spec §5.4, §13 #5): a document is read whole only up to
             // maxDocumentBytes; past that, the items of its top-level array that fit.
-            let (doc, complete) =
-                read_decoded(store, s, limits.max_document, limits.max_document, codec).await?;
-            let (rows, tree) = (limits.text_rows, limits.tree);
-            cpu::blocking(move || json::from_document(&doc, complete, rows, tree))
-                .await
-                .map_err(|p| s.corrupt("JSON", p))?
-                .map_err(|source| {
-                    s.corrupt(
-                        "JSON",
-                        Invalid::Document {
-                            source,
-                            cap: limits.max_document,
-                        },
-                    )
-                })
+            read_document(store, s, limits, codec).await
         }
     }
 }
@@ -666,21 +677,7 @@ async fn by_text(
                     },
                 ));
             };
-            let (doc, complete) =
-                read_decoded(store, s, limits.max_document, limits.max_document, codec).await?;
-            let (rows, tree) = (limits.text_rows, limits.tree);
-            cpu::blocking(move || json::from_document(&doc, complete, rows, tree))
-                .await
-                .map_err(|p| s.corrupt("JSON", p))?
-                .map_err(|source| {
-                    s.corrupt(
-                        "JSON",
-                        Invalid::Document {
-                            source,
-                            cap: limits.max_document,
-                        },
-                    )
-                })
+            read_document(store, s, limits, codec).await
         }
     }
 }

@@ -10,7 +10,7 @@ mod load;
 mod resolve;
 
 pub use load::{load_global, GlobalManifestError, GlobalSource};
-pub use resolve::{Manifests, Resolved, MAX_SNIFFED};
+pub use resolve::{global_store, Manifests, Resolved, MAX_SNIFFED};
 
 use crate::format::StructureFormat;
 use serde::Deserialize;

@@ -249,3 +249,16 @@ fn global_source<'a>(
 
 /// Folders sniffed at most per bucket by discovery (one bounded read each).
 pub const MAX_SNIFFED: usize = 1000;
+
+/// The store that reads an S3 global manifest, with that variant's own `securityConfig`
+/// (spec §2.5: never the connector's credentials); `None` for the other variants.
+pub async fn global_store(v: &Validated) -> Option<crate::store::s3::S3Store> {
+    match &v.manifest_source {
+        ManifestSource::S3 {
+            security_config, ..
+        } => Some(crate::store::s3::S3Store::new(
+            crate::aws::manifest_s3_client(security_config.as_deref(), &v.options).await,
+        )),
+        _ => None,
+    }
+}

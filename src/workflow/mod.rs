@@ -13,7 +13,7 @@ mod state;
 mod write;
 
 use crate::aws;
-use crate::config::{ManifestSource, SinkKind, Validated};
+use crate::config::{SinkKind, Validated};
 use crate::discover;
 use crate::entity::{child_fqn, quote_name};
 use crate::infer::Limits;
@@ -111,18 +111,6 @@ async fn connect_sink(v: &Validated) -> Result<Box<dyn Sink>, InitError> {
             Box::new(OmSink::connect(server, om::Settings::of(v)).await?)
         }
     })
-}
-
-/// The store that reads an S3 global manifest, with that variant's own credentials.
-async fn manifest_store(v: &Validated) -> Option<S3Store> {
-    match &v.manifest_source {
-        ManifestSource::S3 {
-            security_config, ..
-        } => Some(S3Store::new(
-            aws::manifest_s3_client(security_config.as_deref(), &v.options).await,
-        )),
-        _ => None,
-    }
 }
 
 /// The run itself. `metrics`: `Ok(None)` when turned off, `Err(why)` when CloudWatch is
@@ -237,7 +225,7 @@ async fn survey(
     store: &dyn ObjectStore,
     source: &mut StepStatus,
 ) -> (Manifests, Vec<String>, Seen) {
-    let own = manifest_store(v).await;
+    let own = crate::manifest::global_store(v).await;
     let own = own.as_ref().map(|s| s as &dyn ObjectStore);
     let (manifests, global_ok) = Manifests::load(v, own, source).await;
     let found = discover::buckets(v, store, source).await;

@@ -362,12 +362,7 @@ mod tests {
         )
     }
 
-    fn depth(cols: &[Column]) -> usize {
-        cols.iter()
-            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::infer::bound::depth;
 
     /// Decodes on a thread with a 2 MiB stack (tokio's blocking pool has that much), so
     /// that a recursion that would overflow it fails the test (by aborting it).
@@ -785,12 +780,7 @@ mod fuzz {
     use super::*;
     use crate::infer::bound::drop_flat;
 
-    fn depth(cols: &[Column]) -> usize {
-        cols.iter()
-            .map(|c| 1 + c.children.as_deref().map_or(0, depth))
-            .max()
-            .unwrap_or(0)
-    }
+    use crate::infer::bound::depth;
 
     /// Footer bytes → `decode`: never a panic or an overflow, and a tree within the limits
     /// plus one (small limits, so that mutations reach the trimming).
