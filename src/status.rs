@@ -35,6 +35,9 @@ pub struct RequestCounts {
     pub requests: u64,
     /// Attempts beyond the first (retries after throttling, 5xx, dropped connections).
     pub retries: u64,
+    /// Attempts the store answered as throttled (`503 SlowDown`, `429`), retried or not.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttled: u64,
 }
 
 /// The status of one step (the source `S3`, or a sink).
@@ -119,6 +122,7 @@ impl StepStatus {
             let mine = self.requests.get_or_insert_with(RequestCounts::default);
             mine.requests += o.requests;
             mine.retries += o.retries;
+            mine.throttled += o.throttled;
         }
     }
 
@@ -218,9 +222,13 @@ impl RunStatus {
                 } else {
                     format!("Sink ({})", s.name)
                 };
+                let throttled = match r.throttled {
+                    0 => String::new(),
+                    n => format!(" ({n} answered throttled)"),
+                };
                 let _ = writeln!(
                     out,
-                    "{what} requests: {}, retries: {}",
+                    "{what} requests: {}, retries: {}{throttled}",
                     r.requests, r.retries
                 );
             }

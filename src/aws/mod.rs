@@ -152,6 +152,7 @@ pub struct RequestCounter {
 struct Counts {
     requests: AtomicU64,
     attempts: AtomicU64,
+    throttled: AtomicU64,
 }
 
 impl RequestCounter {
@@ -166,6 +167,12 @@ impl RequestCounter {
             .attempts
             .load(Ordering::Relaxed)
             .saturating_sub(self.requests())
+    }
+
+    /// Attempts answered `503` (S3's `SlowDown`) or `429` so far, retried or not: the
+    /// run-wide request budget shrinks on them (`store::budget`).
+    pub fn throttled(&self) -> u64 {
+        self.counts.throttled.load(Ordering::Relaxed)
     }
 
     /// `client` with this counter installed.
@@ -200,6 +207,18 @@ impl aws_sdk_s3::config::Intercept for RequestCounter {
         _cfg: &mut aws_sdk_s3::config::ConfigBag,
     ) -> Result<(), aws_sdk_s3::error::BoxError> {
         self.counts.attempts.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_before_deserialization(
+        &self,
+        ctx: &aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &aws_sdk_s3::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        if matches!(ctx.response().status().as_u16(), 429 | 503) {
+            self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 }

@@ -522,6 +522,10 @@ pub struct SslConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct S3metaOptions {
+    /// S3 requests in flight at once for the whole run, whatever sends them (listings,
+    /// manifests, sample reads): the run-wide budget that keeps a slow link full. Throttling
+    /// answers shrink it for the rest of the run and successes grow it back (`store::budget`).
+    pub request_concurrency: usize,
     /// Buckets processed at once.
     pub bucket_concurrency: usize,
     /// Entries (sample reads, listings) processed at once inside one bucket.
@@ -667,6 +671,7 @@ impl Default for S3metaOptions {
     /// The one place our options' defaults are written (serde fills absent keys from it).
     fn default() -> Self {
         S3metaOptions {
+            request_concurrency: 64,
             bucket_concurrency: 4,
             entry_concurrency: 8,
             sample_scan_limit: 10_000,

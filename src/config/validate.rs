@@ -460,6 +460,7 @@ impl Workflow {
         };
         let opts = &options;
         for (name, v) in [
+            ("requestConcurrency", opts.request_concurrency),
             ("bucketConcurrency", opts.bucket_concurrency),
             ("entryConcurrency", opts.entry_concurrency),
             ("sampleScanLimit", opts.sample_scan_limit),

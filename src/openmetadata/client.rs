@@ -229,6 +229,7 @@ impl Client {
         crate::status::RequestCounts {
             requests: self.calls.0.load(Relaxed),
             retries: self.calls.1.load(Relaxed),
+            throttled: 0,
         }
     }
 

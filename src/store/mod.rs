@@ -6,6 +6,7 @@
 //! carry the bucket and key they concern, so that callers can tell "not there" from
 //! "not allowed" from "unreachable" without knowing the backend.
 
+pub mod budget;
 pub mod counting;
 pub mod s3;
 

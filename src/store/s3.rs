@@ -310,6 +310,7 @@ impl ObjectStore for S3Store {
         Some(RequestCounts {
             requests: self.counter.requests(),
             retries: self.counter.retries(),
+            throttled: self.counter.throttled(),
         })
     }
 

@@ -66,8 +66,14 @@ enum Inferred {
 
 type Tags = store::Result<Vec<(String, String)>>;
 
-/// Processes one bucket.
-pub(super) async fn process(shared: &Shared, bucket: &str) -> BucketResult {
+/// Processes one bucket. With `early`, the bucket's own container is sent there as soon as
+/// its region, metrics and tags are known (while its files are still being read) and is not
+/// in the result; without, it comes first in the result.
+pub(super) async fn process(
+    shared: &Shared,
+    bucket: &str,
+    early: Option<tokio::sync::oneshot::Sender<Container>>,
+) -> BucketResult {
     let fqn = child_fqn(&quote_name(&shared.v.service_name), bucket);
     let mut st = StepStatus::default();
     if let Some(why) = invalid_name(bucket) {
@@ -84,25 +90,38 @@ pub(super) async fn process(shared: &Shared, bucket: &str) -> BucketResult {
         };
     }
     let (console, region) = console(shared, bucket, &mut st).await;
-    let ((metrics, bucket_tags), (manifest_ok, planned, inferred, file_tags)) = tokio::join!(
-        extras(shared, bucket, &region),
-        read(shared, bucket, &mut st)
-    );
     let site = Bucket {
         name: bucket,
         fqn: &fqn,
         console: &console,
     };
-    let mut own = site.container();
-    let metrics_unknown = apply_metrics(&mut own, metrics, bucket, &mut st);
-    match bucket_tags {
-        None => {}
-        Some(Ok(tags)) => own.tags = s3_tags(tags),
-        // DIFF(spec §6.6): the reference swallows every tagging error at debug level; a
-        // denied or failed call is a warning here (a missing tag set is not an error).
-        Some(Err(e)) => st.warn(bucket, format!("cannot read the bucket's tags: {e}")),
-    }
-    let mut containers = vec![own];
+    let own = async {
+        let (metrics, bucket_tags) = extras(shared, bucket, &region).await;
+        let mut st = StepStatus::default();
+        let mut own = site.container();
+        let metrics_unknown = apply_metrics(&mut own, metrics, bucket, &mut st);
+        match bucket_tags {
+            None => {}
+            Some(Ok(tags)) => own.tags = s3_tags(tags),
+            // DIFF(spec §6.6): the reference swallows every tagging error at debug level; a
+            // denied or failed call is a warning here (a missing tag set is not an error).
+            Some(Err(e)) => st.warn(bucket, format!("cannot read the bucket's tags: {e}")),
+        }
+        let own = match early {
+            Some(tx) => {
+                // The receiver is only gone when the run is being torn down.
+                let _ = tx.send(own);
+                None
+            }
+            None => Some(own),
+        };
+        (own, metrics_unknown, st)
+    };
+    let ((own, metrics_unknown, own_status), (manifest_ok, planned, inferred, file_tags)) =
+        tokio::join!(own, read(shared, bucket, &mut st));
+    st.absorb(own_status);
+    let sent_early = own.is_none();
+    let mut containers: Vec<Container> = own.into_iter().collect();
     assemble(
         &site,
         planned,
@@ -116,7 +135,7 @@ pub(super) async fn process(shared: &Shared, bucket: &str) -> BucketResult {
     shared
         .counters
         .containers
-        .fetch_add(containers.len() as u64, Relaxed);
+        .fetch_add(containers.len() as u64 + u64::from(sent_early), Relaxed);
     BucketResult {
         fqn,
         containers,

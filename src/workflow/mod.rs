@@ -15,7 +15,7 @@ mod write;
 use crate::aws;
 use crate::config::{SinkKind, Validated};
 use crate::discover;
-use crate::entity::{child_fqn, quote_name};
+use crate::entity::{child_fqn, quote_name, Container};
 use crate::infer::Limits;
 use crate::manifest::Manifests;
 use crate::metrics::Metrics;
@@ -23,7 +23,7 @@ use crate::progress::{Counters, Reporter, Stages};
 use crate::sink::openmetadata::{self as om, OmSink};
 use crate::sink::{self, file::FileSink, Seen, ServiceInfo, Sink};
 use crate::status::{RunStatus, StepStatus};
-use crate::store::{counting::CountingStore, s3::S3Store, ObjectStore};
+use crate::store::{budget::BudgetStore, counting::CountingStore, s3::S3Store, ObjectStore};
 use crate::testconn;
 use bucket::{BucketResult, Shared};
 use futures::stream::{self, StreamExt};
@@ -124,7 +124,10 @@ async fn run(
     let started = Instant::now();
     // Counts bytes read, for progress and the summary (requests are counted by the store
     // itself, retries included, and forwarded).
-    let counting = Arc::new(CountingStore::new(store));
+    // One budget of requests in flight for the whole run, whichever stage sends them.
+    let budget: Arc<dyn ObjectStore> =
+        Arc::new(BudgetStore::new(store, v.options.request_concurrency));
+    let counting = Arc::new(CountingStore::new(budget));
     let counters = Arc::new(Counters::default());
     let _progress = progress(&counting, &counters, v.options.status_interval_secs);
     let mut source = StepStatus::new(SOURCE_STEP);
@@ -243,8 +246,9 @@ async fn survey(
     (manifests, buckets, seen)
 }
 
-/// Processes the buckets, `bucketConcurrency` at once, and writes each one's containers as
-/// soon as it is done and every bucket before it was written. Returns the sink's failures.
+/// Processes the buckets, `bucketConcurrency` at once, and writes their containers: in a
+/// deterministic order for a sink that takes one write at a time (the file sink), as soon as
+/// each is ready for one that takes several (`metadata-rest`). Returns the sink's failures.
 async fn process_and_write(
     shared: &Arc<Shared>,
     buckets: Vec<String>,
@@ -252,53 +256,23 @@ async fn process_and_write(
     source: &mut StepStatus,
     seen: &mut Seen,
 ) -> StepStatus {
-    let concurrency = shared.v.options.bucket_concurrency;
-    let mut results = stream::iter(buckets)
-        .map(|bucket| {
-            let shared = shared.clone();
-            let span = tracing::info_span!("bucket", bucket = %bucket);
-            async move { bucket::process(&shared, &bucket).await }.instrument(span)
-        })
-        .buffered(concurrency);
     let mut sink_failures = StepStatus::default();
     let mut metrics_unknown: Vec<String> = vec![];
-    // The bucket stream feeds a channel that the writer drains, both in this task: buckets
-    // keep being processed while the sink writes the previous ones (a `buffered` stream only
-    // progresses when polled), and the channel's bound keeps memory bounded.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<BucketResult>(concurrency.max(1));
-    let produce = async move {
-        while let Some(r) = results.next().await {
-            if tx.send(r).await.is_err() {
-                break;
-            }
+    let mut absorb = |r: &mut BucketResult, seen: &mut Seen| {
+        source.absorb(std::mem::take(&mut r.status));
+        if r.metrics_unknown {
+            metrics_unknown.push(r.fqn.clone());
+        }
+        if !r.complete {
+            seen.incomplete.insert(r.fqn.clone());
         }
     };
-    let consume = async {
-        while let Some(r) = rx.recv().await {
-            source.absorb(r.status);
-            if r.metrics_unknown {
-                metrics_unknown.push(r.fqn.clone());
-            }
-            if !r.complete {
-                seen.incomplete.insert(r.fqn.clone());
-            }
-            for c in &r.containers {
-                source.records += 1;
-                seen.fqns.insert(c.fqn.clone());
-            }
-            let begun = Instant::now();
-            write::bucket(
-                sink,
-                &shared.v.service_name,
-                r.containers,
-                &mut sink_failures,
-            )
-            .await;
-            shared.stages.record("sink writes", begun);
-            shared.counters.buckets_done.fetch_add(1, Relaxed);
-        }
+    let produced = if sink.concurrency() > 1 {
+        pipelined(shared, buckets, sink, &mut sink_failures, seen, &mut absorb).await
+    } else {
+        ordered(shared, buckets, sink, &mut sink_failures, seen, &mut absorb).await
     };
-    futures::future::join(produce, consume).await;
+    source.records += produced;
     if !metrics_unknown.is_empty() {
         // Noted once per run: the reference sends 0 silently, indistinguishable from empty.
         source.warn(
@@ -311,6 +285,144 @@ async fn process_and_write(
         );
     }
     sink_failures
+}
+
+/// The span of one bucket's work.
+fn bucket_span(bucket: &str) -> tracing::Span {
+    tracing::info_span!("bucket", bucket = %bucket)
+}
+
+/// One bucket after the other as the sink sees them: buckets in discovery order, each
+/// one's containers in plan order, every write after the previous one (buckets are still
+/// processed `bucketConcurrency` at once meanwhile).
+async fn ordered(
+    shared: &Arc<Shared>,
+    buckets: Vec<String>,
+    sink: &dyn Sink,
+    sink_failures: &mut StepStatus,
+    seen: &mut Seen,
+    absorb: &mut impl FnMut(&mut BucketResult, &mut Seen),
+) -> u64 {
+    let concurrency = shared.v.options.bucket_concurrency;
+    let mut produced = 0;
+    let mut results = stream::iter(buckets)
+        .map(|bucket| {
+            let shared = shared.clone();
+            let span = bucket_span(&bucket);
+            async move { bucket::process(&shared, &bucket, None).await }.instrument(span)
+        })
+        .buffered(concurrency);
+    // The bucket stream feeds a channel that the writer drains, both in this task: buckets
+    // keep being processed while the sink writes the previous ones (a `buffered` stream only
+    // progresses when polled), and the channel's bound keeps memory bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<BucketResult>(concurrency.max(1));
+    let produce = async move {
+        while let Some(r) = results.next().await {
+            if tx.send(r).await.is_err() {
+                break;
+            }
+        }
+    };
+    let consume = async {
+        while let Some(mut r) = rx.recv().await {
+            absorb(&mut r, seen);
+            for c in &r.containers {
+                produced += 1;
+                seen.fqns.insert(c.fqn.clone());
+            }
+            let begun = Instant::now();
+            write::bucket(sink, &shared.v.service_name, r.containers, sink_failures).await;
+            shared.stages.record("sink writes", begun);
+            shared.counters.buckets_done.fetch_add(1, Relaxed);
+        }
+    };
+    futures::future::join(produce, consume).await;
+    produced
+}
+
+/// What a bucket sends the pipelined writer: its own container as soon as it is ready,
+/// then the rest.
+enum Msg {
+    Own(usize, Container),
+    Rest(usize, BucketResult),
+}
+
+/// Every write as soon as its parent is written and a write slot is free: a bucket's own
+/// container while its files are read, one bucket's children while the next is listed.
+/// Buckets finish in any order; their statuses are absorbed in discovery order all the same.
+async fn pipelined(
+    shared: &Arc<Shared>,
+    buckets: Vec<String>,
+    sink: &dyn Sink,
+    sink_failures: &mut StepStatus,
+    seen: &mut Seen,
+    absorb: &mut impl FnMut(&mut BucketResult, &mut Seen),
+) -> u64 {
+    let concurrency = shared.v.options.bucket_concurrency;
+    let n = buckets.len();
+    let mut produced = 0;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(concurrency.max(1) * 2);
+    let produce = stream::iter(buckets.into_iter().enumerate())
+        // The closure owns the sender: the channel closes when the last bucket is done.
+        .map(move |(i, bucket)| {
+            let shared = shared.clone();
+            let tx = tx.clone();
+            let span = bucket_span(&bucket);
+            async move {
+                let (own_tx, own_rx) = tokio::sync::oneshot::channel();
+                let forward = async {
+                    if let Ok(c) = own_rx.await {
+                        let _ = tx.send(Msg::Own(i, c)).await;
+                    }
+                };
+                let (r, ()) =
+                    tokio::join!(bucket::process(&shared, &bucket, Some(own_tx)), forward);
+                let _ = tx.send(Msg::Rest(i, r)).await;
+            }
+            .instrument(span)
+        })
+        .buffer_unordered(concurrency)
+        .for_each(|()| async {});
+    let consume = async {
+        let mut first_write: Option<Instant> = None;
+        let mut pipeline = write::Pipeline::new(sink, &shared.v.service_name);
+        let mut in_flight = futures::stream::FuturesUnordered::new();
+        let mut done: Vec<Option<BucketResult>> = (0..n).map(|_| None).collect();
+        let mut open = true;
+        while open || !in_flight.is_empty() {
+            tokio::select! {
+                msg = rx.recv(), if open => match msg {
+                    None => open = false,
+                    Some(Msg::Own(i, c)) => {
+                        first_write.get_or_insert_with(Instant::now);
+                        produced += 1;
+                        seen.fqns.insert(c.fqn.clone());
+                        in_flight.push(pipeline.submit(write::Job { seq: (i, 0), container: c }));
+                    }
+                    Some(Msg::Rest(i, mut r)) => {
+                        for (j, c) in std::mem::take(&mut r.containers).into_iter().enumerate() {
+                            first_write.get_or_insert_with(Instant::now);
+                            produced += 1;
+                            seen.fqns.insert(c.fqn.clone());
+                            in_flight.push(pipeline.submit(write::Job { seq: (i, j + 1), container: c }));
+                        }
+                        shared.counters.buckets_done.fetch_add(1, Relaxed);
+                        done[i] = Some(r);
+                    }
+                },
+                Some(d) = in_flight.next(), if !in_flight.is_empty() => pipeline.record(d),
+            }
+        }
+        pipeline.finish(sink_failures);
+        for r in done.iter_mut().flatten() {
+            absorb(r, seen);
+        }
+        if let Some(begun) = first_write {
+            shared.stages.record("sink writes", begun);
+        }
+    };
+    futures::future::join(produce, consume).await;
+    produced
 }
 
 /// The first `n` names, then how many more: a warning stays one readable line.

@@ -76,3 +76,100 @@ pub(super) async fn bucket(
         }
     }
 }
+
+/// One container to write in the pipelined mode, and where its outcome is recorded: `seq`
+/// orders the failures in the summary as the plan does (bucket, then plan position).
+#[derive(Debug)]
+pub(super) struct Job {
+    pub(super) seq: (usize, usize),
+    pub(super) container: Container,
+}
+
+/// The writes of a whole run for a sink that takes several at once: every container is
+/// written as soon as its parent's write returned and a write slot (`sink.concurrency()`)
+/// is free, whichever bucket it belongs to. A bucket's container goes out while its files
+/// are still being read, and one bucket's writes overlap the next one's.
+///
+/// A container waits for its parent *before* it takes a slot, so waiting children never
+/// hold the slots their parents need; a parent is always submitted before its children
+/// (each bucket sends its own container first, then its plan in order), so every wait ends.
+pub(super) struct Pipeline<'a> {
+    sink: &'a dyn Sink,
+    service: &'a str,
+    slots: Arc<tokio::sync::Semaphore>,
+    outcomes: HashMap<String, Arc<Outcome>>,
+    failures: std::collections::BTreeMap<(usize, usize), (String, String)>,
+}
+
+/// A write in flight: its order and FQN, and what happened.
+type Done = ((usize, usize), String, Result<(), String>);
+
+impl<'a> Pipeline<'a> {
+    /// A pipeline writing to `sink`.
+    pub(super) fn new(sink: &'a dyn Sink, service: &'a str) -> Pipeline<'a> {
+        Pipeline {
+            sink,
+            service,
+            slots: Arc::new(tokio::sync::Semaphore::new(sink.concurrency().max(1))),
+            outcomes: HashMap::new(),
+            failures: Default::default(),
+        }
+    }
+
+    /// The write of `job`, to be polled with the others in flight. Its parent must have
+    /// been submitted before it (or be absent from the run: then it fails at once).
+    pub(super) fn submit(&mut self, job: Job) -> impl std::future::Future<Output = Done> + 'a {
+        let Job { seq, container: c } = job;
+        let tx = Arc::new(watch::channel(None).0);
+        let parent = match &c.parent_fqn {
+            None => Ok(None),
+            Some(p) => self
+                .outcomes
+                .get(p)
+                .map(|s| Some((p.clone(), s.subscribe())))
+                .ok_or_else(|| p.clone()),
+        };
+        self.outcomes.insert(c.fqn.clone(), tx.clone());
+        let (sink, service, slots) = (self.sink, self.service, self.slots.clone());
+        async move {
+            let parent = match parent {
+                Ok(None) => Ok(None),
+                Ok(Some((p, mut rx))) => match rx.wait_for(Option::is_some).await {
+                    Ok(v) => v
+                        .clone()
+                        .flatten()
+                        .map(Some)
+                        .ok_or_else(|| format!("not written: its parent {p} was not written")),
+                    Err(_) => Err(format!("not written: its parent {p} was not written")),
+                },
+                Err(p) => Err(format!("not written: its parent {p} is not in this run")),
+            };
+            let res = match parent {
+                Ok(p) => {
+                    // Never closed: a failed acquire would only mean no limit.
+                    let _slot = slots.acquire_owned().await.ok();
+                    sink.put(service, &c, p.as_ref())
+                        .await
+                        .map_err(|e| e.message)
+                }
+                Err(m) => Err(m),
+            };
+            tx.send_replace(Some(res.as_ref().ok().cloned()));
+            (seq, c.fqn, res.map(|_| ()))
+        }
+    }
+
+    /// Records a finished write.
+    pub(super) fn record(&mut self, (seq, fqn, r): Done) {
+        if let Err(m) = r {
+            self.failures.insert(seq, (fqn, m));
+        }
+    }
+
+    /// The failures, in plan order.
+    pub(super) fn finish(self, failures: &mut StepStatus) {
+        for (_, (fqn, m)) in self.failures {
+            failures.fail(fqn, m);
+        }
+    }
+}
