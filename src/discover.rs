@@ -25,9 +25,25 @@ pub async fn buckets(
     store: &dyn ObjectStore,
     status: &mut StepStatus,
 ) -> Option<Buckets> {
+    buckets_listed(v, None, store, status).await
+}
+
+/// The same, from what an earlier ListBuckets of this run answered (`listed`), when there
+/// was one: the test-connection step's answer saves a round trip.
+pub async fn buckets_listed(
+    v: &Validated,
+    listed: Option<Vec<String>>,
+    store: &dyn ObjectStore,
+    status: &mut StepStatus,
+) -> Option<Buckets> {
+    let all = match (v.bucket_names(), listed) {
+        (Some(_), _) => None,
+        (None, Some(listed)) => Some(Ok(listed)),
+        (None, None) => Some(store.list_buckets().await),
+    };
     let (mut names, mut whole_service) = match v.bucket_names() {
         Some(names) => (names.to_vec(), false),
-        None => match store.list_buckets().await {
+        None => match all.unwrap_or_else(|| Ok(vec![])) {
             Ok(all) => {
                 let mut whole = true;
                 let kept = all

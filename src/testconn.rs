@@ -61,12 +61,20 @@ pub struct Report {
     pub steps: Vec<Step>,
     /// True when every mandatory step passed.
     pub passed: bool,
+    /// What ListBuckets answered, when the step listed every bucket (no `bucketNames`): the
+    /// run uses it instead of asking again.
+    #[serde(skip)]
+    pub listed: Option<Vec<String>>,
 }
 
 impl Report {
     fn new(steps: Vec<Step>) -> Report {
         let passed = steps.iter().all(|s| s.passed || !s.mandatory);
-        Report { steps, passed }
+        Report {
+            steps,
+            passed,
+            listed: None,
+        }
     }
 
     /// The first mandatory step that failed.
@@ -135,116 +143,119 @@ pub async fn run_with(
         .unwrap_or_else(|| format!("the AWS endpoints of {}", v.aws().aws_region));
     let configured: Vec<String> = v.connection.bucket_names.clone().unwrap_or_default();
 
-    let mut steps = Vec::new();
-    let mut first_bucket: Option<String> = configured.first().cloned();
-    // The configured bucket that could not be listed, if one could not.
-    let mut unlisted: Option<String> = None;
+    // The S3 steps and the OpenMetadata steps check different servers: they run at once.
+    let s3 = async {
+        let mut steps = Vec::new();
+        let mut first_bucket: Option<String> = configured.first().cloned();
+        // The configured bucket that could not be listed, if one could not.
+        let mut unlisted: Option<String> = None;
 
-    // ListBuckets (mandatory). Said first: on a dead endpoint the SDK's retries take a
-    // few seconds, and a person should know what is being waited for.
-    tracing::info!(
-        "Test connection: listing buckets at {endpoint} (up to {} attempts per request).",
-        v.options.max_attempts
-    );
-    let list = timed(async {
-        if configured.is_empty() {
-            let names = store
-                .list_buckets()
-                .await
-                .map_err(|e| explain(e, &endpoint, "s3:ListAllMyBuckets"))?;
-            Ok(names)
-        } else {
-            for b in &configured {
-                store.list_first(b).await.map_err(|e| {
-                    unlisted = Some(b.clone());
-                    explain(e, &endpoint, "s3:ListBucket")
-                })?;
-            }
-            Ok(configured.clone())
-        }
-    })
-    .await;
-    steps.push(match list {
-        Ok(names) if configured.is_empty() => {
-            first_bucket = names.iter().find(|b| !v.filter.excludes(b)).cloned();
-            let message = if names.is_empty() {
-                "No buckets visible: ListBuckets answered an empty list".to_string()
+        // ListBuckets (mandatory). Said first: on a dead endpoint the SDK's retries take a
+        // few seconds, and a person should know what is being waited for.
+        tracing::info!(
+            "Test connection: listing buckets at {endpoint} (up to {} attempts per request).",
+            v.options.max_attempts
+        );
+        let list = timed(async {
+            if configured.is_empty() {
+                let names = store
+                    .list_buckets()
+                    .await
+                    .map_err(|e| explain(e, &endpoint, "s3:ListAllMyBuckets"))?;
+                Ok(names)
             } else {
-                let shown: Vec<&str> = names.iter().take(MAX_NAMES).map(String::as_str).collect();
-                format!("{} bucket(s) visible: {}", names.len(), shown.join(", "))
-            };
-            step(LIST_BUCKETS, true, Ok(message))
-        }
-        Ok(names) => step(
-            LIST_BUCKETS,
-            true,
-            Ok(format!("{} configured bucket(s) accessible", names.len())),
-        ),
-        Err(e) => step(LIST_BUCKETS, true, Err(e)),
-    });
-    if stop_on_mandatory_failure && steps.iter().any(|s| s.mandatory && !s.passed) {
-        return Report::new(steps);
-    }
-
-    // GetMetrics (optional).
-    let metrics = if v.options.bucket_metrics {
-        Ok(timed(async {
-            let out = cloudwatch
-                .list_metrics()
-                .namespace(NAMESPACE)
-                .send()
-                .await
-                .map_err(|e| explain_cloudwatch(e, &endpoint))?;
-            Ok(format!(
-                "{} metric(s) visible in namespace '{NAMESPACE}'",
-                out.metrics().len()
-            ))
-        })
-        .await)
-    } else {
-        Err(Skip("s3meta.bucketMetrics is false".to_string()))
-    };
-    steps.push(match metrics {
-        Err(Skip(why)) => skipped(GET_METRICS, false, why),
-        Ok(m) => step(GET_METRICS, false, m),
-    });
-
-    // DIFF(spec §9): GetBucketLocation, GetManifest and the OpenMetadata version are steps
-    // of ours (optional), which the reference's definition lacks.
-    // GetBucketLocation and GetManifest on the first bucket.
-    // A bucket the ListBuckets step could not list is not checked again: a missing
-    // manifest there would say nothing about the manifest.
-    let listed = unlisted.is_none() || unlisted != first_bucket;
-    match &first_bucket {
-        None => {
-            for name in ["GetBucketLocation", "GetManifest"] {
-                steps.push(skipped(name, false, "no bucket to check".into()));
-            }
-        }
-        Some(bucket) if !listed => {
-            for name in ["GetBucketLocation", "GetManifest"] {
-                steps.push(skipped(
-                    name,
-                    false,
-                    format!("bucket {bucket} could not be listed (see ListBuckets)"),
-                ));
-            }
-        }
-        Some(bucket) => {
-            let region = timed(async {
-                match store.bucket_region(bucket).await {
-                    Ok(r) => Ok(format!(
-                        "bucket {bucket} is in region {}",
-                        r.as_deref().unwrap_or("us-east-1")
-                    )),
-                    Err(e) => Err(explain(e, &endpoint, "s3:GetBucketLocation")),
+                for b in &configured {
+                    store.list_first(b).await.map_err(|e| {
+                        unlisted = Some(b.clone());
+                        explain(e, &endpoint, "s3:ListBucket")
+                    })?;
                 }
-            })
-            .await;
-            steps.push(step("GetBucketLocation", false, region));
-            let max = v.options.max_manifest_bytes;
-            let read = timed(async {
-                match store.get_small(bucket, MANIFEST_FILE, max).await {
+                Ok(configured.clone())
+            }
+        })
+        .await;
+        let mut listed = None;
+        steps.push(match list {
+            Ok(names) if configured.is_empty() => {
+                listed = Some(names.clone());
+                first_bucket = names.iter().find(|b| !v.filter.excludes(b)).cloned();
+                let message = if names.is_empty() {
+                    "No buckets visible: ListBuckets answered an empty list".to_string()
+                } else {
+                    let shown: Vec<&str> =
+                        names.iter().take(MAX_NAMES).map(String::as_str).collect();
+                    format!("{} bucket(s) visible: {}", names.len(), shown.join(", "))
+                };
+                step(LIST_BUCKETS, true, Ok(message))
+            }
+            Ok(names) => step(
+                LIST_BUCKETS,
+                true,
+                Ok(format!("{} configured bucket(s) accessible", names.len())),
+            ),
+            Err(e) => step(LIST_BUCKETS, true, Err(e)),
+        });
+        if stop_on_mandatory_failure && steps.iter().any(|s| s.mandatory && !s.passed) {
+            return (steps, None, true);
+        }
+
+        // GetMetrics (optional), while the first bucket is checked.
+        let metrics = async {
+            if v.options.bucket_metrics {
+                Ok(timed(async {
+                    let out = cloudwatch
+                        .list_metrics()
+                        .namespace(NAMESPACE)
+                        .send()
+                        .await
+                        .map_err(|e| explain_cloudwatch(e, &endpoint))?;
+                    Ok(format!(
+                        "{} metric(s) visible in namespace '{NAMESPACE}'",
+                        out.metrics().len()
+                    ))
+                })
+                .await)
+            } else {
+                Err(Skip("s3meta.bucketMetrics is false".to_string()))
+            }
+        };
+
+        // DIFF(spec §9): GetBucketLocation, GetManifest and the OpenMetadata version are steps
+        // of ours (optional), which the reference's definition lacks.
+        // GetBucketLocation and GetManifest on the first bucket.
+        // A bucket the ListBuckets step could not list is not checked again: a missing
+        // manifest there would say nothing about the manifest.
+        let listed_first = unlisted.is_none() || unlisted != first_bucket;
+        let bucket_steps = async {
+            let mut steps = vec![];
+            match &first_bucket {
+                None => {
+                    for name in ["GetBucketLocation", "GetManifest"] {
+                        steps.push(skipped(name, false, "no bucket to check".into()));
+                    }
+                }
+                Some(bucket) if !listed_first => {
+                    for name in ["GetBucketLocation", "GetManifest"] {
+                        steps.push(skipped(
+                            name,
+                            false,
+                            format!("bucket {bucket} could not be listed (see ListBuckets)"),
+                        ));
+                    }
+                }
+                Some(bucket) => {
+                    let region = timed(async {
+                        match store.bucket_region(bucket).await {
+                            Ok(r) => Ok(format!(
+                                "bucket {bucket} is in region {}",
+                                r.as_deref().unwrap_or("us-east-1")
+                            )),
+                            Err(e) => Err(explain(e, &endpoint, "s3:GetBucketLocation")),
+                        }
+                    });
+                    let max = v.options.max_manifest_bytes;
+                    let read = timed(async {
+                        match store.get_small(bucket, MANIFEST_FILE, max).await {
                     Ok(bytes) => match manifest::parse_bucket_manifest(&bytes) {
                         Ok(entries) => Ok(format!(
                             "s3://{bucket}/{MANIFEST_FILE} read: {} entr{}",
@@ -261,43 +272,62 @@ pub async fn run_with(
                     )),
                     Err(e) => Err(explain(e, &endpoint, "s3:GetObject")),
                 }
-            })
-            .await;
-            steps.push(step("GetManifest", false, read));
-        }
-    }
-
-    // The OpenMetadata server, only when the run will write to it.
+                    });
+                    let (region, read) = tokio::join!(region, read);
+                    steps.push(step("GetBucketLocation", false, region));
+                    steps.push(step("GetManifest", false, read));
+                }
+            }
+            steps
+        };
+        let (metrics, bucket_steps) = tokio::join!(metrics, bucket_steps);
+        steps.push(match metrics {
+            Err(Skip(why)) => skipped(GET_METRICS, false, why),
+            Ok(m) => step(GET_METRICS, false, m),
+        });
+        steps.extend(bucket_steps);
+        (steps, listed, false)
+    };
     // The OpenMetadata server, only when the run will write to it: then the run cannot
     // succeed without it, so both steps are mandatory.
-    if let SinkKind::MetadataRest(om) = &v.sink {
-        match om_client(v, om) {
-            Err(e) => {
-                steps.push(step("CheckOpenMetadataVersion", true, Err(e)));
-                steps.push(skipped(
-                    "CheckOpenMetadataToken",
-                    true,
-                    "the client could not be set up (see CheckOpenMetadataVersion)".into(),
-                ));
-            }
-            Ok(client) => {
-                let version = timed(om_version(&client)).await;
-                let reached = version.is_ok();
-                steps.push(step("CheckOpenMetadataVersion", true, version));
-                if reached {
-                    let token = timed(om_token(&client, &v.service_name)).await;
-                    steps.push(step("CheckOpenMetadataToken", true, token));
-                } else {
+    let om = async {
+        let mut steps = vec![];
+        if let SinkKind::MetadataRest(om) = &v.sink {
+            match om_client(v, om) {
+                Err(e) => {
+                    steps.push(step("CheckOpenMetadataVersion", true, Err(e)));
                     steps.push(skipped(
                         "CheckOpenMetadataToken",
                         true,
-                        "the server was not reached (see CheckOpenMetadataVersion)".into(),
+                        "the client could not be set up (see CheckOpenMetadataVersion)".into(),
                     ));
+                }
+                Ok(client) => {
+                    let version = timed(om_version(&client)).await;
+                    let reached = version.is_ok();
+                    steps.push(step("CheckOpenMetadataVersion", true, version));
+                    if reached {
+                        let token = timed(om_token(&client, &v.service_name)).await;
+                        steps.push(step("CheckOpenMetadataToken", true, token));
+                    } else {
+                        steps.push(skipped(
+                            "CheckOpenMetadataToken",
+                            true,
+                            "the server was not reached (see CheckOpenMetadataVersion)".into(),
+                        ));
+                    }
                 }
             }
         }
+        steps
+    };
+    let ((mut steps, listed, stopped), om_steps) = tokio::join!(s3, om);
+    if !stopped {
+        steps.extend(om_steps);
     }
-    Report::new(steps)
+    let mut report = Report::new(steps);
+    report.listed = listed;
+    report
 }
 
 /// A step that could not run, and why.

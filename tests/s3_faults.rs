@@ -162,12 +162,11 @@ fn a_store_without_cloudwatch_gives_zeros_and_one_warning() {
     assert!(!run.stderr.contains("GetMetrics"), "{}", run.stderr);
 }
 
-/// A glob whose listing the server keeps refusing (bench-s3 answering SlowDown above one
-/// request a second per prefix, and one attempt per request) is a failure of the run, never a
-/// silently missing container: the bucket then counts as incomplete, so nothing under it
-/// could be marked deleted, and the exit code follows successThreshold.
-#[test]
-fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
+/// Eight globs under one prefix on bench-s3 answering SlowDown above three requests a second
+/// per prefix: their listings arrive together, over the rate (the other requests, location
+/// and manifest, stay under it on their own prefixes). Runs `ingest` with `options` added
+/// under `s3meta:` and returns the run and its catalog.
+fn ingest_throttled_globs(options: &str) -> (crate::support::Run, String) {
     use bench_s3::shaping::Shape;
     use bench_s3::store::{Object, Store};
     let store = Store::default();
@@ -178,8 +177,6 @@ fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
             Object::new(bytes::Bytes::from(body.to_string())),
         )
     };
-    // Eight globs under one prefix: their listings arrive together, over the rate. The
-    // other requests (location, manifest) stay under it on their own prefixes.
     let dirs = ["a", "b", "c", "d", "e", "f", "g", "h"];
     let entries: Vec<String> = dirs
         .iter()
@@ -208,11 +205,23 @@ fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog.jsonl");
     let yaml = format!(
-        "source:\n  type: s3\n  serviceName: svc\n  serviceConnection:\n    config:\n      type: S3\n      awsConfig:\n        awsRegion: us-east-1\n        awsAccessKeyId: ak\n        awsSecretAccessKey: sk\n        endPointURL: {}\n      bucketNames: [throttled]\n  sourceConfig:\n    config:\n      type: StorageMetadata\nsink:\n  type: file\n  config:\n    path: {}\nworkflowConfig:\n  loggerLevel: INFO\ns3meta:\n  bucketMetrics: false\n  maxAttempts: 1\n",
+        "source:\n  type: s3\n  serviceName: svc\n  serviceConnection:\n    config:\n      type: S3\n      awsConfig:\n        awsRegion: us-east-1\n        awsAccessKeyId: ak\n        awsSecretAccessKey: sk\n        endPointURL: {}\n      bucketNames: [throttled]\n  sourceConfig:\n    config:\n      type: StorageMetadata\nsink:\n  type: file\n  config:\n    path: {}\nworkflowConfig:\n  loggerLevel: INFO\ns3meta:\n  bucketMetrics: false\n{options}",
         server.endpoint(),
         catalog.display()
     );
     let run = crate::support::run_binary(dir.path(), &["ingest", "-c"], &yaml, &catalog);
+    let written = std::fs::read_to_string(&catalog).unwrap_or_default();
+    drop(server);
+    (run, written)
+}
+
+/// A glob whose listing the server keeps refusing (one attempt per request asked for) is a
+/// failure of the run, never a silently missing container: the bucket then counts as
+/// incomplete, so nothing under it could be marked deleted, and the exit code follows
+/// successThreshold.
+#[test]
+fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
+    let (run, _) = ingest_throttled_globs("  maxAttempts: 1\n");
     let failures = run
         .stdout
         .split("Failures (S3):")
@@ -229,5 +238,31 @@ fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
         run.stderr
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
-    drop(server);
+}
+
+/// With the default attempts, the same SlowDown answers cost time, not containers: they
+/// shrink the run's budget of requests in flight, the refused listings are tried again
+/// after a backoff, every glob's container is written and the summary counts the throttled
+/// answers.
+#[test]
+fn slow_down_answers_shrink_the_request_budget_instead_of_failing_containers() {
+    let (run, catalog) = ingest_throttled_globs("");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("Failures (S3)"), "{}", run.stdout);
+    for d in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+        assert!(
+            catalog.contains(&format!("\"fqn\":\"svc.throttled.events/{d}\"")),
+            "events/{d} missing:\n{catalog}"
+        );
+    }
+    assert!(
+        run.stdout.contains("answered throttled)"),
+        "the throttled answers are counted:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("requests in flight cut to"),
+        "the budget was cut:\n{}",
+        run.stderr
+    );
 }

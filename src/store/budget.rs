@@ -25,7 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// Extra attempts of a request that failed throttled after the SDK's own retries.
+/// Extra attempts of a request that failed throttled after the SDK's own retries (unless
+/// `maxAttempts` is 1).
 pub const THROTTLED_RETRIES: u32 = 3;
 /// The first backoff before such an attempt; doubled each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -144,7 +145,7 @@ impl Limiter {
                     }
                 }
                 s.debt += cut - taken;
-                tracing::debug!(
+                tracing::info!(
                     limit = to,
                     "S3 throttled the run: requests in flight cut to {to}"
                 );
@@ -181,15 +182,23 @@ pub struct BudgetStore {
     inner: Arc<dyn ObjectStore>,
     limiter: Limiter,
     backoff: Duration,
+    retries: u32,
 }
 
 impl BudgetStore {
-    /// Wraps `inner` with a budget of at most `max` requests in flight.
-    pub fn new(inner: Arc<dyn ObjectStore>, max: usize) -> BudgetStore {
+    /// Wraps `inner` with a budget of at most `max` requests in flight. `max_attempts` is
+    /// `s3meta.maxAttempts`: at 1 (one attempt per request, asked for) a throttled request is
+    /// not tried again here either.
+    pub fn new(inner: Arc<dyn ObjectStore>, max: usize, max_attempts: u32) -> BudgetStore {
         BudgetStore {
             inner,
             limiter: Limiter::new(max),
             backoff: FIRST_BACKOFF,
+            retries: if max_attempts > 1 {
+                THROTTLED_RETRIES
+            } else {
+                0
+            },
         }
     }
 
@@ -224,7 +233,7 @@ impl BudgetStore {
             let throttled = matches!(&r, Err(e) if e.kind == ErrorKind::Throttled);
             self.limiter.done(&slot, throttled, self.throttled_now());
             drop(slot);
-            if !throttled || attempt >= THROTTLED_RETRIES {
+            if !throttled || attempt >= self.retries {
                 return r;
             }
             let wait = self.backoff * 2u32.pow(attempt);

@@ -63,14 +63,18 @@ type NoMetrics = String;
 
 /// Runs an ingestion with the configured sink, against S3 as configured.
 pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
-    let sink = connect_sink(&v).await?;
     let sdk = aws::sdk_config(v.aws(), &v.options).await;
     let endpoint = v.aws().end_point_url.as_deref();
     let s3 = S3Store::new(aws::s3_client(&sdk, endpoint));
 
-    // The reference's test connection runs before anything is read (spec §9).
+    // The reference's test connection runs before anything is read (spec §9); the sink
+    // connects meanwhile (different servers), and its failure is said first.
     let cloudwatch = aws::cloudwatch_client(&sdk, endpoint, None);
-    let report = testconn::run_with(&v, &s3, &cloudwatch, true).await;
+    let (sink, report) = tokio::join!(
+        connect_sink(&v),
+        testconn::run_with(&v, &s3, &cloudwatch, true)
+    );
+    let sink = sink?;
     if let Some(failed) = report.failed_mandatory() {
         return Err(InitError::TestConnection {
             step: failed.name.clone(),
@@ -100,7 +104,7 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
             _ => Ok(Some(Metrics::new(&sdk, endpoint))),
         }
     };
-    run(v, Arc::new(s3), metrics, sink).await
+    run(v, Arc::new(s3), report.listed, metrics, sink).await
 }
 
 /// The configured sink, connected (the `metadata-rest` sink checks the server first).
@@ -118,6 +122,7 @@ async fn connect_sink(v: &Validated) -> Result<Box<dyn Sink>, InitError> {
 async fn run(
     v: Validated,
     store: Arc<dyn ObjectStore>,
+    listed: Option<Vec<String>>,
     metrics: Result<Option<Metrics>, NoMetrics>,
     mut sink: Box<dyn Sink>,
 ) -> Result<RunStatus, InitError> {
@@ -125,8 +130,11 @@ async fn run(
     // Counts bytes read, for progress and the summary (requests are counted by the store
     // itself, retries included, and forwarded).
     // One budget of requests in flight for the whole run, whichever stage sends them.
-    let budget: Arc<dyn ObjectStore> =
-        Arc::new(BudgetStore::new(store, v.options.request_concurrency));
+    let budget: Arc<dyn ObjectStore> = Arc::new(BudgetStore::new(
+        store,
+        v.options.request_concurrency,
+        v.options.max_attempts,
+    ));
     let counting = Arc::new(CountingStore::new(budget));
     let counters = Arc::new(Counters::default());
     let _progress = progress(&counting, &counters, v.options.status_interval_secs);
@@ -140,19 +148,24 @@ async fn run(
         );
         None
     });
-    let (manifests, buckets, mut seen) = survey(&v, counting.as_ref(), &mut source).await;
     let stages = Stages::default();
-    stages.record("discovery", started);
-    counters.buckets_total.store(buckets.len() as u64, Relaxed);
-
-    let begun = Instant::now();
-    sink.begin(&ServiceInfo {
+    let service = ServiceInfo {
         name: v.service_name.clone(),
         connection: v.connection.clone(),
         store_connection: v.store_service_connection,
-    })
-    .await?;
-    stages.record("sink writes", begun);
+    };
+    // The service is found or created while the buckets and manifests are surveyed.
+    let begin = async {
+        let begun = Instant::now();
+        let r = sink.begin(&service).await;
+        stages.record("sink writes", begun);
+        r
+    };
+    let ((manifests, buckets, mut seen), begun) =
+        tokio::join!(survey(&v, listed, counting.as_ref(), &mut source), begin);
+    begun?;
+    stages.record("discovery", started);
+    counters.buckets_total.store(buckets.len() as u64, Relaxed);
     source.records += 1;
 
     let limits = Limits::from_options(&v.options);
@@ -225,13 +238,14 @@ fn progress(counting: &Arc<CountingStore>, counters: &Arc<Counters>, every_secs:
 /// cover the whole service.
 async fn survey(
     v: &Validated,
+    listed: Option<Vec<String>>,
     store: &dyn ObjectStore,
     source: &mut StepStatus,
 ) -> (Manifests, Vec<String>, Seen) {
     let own = crate::manifest::global_store(v).await;
     let own = own.as_ref().map(|s| s as &dyn ObjectStore);
     let (manifests, global_ok) = Manifests::load(v, own, source).await;
-    let found = discover::buckets(v, store, source).await;
+    let found = discover::buckets_listed(v, listed, store, source).await;
     let service_fqn = quote_name(&v.service_name);
     let mut seen = Seen::default();
     if !global_ok || found.is_none() {
