@@ -6,7 +6,7 @@
 //! (or `.deltacommit`, `.replacecommit`) as JSON up to table version 6, and
 //! `.hoodie/timeline/<instant>_<completion>.<action>` from version 8 on. From version 8 the
 //! commit metadata is an Avro object container file (writer schema `HoodieCommitMetadata`,
-//! one record), walked by [`crate::infer::avro_datum`] for `extraMetadata["schema"]` alone,
+//! one record), walked by `infer::avro_datum` for `extraMetadata["schema"]` alone,
 //! within its depth, value and decompression bounds. A few completed instants are tried,
 //! newest first (a clean or a compaction may carry no schema), then the properties'
 //! `hoodie.table.create.schema` (which misses the columns added since the table was made),
