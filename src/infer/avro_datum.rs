@@ -13,11 +13,14 @@
 //! - the schema compiles into at most [`MAX_SCHEMA_NODES`] nodes, no deeper than
 //!   [`MAX_DEPTH`]; a named type is referenced by its index, so a recursive or repeatedly
 //!   referenced type costs one node;
-//! - values nest no deeper than [`MAX_DEPTH`], and at most [`MAX_VALUES`] are visited (a
-//!   million `null`s in an array take no byte, so the bytes alone do not bound the work);
+//! - values nest no deeper than [`MAX_DEPTH`], and at most [`MAX_VALUES`] plus
+//!   [`VALUES_PER_BYTE`] per byte of (decompressed) data are visited: a million `null`s in
+//!   an array take no byte, so the bytes alone do not bound the work, while a large commit
+//!   (thousands of write stats before `extraMetadata`) must still be read through;
 //! - every length is checked against the bytes left before anything is sliced, varints end
 //!   within 10 bytes, and negative block counts are negated with `checked_neg` (i64::MIN);
-//! - a compressed block is decoded by [`super::decompress`] within the caller's byte cap.
+//! - compressed blocks are decoded by [`super::decompress`], all of them together within
+//!   the caller's byte cap.
 //!   Codecs: `null` and `deflate` (Hudi writes `null`); any other is an error naming it.
 //!
 //! Nothing is allocated in proportion to a claimed length: the one allocation from the data
@@ -29,8 +32,11 @@ use std::collections::HashMap;
 
 /// The deepest nesting of schema types, and of values, followed.
 pub(crate) const MAX_DEPTH: usize = 64;
-/// Values visited at most in one file (header entries, items, fields).
+/// Values visited at most in one file (header entries, items, fields), besides
+/// [`VALUES_PER_BYTE`] for each byte of data.
 pub(crate) const MAX_VALUES: u64 = 1_000_000;
+/// Values a byte of data may account for (a record's fields, a union and its branch).
+pub(crate) const VALUES_PER_BYTE: u64 = 8;
 /// Schema nodes compiled at most.
 pub(crate) const MAX_SCHEMA_NODES: usize = 10_000;
 
@@ -76,8 +82,8 @@ pub(crate) enum DatumError {
     /// A deflate block that does not decompress.
     #[error("a deflate block: {0}")]
     Decompress(#[source] decompress::Error),
-    /// A block that decompresses past the cap.
-    #[error("a block decompresses past the {0}-byte limit")]
+    /// Blocks that decompress past the cap.
+    #[error("the blocks decompress past the {0}-byte limit")]
     BlockTooLarge(u64),
     /// A block not followed by the header's sync marker.
     #[error("a block is not followed by the header's sync marker")]
@@ -85,9 +91,9 @@ pub(crate) enum DatumError {
     /// Values nested past [`MAX_DEPTH`].
     #[error("values nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
-    /// More than [`MAX_VALUES`] values.
-    #[error("more than {MAX_VALUES} values")]
-    TooManyValues,
+    /// More values than the budget.
+    #[error("more than {0} values")]
+    TooManyValues(u64),
     /// A union index or enum symbol out of range.
     #[error("{what} {index} of {count}")]
     OutOfRange {
@@ -374,6 +380,7 @@ impl<'a> Reader<'a> {
 struct Walk<'s> {
     nodes: &'s [Node],
     values: u64,
+    budget: u64,
 }
 
 impl Walk<'_> {
@@ -382,8 +389,8 @@ impl Walk<'_> {
             return Err(DatumError::TooDeep);
         }
         self.values += 1;
-        if self.values > MAX_VALUES {
-            return Err(DatumError::TooManyValues);
+        if self.values > self.budget {
+            return Err(DatumError::TooManyValues(self.budget));
         }
         Ok(())
     }
@@ -539,7 +546,7 @@ impl Walk<'_> {
 /// The first string (or bytes) at `path` — record field names and map keys, unions
 /// followed through whichever branch the data takes — in the records of the Avro object
 /// container file `file`, or `None` when no record has one. Compressed blocks decompress
-/// to at most `cap` bytes each.
+/// to at most `cap` bytes in all.
 pub(crate) fn find_string(file: &[u8], path: &[&str], cap: u64) -> Result<Option<String>> {
     let mut r = Reader { b: file, pos: 0 };
     if file.get(..4) != Some(b"Obj\x01".as_slice()) {
@@ -547,6 +554,7 @@ pub(crate) fn find_string(file: &[u8], path: &[&str], cap: u64) -> Result<Option
     }
     r.pos = 4;
     let mut values = 0u64;
+    let budget = MAX_VALUES.saturating_add(VALUES_PER_BYTE.saturating_mul(file.len() as u64));
     let (mut schema, mut codec) = (None, None);
     loop {
         let (count, _) = r.block()?;
@@ -555,8 +563,8 @@ pub(crate) fn find_string(file: &[u8], path: &[&str], cap: u64) -> Result<Option
         }
         for _ in 0..count {
             values += 1;
-            if values > MAX_VALUES {
-                return Err(DatumError::TooManyValues);
+            if values > budget {
+                return Err(DatumError::TooManyValues(budget));
             }
             let key = r.sized("metadata key")?;
             let value = r.sized("metadata value")?;
@@ -579,7 +587,9 @@ pub(crate) fn find_string(file: &[u8], path: &[&str], cap: u64) -> Result<Option
     let mut walk = Walk {
         nodes: &schema.nodes,
         values,
+        budget,
     };
+    let mut inflated_total = 0u64;
     while r.left() > 0 {
         let count = r.long()?;
         let count = u64::try_from(count).map_err(|_| DatumError::Negative {
@@ -592,11 +602,15 @@ pub(crate) fn find_string(file: &[u8], path: &[&str], cap: u64) -> Result<Option
         }
         let inflated;
         let data = if deflate {
-            let d = decompress::decode(Codec::Deflate, data, cap, false)
+            let left = cap.saturating_sub(inflated_total);
+            let d = decompress::decode(Codec::Deflate, data, left, false)
                 .map_err(DatumError::Decompress)?;
             if d.capped {
                 return Err(DatumError::BlockTooLarge(cap));
             }
+            inflated_total += d.bytes.len() as u64;
+            let more = VALUES_PER_BYTE.saturating_mul(d.bytes.len() as u64);
+            walk.budget = walk.budget.saturating_add(more);
             inflated = d.bytes;
             &inflated[..]
         } else {
@@ -812,12 +826,11 @@ mod tests {
         let nulls = r#"{"type":"record","name":"N","fields":[{"name":"n","type":{"type":"array","items":"null"}},{"name":"extraMetadata","type":"string"}]}"#;
         let mut d = vec![];
         long(&mut d, 1 << 62);
-        assert_eq!(err(&ocf(nulls, None, 1, &d)), "more than 1000000 values");
+        let f = ocf(nulls, None, 1, &d);
+        let budget = MAX_VALUES + VALUES_PER_BYTE * f.len() as u64;
+        assert_eq!(err(&f), format!("more than {budget} values"));
         let empty = r#"{"type":"record","name":"R","fields":[]}"#;
-        assert_eq!(
-            err(&ocf(empty, None, 1 << 62, &[])),
-            "more than 1000000 values"
-        );
+        assert!(err(&ocf(empty, None, 1 << 62, &[])).starts_with("more than 100"));
         // An unsupported codec.
         assert_eq!(
             err(&ocf(COMMIT, Some("snappy"), 1, &[])),
