@@ -14,6 +14,7 @@
 
 pub mod archive;
 mod avro;
+pub(crate) mod avro_datum;
 pub mod bound;
 pub mod cpu;
 mod csv;

@@ -5,17 +5,22 @@
 //! latest completed commit's metadata (`extraMetadata.schema`): `.hoodie/<instant>.commit`
 //! (or `.deltacommit`, `.replacecommit`) as JSON up to table version 6, and
 //! `.hoodie/timeline/<instant>_<completion>.<action>` from version 8 on. From version 8 the
-//! commit metadata is Avro-encoded, which s3meta does not decode: the schema then comes
-//! from `hoodie.table.create.schema` in the properties, and the description line says so.
-//! A few completed instants are tried, newest first (a clean or a compaction may carry no
-//! schema), then the properties' schema.
+//! commit metadata is an Avro object container file (writer schema `HoodieCommitMetadata`,
+//! one record), walked by `infer::avro_datum` for `extraMetadata["schema"]` alone,
+//! within its depth, value and decompression bounds. A few completed instants are tried,
+//! newest first (a clean or a compaction may carry no schema), then the properties'
+//! `hoodie.table.create.schema` (which misses the columns added since the table was made),
+//! and the description line says so. A JSON commit that is not JSON fails the table; an
+//! Avro commit that cannot be decoded (or whose schema is not JSON) falls back to the
+//! properties' schema, with a warning and the description line saying why: the table is
+//! still there, only its latest columns are unknown.
 //!
 //! The timeline is listed one level (`.hoodie/`, and `.hoodie/timeline/`), without its
 //! archived history; each document is read within `maxDocumentBytes`.
 
 use super::{Error, Io, Problem, Table};
 use crate::format::TableFormat;
-use crate::infer::avro_columns;
+use crate::infer::{avro_columns, avro_datum};
 use crate::store::ObjectMeta;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -171,12 +176,43 @@ pub(super) async fn read(
     let latest = instants.last().map(|(done, _, _)| done.clone());
 
     let mut schema: Option<(Value, &'static str)> = None;
+    // Why an Avro commit's schema was not used, for the description line.
+    let mut unread: Option<String> = None;
     for (_, folder, name) in instants.iter().rev().take(MAX_INSTANTS_TRIED) {
         let key = format!("{folder}{name}");
         let bytes = io.required(&key, super::listed_size(log, &key)).await?;
         if bytes.starts_with(b"Obj\x01") {
-            // Avro-encoded commit metadata (table version 8+): not decoded.
-            break;
+            // Avro-encoded commit metadata (table version 8+).
+            let cap = io.limits.max_document;
+            let found = io
+                .cpu(&key, move || -> Result<Option<Value>, String> {
+                    let text = avro_datum::find_string(&bytes, &["extraMetadata", "schema"], cap)
+                        .map_err(|e| e.to_string())?;
+                    match text.filter(|t| !t.trim().is_empty()) {
+                        Some(t) => serde_json::from_str(&t)
+                            .map(Some)
+                            .map_err(|e| format!("its schema is not JSON: {e}")),
+                        None => Ok(None),
+                    }
+                })
+                .await?;
+            match found {
+                Ok(Some(s)) => {
+                    schema = Some((s, "the latest commit"));
+                    break;
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(
+                        bucket = io.bucket,
+                        key = %key,
+                        error = %e,
+                        "Hudi commit metadata not decoded: the schema comes from hoodie.table.create.schema."
+                    );
+                    unread = Some(format!("{name} not decoded: {e}"));
+                    break;
+                }
+            }
         }
         let found = io
             .cpu(&key, move || -> Result<Option<Value>, Problem> {
@@ -202,12 +238,12 @@ pub(super) async fn read(
         Some(s) => s,
         None => {
             let text = get("hoodie.table.create.schema").ok_or_else(|| {
+                let why = unread.as_deref().map(|w| format!(" ({w})")).unwrap_or_default();
                 io.invalid(
                     &props_key,
-                    Problem::Format(
-                        "no completed commit with a readable schema, and no hoodie.table.create.schema"
-                            .into(),
-                    ),
+                    Problem::Format(format!(
+                        "no completed commit with a readable schema{why}, and no hoodie.table.create.schema"
+                    )),
                 )
             })?;
             let parsed: Value =
@@ -232,6 +268,9 @@ pub(super) async fn read(
     }
     if from != "the latest commit" {
         description.push_str(&format!("; schema from {from}"));
+        if let Some(why) = unread {
+            description.push_str(&format!(" ({why})"));
+        }
     }
     if !partitions.is_empty() {
         description.push_str(&format!("; partitioned by {}", partitions.join(", ")));
