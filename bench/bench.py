@@ -357,7 +357,8 @@ def bench_medium_on_bench_s3(a):
               f"{a.om_latency_ms} ms)", file=sys.stderr)
         tools = {"s3meta": (lambda cfg: [a.s3meta, "ingest", "-c", cfg], None)}
         if a.tuned:
-            tools["s3meta tuned"] = (lambda cfg: [a.s3meta, "ingest", "-c", cfg], TUNED)
+            tuned = json.loads(a.tuned_options) if a.tuned_options else TUNED
+            tools["s3meta tuned"] = (lambda cfg: [a.s3meta, "ingest", "-c", cfg], tuned)
         if not a.skip_reference:
             tools["reference"] = (
                 lambda cfg: [os.path.join(venv_bin, "metadata"), "ingest", "-c", cfg], None)
@@ -554,6 +555,7 @@ def main():
     ap.add_argument("--om-latency-ms", type=int, default=0)
     ap.add_argument("--slowdown-rps", type=int, default=None)
     ap.add_argument("--tuned", action="store_true")
+    ap.add_argument("--tuned-options", help="JSON object of s3meta options for the tuned run")
     ap.add_argument("--reference-runs", type=int, default=None)
     ap.add_argument("--million", action="store_true")
     ap.add_argument("--million-keys", type=int, default=1_000_000)

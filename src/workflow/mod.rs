@@ -27,6 +27,7 @@ use crate::store::{budget::BudgetStore, counting::CountingStore, s3::S3Store, Ob
 use crate::testconn;
 use bucket::{BucketResult, Shared};
 use futures::stream::{self, StreamExt};
+use futures::FutureExt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,25 +149,10 @@ async fn run(
         );
         None
     });
+    let (manifests, buckets, mut seen) = survey(&v, listed, counting.as_ref(), &mut source).await;
     let stages = Stages::default();
-    let service = ServiceInfo {
-        name: v.service_name.clone(),
-        connection: v.connection.clone(),
-        store_connection: v.store_service_connection,
-    };
-    // The service is found or created while the buckets and manifests are surveyed.
-    let begin = async {
-        let begun = Instant::now();
-        let r = sink.begin(&service).await;
-        stages.record("sink writes", begun);
-        r
-    };
-    let ((manifests, buckets, mut seen), begun) =
-        tokio::join!(survey(&v, listed, counting.as_ref(), &mut source), begin);
-    begun?;
     stages.record("discovery", started);
     counters.buckets_total.store(buckets.len() as u64, Relaxed);
-    source.records += 1;
 
     let limits = Limits::from_options(&v.options);
     let state = v
@@ -188,8 +174,20 @@ async fn run(
         counters,
         stages,
     });
-    let mut sink_failures =
-        process_and_write(&shared, buckets, sink.as_ref(), &mut source, &mut seen).await;
+    let service = ServiceInfo {
+        name: shared.v.service_name.clone(),
+        connection: shared.v.connection.clone(),
+        store_connection: shared.v.store_service_connection,
+    };
+    let mut sink_failures = process_and_write(
+        &shared,
+        buckets,
+        sink.as_mut(),
+        &service,
+        &mut source,
+        &mut seen,
+    )
+    .await?;
 
     if let Some(state) = &shared.state {
         // Not after a dry run: it wrote nothing, so the next run starts where this one did.
@@ -262,14 +260,17 @@ async fn survey(
 
 /// Processes the buckets, `bucketConcurrency` at once, and writes their containers: in a
 /// deterministic order for a sink that takes one write at a time (the file sink), as soon as
-/// each is ready for one that takes several (`metadata-rest`). Returns the sink's failures.
+/// each is ready for one that takes several (`metadata-rest`). The sink's service is found
+/// or created first (`Sink::begin`), while the first buckets are already being read; its
+/// failure stops the run. Returns the sink's failures.
 async fn process_and_write(
     shared: &Arc<Shared>,
     buckets: Vec<String>,
-    sink: &dyn Sink,
+    sink: &mut dyn Sink,
+    service: &ServiceInfo,
     source: &mut StepStatus,
     seen: &mut Seen,
-) -> StepStatus {
+) -> Result<StepStatus, InitError> {
     let mut sink_failures = StepStatus::default();
     let mut metrics_unknown: Vec<String> = vec![];
     let mut absorb = |r: &mut BucketResult, seen: &mut Seen| {
@@ -281,12 +282,14 @@ async fn process_and_write(
             seen.incomplete.insert(r.fqn.clone());
         }
     };
-    let produced = if sink.concurrency() > 1 {
-        pipelined(shared, buckets, sink, &mut sink_failures, seen, &mut absorb).await
+    let begin = Begin { sink, service };
+    let produced = if begin.sink.concurrency() > 1 {
+        pipelined(shared, buckets, begin, &mut sink_failures, seen, &mut absorb).await?
     } else {
-        ordered(shared, buckets, sink, &mut sink_failures, seen, &mut absorb).await
+        ordered(shared, buckets, begin, &mut sink_failures, seen, &mut absorb).await?
     };
-    source.records += produced;
+    // The service, then the containers.
+    source.records += 1 + produced;
     if !metrics_unknown.is_empty() {
         // Noted once per run: the reference sends 0 silently, indistinguishable from empty.
         source.warn(
@@ -298,7 +301,24 @@ async fn process_and_write(
             ),
         );
     }
-    sink_failures
+    Ok(sink_failures)
+}
+
+/// The sink before its service is found or created.
+struct Begin<'a> {
+    sink: &'a mut dyn Sink,
+    service: &'a ServiceInfo,
+}
+
+impl<'a> Begin<'a> {
+    /// Finds or creates the service; then the sink takes containers.
+    async fn begin(self, stages: &Stages) -> Result<&'a dyn Sink, InitError> {
+        let begun = Instant::now();
+        let r = self.sink.begin(self.service).await;
+        stages.record("sink writes", begun);
+        r?;
+        Ok(self.sink)
+    }
 }
 
 /// The span of one bucket's work.
@@ -312,11 +332,11 @@ fn bucket_span(bucket: &str) -> tracing::Span {
 async fn ordered(
     shared: &Arc<Shared>,
     buckets: Vec<String>,
-    sink: &dyn Sink,
+    begin: Begin<'_>,
     sink_failures: &mut StepStatus,
     seen: &mut Seen,
     absorb: &mut impl FnMut(&mut BucketResult, &mut Seen),
-) -> u64 {
+) -> Result<u64, InitError> {
     let concurrency = shared.v.options.bucket_concurrency;
     let mut produced = 0;
     let mut results = stream::iter(buckets)
@@ -338,6 +358,7 @@ async fn ordered(
         }
     };
     let consume = async {
+        let sink = begin.begin(&shared.stages).await?;
         while let Some(mut r) = rx.recv().await {
             absorb(&mut r, seen);
             for c in &r.containers {
@@ -349,9 +370,11 @@ async fn ordered(
             shared.stages.record("sink writes", begun);
             shared.counters.buckets_done.fetch_add(1, Relaxed);
         }
+        Ok::<(), InitError>(())
     };
-    futures::future::join(produce, consume).await;
-    produced
+    // A failed `begin` ends the run: the buckets being read are dropped.
+    futures::future::try_join(produce.map(Ok), consume).await?;
+    Ok(produced)
 }
 
 /// What a bucket sends the pipelined writer: its own container as soon as it is ready,
@@ -367,11 +390,11 @@ enum Msg {
 async fn pipelined(
     shared: &Arc<Shared>,
     buckets: Vec<String>,
-    sink: &dyn Sink,
+    begin: Begin<'_>,
     sink_failures: &mut StepStatus,
     seen: &mut Seen,
     absorb: &mut impl FnMut(&mut BucketResult, &mut Seen),
-) -> u64 {
+) -> Result<u64, InitError> {
     let concurrency = shared.v.options.bucket_concurrency;
     let n = buckets.len();
     let mut produced = 0;
@@ -398,6 +421,7 @@ async fn pipelined(
         .buffer_unordered(concurrency)
         .for_each(|()| async {});
     let consume = async {
+        let sink = begin.begin(&shared.stages).await?;
         let mut first_write: Option<Instant> = None;
         let mut pipeline = write::Pipeline::new(sink, &shared.v.service_name);
         let mut in_flight = futures::stream::FuturesUnordered::new();
@@ -434,9 +458,11 @@ async fn pipelined(
         if let Some(begun) = first_write {
             shared.stages.record("sink writes", begun);
         }
+        Ok::<(), InitError>(())
     };
-    futures::future::join(produce, consume).await;
-    produced
+    // A failed `begin` ends the run: the buckets being read are dropped.
+    futures::future::try_join(produce.map(Ok), consume).await?;
+    Ok(produced)
 }
 
 /// The first `n` names, then how many more: a warning stays one readable line.

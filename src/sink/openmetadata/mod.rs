@@ -123,6 +123,10 @@ pub struct OmSink {
     /// What the server already holds, by FQN: its id and `sourceHash` (read once in `begin`
     /// unless `--full`), so that an unchanged container is not sent again.
     held: HashMap<String, Held>,
+    /// The service's live containers (FQN, id) when the run began: listed once then, for
+    /// both the unchanged-container check and stale-marking's deletion guard (empty when
+    /// this run created the service). `None` when not listed: stale-marking lists then.
+    listed: Option<Vec<(String, String)>>,
     /// Containers not sent because the server held them unchanged.
     unchanged: std::sync::atomic::AtomicU64,
 }
@@ -241,6 +245,7 @@ impl OmSink {
             tags: Mutex::new(HashMap::new()),
             ticker: None,
             held: HashMap::new(),
+            listed: None,
             unchanged: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -473,20 +478,34 @@ impl Sink for OmSink {
                     .map_err(|e| err_in(&fqn, "unexpected service answer", e))?;
                 tracing::info!(service = %fqn, "Using the existing storage service.");
                 lock(&self.status).records += 1;
-                if self.settings.skip_unchanged {
-                    // One paged listing instead of a PUT per unchanged container. A failed
-                    // listing only costs the saving: every container is then sent.
+                if self.settings.skip_unchanged || self.settings.mark_deleted {
+                    // One paged listing instead of a PUT per unchanged container, and the
+                    // base of stale-marking's deletion guard (what this run writes is in
+                    // its seen set, so listing before the writes tells the guard the same).
+                    // A failed listing only costs the saving: every container is then
+                    // sent, and stale-marking lists again.
                     match self.list_held().await {
-                        Ok(list) => self.held = list.into_iter().collect(),
-                        Err(e) => {
+                        Ok(list) => {
+                            self.listed = Some(
+                                list.iter()
+                                    .map(|(f, h)| (f.clone(), h.id.clone()))
+                                    .collect(),
+                            );
+                            if self.settings.skip_unchanged {
+                                self.held = list.into_iter().collect();
+                            }
+                        }
+                        Err(e) if self.settings.skip_unchanged => {
                             tracing::warn!(service = %fqn, "cannot list the service's containers, so every container is sent again: {e}")
                         }
+                        Err(_) => {}
                     }
                 }
                 Ok(())
             }
             Err(ClientError::NotFound(_)) if self.settings.dry_run => {
                 lock(&self.status).plan(&fqn, "create the storage service");
+                self.listed = Some(vec![]);
                 Ok(())
             }
             Err(ClientError::NotFound(_)) => {
@@ -503,6 +522,8 @@ impl Sink for OmSink {
                     .map_err(|e| err_in(&fqn, "cannot create the storage service", e))?;
                 self.count(&answer);
                 tracing::info!(service = %fqn, "Created the storage service.");
+                // A new service holds no container yet: nothing to list.
+                self.listed = Some(vec![]);
                 Ok(())
             }
             Err(e) => Err(err(&fqn, e)),
@@ -572,7 +593,11 @@ impl Sink for OmSink {
         let mut keep: BTreeSet<String> = seen.fqns.clone();
         // What the server holds: the base of the deletion guard, and of the protection of
         // what this run could not see.
-        let list = match self.list_containers().await {
+        let listed = match self.listed.take() {
+            Some(list) => Ok(list),
+            None => self.list_containers().await,
+        };
+        let list = match listed {
             Ok(list) => list,
             // A dry run of a service that does not exist yet: nothing to delete.
             Err(ClientError::NotFound(_)) if self.settings.dry_run => vec![],
