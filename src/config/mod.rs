@@ -672,8 +672,8 @@ impl Default for S3metaOptions {
     fn default() -> Self {
         S3metaOptions {
             request_concurrency: 64,
-            bucket_concurrency: 4,
-            entry_concurrency: 8,
+            bucket_concurrency: 32,
+            entry_concurrency: 32,
             sample_scan_limit: 10_000,
             glob_scan_limit: 100_000,
             bucket_listing_cap: 50_000,
@@ -681,7 +681,7 @@ impl Default for S3metaOptions {
             http_timeout_secs: 30,
             max_manifest_bytes: 16 * MIB,
             max_attempts: 5,
-            sink_concurrency: 8,
+            sink_concurrency: 64,
             sink_max_attempts: 5,
             sink_timeout_secs: 300,
             bucket_metrics: true,

@@ -36,6 +36,9 @@ pub(super) struct Shared {
     pub(super) stages: Stages,
     /// The last run's sample columns (`s3meta.stateFile`), when configured.
     pub(super) state: Option<super::state::SampleState>,
+    /// Containers being inferred at once across the run (`requestConcurrency`, at most 64):
+    /// what bounds the sample bytes held, whatever `bucketConcurrency × entryConcurrency` is.
+    pub(super) inferring: tokio::sync::Semaphore,
 }
 
 /// What one bucket produced.
@@ -530,6 +533,13 @@ async fn infer_all(shared: &Shared, bucket: &str, planned: &[Planned]) -> Vec<In
     let limits = shared.limits;
     stream::iter(planned.iter())
         .map(|p| async move {
+            // Only what reads objects holds a slot; never closed, so the slot is always had.
+            let _slot = match p {
+                Planned::Structured(_) | Planned::Table(_) | Planned::Archive { .. } => {
+                    shared.inferring.acquire().await.ok()
+                }
+                _ => None,
+            };
             match p {
                 Planned::Structured(s) => {
                     let mut out = Vec::with_capacity(s.samples.len());

@@ -59,6 +59,11 @@ impl From<sink::Error> for InitError {
     }
 }
 
+/// Containers inferred at once at most, whatever `requestConcurrency` is: each may hold a
+/// sample of up to `textSampleBytes` (1 MiB by default), so this bounds what samples cost
+/// in memory (64 MiB by default).
+const MAX_INFERRING: usize = 64;
+
 /// Why CloudWatch is not asked for bucket metrics in this run.
 type NoMetrics = String;
 
@@ -165,6 +170,9 @@ async fn run(
             false => state::SampleState::load(p, &limits),
         });
     let shared = Arc::new(Shared {
+        inferring: tokio::sync::Semaphore::new(
+            v.options.request_concurrency.clamp(1, MAX_INFERRING),
+        ),
         limits,
         state,
         v,
@@ -284,9 +292,25 @@ async fn process_and_write(
     };
     let begin = Begin { sink, service };
     let produced = if begin.sink.concurrency() > 1 {
-        pipelined(shared, buckets, begin, &mut sink_failures, seen, &mut absorb).await?
+        pipelined(
+            shared,
+            buckets,
+            begin,
+            &mut sink_failures,
+            seen,
+            &mut absorb,
+        )
+        .await?
     } else {
-        ordered(shared, buckets, begin, &mut sink_failures, seen, &mut absorb).await?
+        ordered(
+            shared,
+            buckets,
+            begin,
+            &mut sink_failures,
+            seen,
+            &mut absorb,
+        )
+        .await?
     };
     // The service, then the containers.
     source.records += 1 + produced;
