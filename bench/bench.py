@@ -388,6 +388,8 @@ def bench_medium_on_bench_s3(a):
         where = (f"bench-s3, S3 latency {a.s3_latency_ms} ms, OpenMetadata latency "
                  f"{a.om_latency_ms} ms")
         report(a, lake, results, fqns, where)
+        if a.second_run:
+            second_runs(a, endpoint)
         floor = 5 * a.s3_latency_ms + a.om_latency_ms
         print(f"\nDependency-chain floor: ListBuckets → GetBucketLocation → manifest GET → "
               f"ListObjectsV2 → sample GET (5 S3 round trips) → container PUT (1 OpenMetadata "
@@ -398,6 +400,47 @@ def bench_medium_on_bench_s3(a):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def second_runs(a, endpoint):
+    """s3meta twice on an unchanged lake against the same om-test-server, with a state file:
+    the first run's and the second run's wall time and requests, medians of --runs pairs."""
+    work = a.workdir
+    state = os.path.join(work, "second-state.json")
+    pairs = []
+    for i in range(1, a.runs + 1):
+        if os.path.exists(state):
+            os.remove(state)
+        om = OmServer(a.om_server, work, "second", a.om_latency_ms)
+        cfg_path = os.path.join(work, "second.yaml")
+        with open(cfg_path, "w") as f:
+            yaml.safe_dump(config(endpoint, om, {"stateFile": state}), f)
+        pair = []
+        for which in ("first", "second"):
+            post(endpoint + "/?x-bench=reset")
+            log = os.path.join(work, f"second-run{i}-{which}.log")
+            rc, wall, rss = run_measured([a.s3meta, "ingest", "-c", cfg_path], log)
+            counts = bench_s3_counts(endpoint)
+            sink = [l.strip() for l in open(log, errors="replace")
+                    if l.startswith(("Sink (", "S3 requests:")) or "unchanged since" in l]
+            pair.append({"rc": rc, "wall": wall, "rss": rss, **counts, "own": sink})
+        containers = om.stop()
+        pair[1]["containers"] = len(containers)
+        pairs.append(pair)
+        print(f"second-run pair {i}/{a.runs}: first {pair[0]['wall']:.2f}s, second "
+              f"{pair[1]['wall']:.2f}s, containers={len(containers)}", file=sys.stderr)
+    firsts = [p[0] for p in pairs]
+    seconds = [p[1] for p in pairs]
+    print("\n| unchanged lake, s3meta defaults + stateFile | wall (s) | S3 requests | "
+          "sample GETs | CloudWatch req. | exit |")
+    print("|---|---|---|---|---|---|")
+    for name, rs in (("first run", firsts), ("second run", seconds)):
+        print(f"| {name} | {med(rs, 'wall'):.2f} | {rs[-1]['s3']} | {rs[-1]['gets']} | "
+              f"{rs[-1]['cloudwatch']} | {','.join(str(r['rc']) for r in rs)} |")
+    print(f"\nsecond run: {med(firsts, 'wall') / med(seconds, 'wall'):.1f}x faster; "
+          f"S3 requests by kind: {seconds[-1]['kinds']}")
+    for line in seconds[-1]["own"]:
+        print(f"second run summary: {line}")
 
 
 def bench_million(a):
@@ -556,6 +599,8 @@ def main():
     ap.add_argument("--slowdown-rps", type=int, default=None)
     ap.add_argument("--tuned", action="store_true")
     ap.add_argument("--tuned-options", help="JSON object of s3meta options for the tuned run")
+    ap.add_argument("--second-run", action="store_true",
+                    help="also measure a second s3meta run of the unchanged lake (state file)")
     ap.add_argument("--reference-runs", type=int, default=None)
     ap.add_argument("--million", action="store_true")
     ap.add_argument("--million-keys", type=int, default=1_000_000)
