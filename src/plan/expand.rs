@@ -11,8 +11,8 @@
 
 use super::listing::{fold_split, Fold};
 use super::{
-    choose_samples, glob, glob_partitioning, glob_root, glob_root_format, glob_table,
-    sample_order, table_logs, Cx, Expanded, GlobMatch,
+    choose_samples, glob, glob_partitioning, glob_root, glob_root_format, glob_table, sample_order,
+    table_logs, Cx, Expanded, GlobMatch,
 };
 use crate::format::{Format, TableFormat};
 use crate::manifest::Entry;
@@ -214,10 +214,10 @@ pub(super) async fn glob_streaming(cx: Cx<'_>, e: &Entry, st: &mut StepStatus) -
     // in a way its fold cannot: hold the keys instead.
     let tangled = tables.keys().any(|t| {
         (fold.at_top && !t.contains('/'))
-            || fold
-                .roots
-                .keys()
-                .any(|r| t.strip_prefix(r.as_str()).is_some_and(|rest| rest.starts_with('/')))
+            || fold.roots.keys().any(|r| {
+                t.strip_prefix(r.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
     });
     if tangled {
         tracing::debug!(glob = %scope, "a table lies inside a glob's table root; listing again with every key held");
@@ -303,4 +303,87 @@ pub(super) async fn glob_streaming(cx: Cx<'_>, e: &Entry, st: &mut StepStatus) -
         out.push(glob_root(e, root, format, partitioning, samples));
     }
     Streamed::Done(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(key: String, size: u64, t: i64) -> ObjectMeta {
+        ObjectMeta {
+            key,
+            size,
+            last_modified: Some(t),
+            storage_class: None,
+        }
+    }
+
+    fn entry(data_path: &str) -> Entry {
+        Entry {
+            data_path: data_path.into(),
+            structure_format: None,
+            separator: None,
+            is_partitioned: false,
+            partition_columns: None,
+            depth: 0,
+            unstructured_formats: None,
+            unstructured_data: false,
+            auto_partition_detection: true,
+            exclude_paths: None,
+            exclude_patterns: None,
+        }
+    }
+
+    #[test]
+    fn a_fold_keeps_a_few_candidates_and_chooses_what_the_whole_listing_chooses() {
+        let e = entry("events/**/*");
+        let rule = GlobMatch::new(&e, "events/**/*");
+        let suffixes = vec![".csv".to_string(), ".json".to_string()];
+        for n in [1, 3] {
+            let rules = Rules {
+                rule: &rule,
+                suffixes: &suffixes,
+                n,
+                hive: true,
+            };
+            // 30,000 keys, dates and sizes scattered, some empty, some of another format,
+            // folded in three parts of a shuffled order and merged.
+            let keys: Vec<ObjectMeta> = (0..30_000u64)
+                .map(|i| {
+                    let ext = if i % 7 == 0 { "csv" } else { "json" };
+                    let key = format!(
+                        "events/year={}/day={:03}/p-{i:05}.{ext}",
+                        2000 + i % 10,
+                        i % 97
+                    );
+                    meta(key, (i * 31) % 5, ((i * 7919) % 1000) as i64)
+                })
+                .collect();
+            let mut order: Vec<usize> = (0..keys.len()).collect();
+            order.sort_by_key(|i| (i * 104_729) % keys.len());
+            let mut parts: Vec<GlobFold> = (0..3).map(|_| GlobFold::new(&rules)).collect();
+            for (j, i) in order.iter().enumerate() {
+                parts[j % 3].add(keys[*i].clone());
+            }
+            let mut fold = GlobFold::new(&rules);
+            for p in parts {
+                fold.merge(p);
+            }
+            assert_eq!(fold.matched, 30_000);
+            let r = &fold.roots["events"];
+            // Bounded state: n candidates per kept suffix, n of any name.
+            let kept: usize = r.best.iter().map(Vec::len).sum();
+            assert!(kept <= n * (suffixes.len() + 1), "{kept} candidates kept");
+            assert_eq!(r.first, "events/year=2000/day=000/p-00000.csv");
+            let whole = choose_samples(keys.clone(), "json", n);
+            let mut candidates = r.best[1].clone();
+            candidates.extend(r.best[2].iter().cloned());
+            candidates.sort_by(|a, b| a.key.cmp(&b.key));
+            candidates.dedup_by(|a, b| a.key == b.key);
+            assert_eq!(choose_samples(candidates, "json", n), whole);
+            let cols = glob::hive_columns("events", keys.iter().map(|o| o.key.as_str()));
+            assert_eq!(r.hive.columns(), cols);
+            assert!(r.deep);
+        }
+    }
 }

@@ -131,9 +131,8 @@ impl HiveFold {
         let kv: Vec<(&str, &str)> = folders
             .iter()
             .filter_map(|s| {
-                HIVE.captures(s).and_then(|c| {
-                    Some((c.get(1)?.as_str(), c.get(2).map_or("", |m| m.as_str())))
-                })
+                HIVE.captures(s)
+                    .and_then(|c| Some((c.get(1)?.as_str(), c.get(2).map_or("", |m| m.as_str()))))
             })
             .collect();
         if kv.is_empty() {
