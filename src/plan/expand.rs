@@ -9,7 +9,7 @@
 //!
 //! [`expand_glob_listed`]: super::expand_glob_listed
 
-use super::listing::{fold_split, Fold};
+use super::listing::{fold_split, Fold, PAGES_PER_ENTRY};
 use super::{
     choose_samples, glob, glob_partitioning, glob_root, glob_root_format, glob_table, sample_order,
     table_logs, Cx, Expanded, GlobMatch,
@@ -50,6 +50,8 @@ struct RootFold {
     first: String,
     hive: glob::HiveFold,
     deep: bool,
+    /// The folder of the last key whose Hive columns were taken.
+    folder: String,
     /// The best `n` candidates ending in each of the rules' suffixes, then of any name.
     best: Vec<Vec<ObjectMeta>>,
 }
@@ -105,28 +107,41 @@ impl Fold for GlobFold<'_> {
             return;
         }
         self.matched += 1;
-        let root = glob::table_root(&o.key);
+        let root = glob::table_root_of(&o.key);
         if root.is_empty() {
             self.at_top = true;
             return;
         }
         let rules = self.rules;
-        let r = self.roots.entry(root.clone()).or_insert_with(|| RootFold {
-            first: o.key.clone(),
-            hive: glob::HiveFold::default(),
-            deep: false,
-            best: vec![Vec::new(); rules.suffixes.len() + 1],
-        });
+        if !self.roots.contains_key(root) {
+            self.roots.insert(
+                root.to_string(),
+                RootFold {
+                    first: o.key.clone(),
+                    hive: glob::HiveFold::default(),
+                    deep: false,
+                    folder: String::new(),
+                    best: vec![Vec::new(); rules.suffixes.len() + 1],
+                },
+            );
+        }
+        let Some(r) = self.roots.get_mut(root) else {
+            return;
+        };
         if o.key < r.first {
             r.first = o.key.clone();
         }
-        if rules.hive {
-            r.hive.add(&root, &o.key);
-            r.deep |= glob::folders_below(&root, &o.key) >= 2;
+        // The Hive columns and the depth depend on a key's folder only: once per folder
+        // in a row (a page is mostly one folder).
+        let folder = o.key.rfind('/').map_or("", |i| &o.key[..i]);
+        if rules.hive && r.folder != folder {
+            r.hive.add(root, &o.key);
+            r.deep |= glob::folders_below(root, &o.key) >= 2;
+            r.folder.clear();
+            r.folder.push_str(folder);
         }
-        let lower = o.key.to_ascii_lowercase();
         for (i, suffix) in rules.suffixes.iter().enumerate() {
-            if lower.ends_with(suffix.as_str()) {
+            if ends_with_ignore_case(&o.key, suffix) {
                 keep_best(&mut r.best[i], &o, rules.n);
             }
         }
@@ -162,6 +177,13 @@ impl Fold for GlobFold<'_> {
     }
 }
 
+/// `key.to_ascii_lowercase().ends_with(lower_suffix)`, without the copy.
+fn ends_with_ignore_case(key: &str, lower_suffix: &str) -> bool {
+    key.len() >= lower_suffix.len()
+        && key.as_bytes()[key.len() - lower_suffix.len()..]
+            .eq_ignore_ascii_case(lower_suffix.as_bytes())
+}
+
 /// Expands a structured glob without holding its keys (see the module doc).
 pub(super) async fn glob_streaming(cx: Cx<'_>, e: &Entry, st: &mut StepStatus) -> Streamed {
     let ctx = cx.ctx;
@@ -194,7 +216,7 @@ pub(super) async fn glob_streaming(cx: Cx<'_>, e: &Entry, st: &mut StepStatus) -
         ctx.bucket,
         &prefix,
         ctx.opts.glob_scan_limit,
-        ctx.opts.entry_concurrency,
+        ctx.opts.entry_concurrency.saturating_mul(PAGES_PER_ENTRY),
         &new,
     )
     .await

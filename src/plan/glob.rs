@@ -84,13 +84,23 @@ pub fn is_partition_segment(seg: &str) -> bool {
 /// The table root of a key: its folders before the first partition-like segment (all its
 /// folders when there is none). Empty for a key at the bucket root.
 pub fn table_root(key: &str) -> String {
-    let segs: Vec<&str> = key.split('/').collect();
-    let folders = &segs[..segs.len().saturating_sub(1)];
-    let end = folders
-        .iter()
-        .position(|s| is_partition_segment(s))
-        .unwrap_or(folders.len());
-    folders[..end].join("/")
+    table_root_of(key).to_string()
+}
+
+/// [`table_root`] as a slice of the key (no allocation: it runs once per listed key).
+pub fn table_root_of(key: &str) -> &str {
+    let mut end = 0;
+    let mut start = 0;
+    // Every segment but the last (the file name) is a folder.
+    while let Some(i) = key[start..].find('/') {
+        let seg = &key[start..start + i];
+        if is_partition_segment(seg) {
+            break;
+        }
+        end = start + i;
+        start += i + 1;
+    }
+    &key[..end]
 }
 
 /// Hive partition columns shared by every key under `root`: only when each key has the same
@@ -273,6 +283,10 @@ mod tests {
         assert_eq!(table_root("logs/2024-01-02/a.json"), "logs");
         assert_eq!(table_root("logs/20240102T101010Z/a.json"), "logs");
         assert_eq!(table_root("a.parquet"), "");
+        assert_eq!(table_root("a/b/c/d.csv"), "a/b/c");
+        assert_eq!(table_root("year=1/a.csv"), "");
+        assert_eq!(table_root("t/x=1/y/a.csv"), "t");
+        assert_eq!(table_root("a//b.csv"), "a/");
     }
 
     #[test]
