@@ -124,3 +124,66 @@ fn a_large_listing_split_by_folders_equals_the_sequential_one() {
         ]
     );
 }
+
+/// Keys in the order a fold receives them after merging, and the most any one part held.
+#[derive(Default)]
+struct Keys(Vec<String>);
+
+impl s3meta::plan::listing::Fold for Keys {
+    fn add(&mut self, o: s3meta::store::ObjectMeta) {
+        self.0.push(o.key);
+    }
+    fn merge(&mut self, later: Self) {
+        self.0.extend(later.0);
+    }
+}
+
+#[test]
+fn a_folded_listing_split_at_every_level_takes_the_keys_of_the_sequential_one_in_order() {
+    use s3meta::plan::listing::fold_split;
+    let lake = Lake::new();
+    // 3 years x 4 days x 300 keys: each year is two pages, so it is split again by day.
+    for y in 0..3 {
+        for d in 0..4 {
+            for i in 0..300 {
+                lake.put(
+                    "deep",
+                    &format!("ev/year={y}/day={d}/p-{i:04}.json"),
+                    "{}\n",
+                );
+            }
+        }
+    }
+    lake.put("deep", "ev/year=1.txt", "x");
+    let store = lake.store();
+    let new = Keys::default;
+    let (all, folded, cut_seq, cut, one) = lake.block_on(async {
+        (
+            store.list_all("deep", "ev/", 100_000).await.unwrap(),
+            fold_split(&*store, "deep", "ev/", 100_000, 4, &new)
+                .await
+                .unwrap(),
+            store.list_all("deep", "ev/", 1_700).await.unwrap(),
+            fold_split(&*store, "deep", "ev/", 1_700, 4, &new)
+                .await
+                .unwrap(),
+            fold_split(&*store, "deep", "ev/", 100_000, 1, &new)
+                .await
+                .unwrap(),
+        )
+    });
+    let keys = |l: s3meta::store::Listing| l.objects.into_iter().map(|o| o.key).collect::<Vec<_>>();
+    let all = keys(all);
+    assert_eq!(all.len(), 3_601);
+    assert!(!folded.truncated);
+    assert_eq!(folded.listed, 3_601);
+    assert_eq!(folded.fold.0, all, "every key once, in key order");
+    assert_eq!(one.fold.0, all, "width 1: page after page");
+    assert!(cut_seq.truncated && cut.truncated);
+    assert_eq!(cut.listed, 1_700);
+    assert_eq!(
+        cut.fold.0,
+        keys(cut_seq),
+        "the same first keys under a limit"
+    );
+}

@@ -84,71 +84,132 @@ pub fn is_partition_segment(seg: &str) -> bool {
 /// The table root of a key: its folders before the first partition-like segment (all its
 /// folders when there is none). Empty for a key at the bucket root.
 pub fn table_root(key: &str) -> String {
-    let segs: Vec<&str> = key.split('/').collect();
-    let folders = &segs[..segs.len().saturating_sub(1)];
-    let end = folders
-        .iter()
-        .position(|s| is_partition_segment(s))
-        .unwrap_or(folders.len());
-    folders[..end].join("/")
+    table_root_of(key).to_string()
+}
+
+/// [`table_root`] as a slice of the key (no allocation: it runs once per listed key).
+pub fn table_root_of(key: &str) -> &str {
+    let mut end = 0;
+    let mut start = 0;
+    // Every segment but the last (the file name) is a folder.
+    while let Some(i) = key[start..].find('/') {
+        let seg = &key[start..start + i];
+        if is_partition_segment(seg) {
+            break;
+        }
+        end = start + i;
+        start += i + 1;
+    }
+    &key[..end]
 }
 
 /// Hive partition columns shared by every key under `root`: only when each key has the same
 /// ordered `k=v` folders and none sits flat under the root. Types: all integers → INT, all
 /// `YYYY-MM-DD` → DATE, otherwise VARCHAR.
 pub fn hive_columns<'a>(root: &str, keys: impl IntoIterator<Item = &'a str>) -> Vec<Column> {
-    let mut names: Option<Vec<String>> = None;
-    let mut values: Vec<Vec<String>> = Vec::new();
+    let mut hive = HiveFold::default();
     for key in keys {
+        hive.add(root, key);
+    }
+    hive.columns()
+}
+
+/// [`hive_columns`] one key at a time: what the keys seen so far say about the partition
+/// columns, in constant memory per column, and mergeable (the answer does not depend on
+/// the order keys arrive in).
+#[derive(Debug, Clone, Default)]
+pub struct HiveFold {
+    /// A key without `k=v` folders, or with other names, was seen: no columns.
+    mixed: bool,
+    /// The column names and, per column, whether every value so far is an integer and
+    /// whether every value is an ISO date.
+    names: Option<Vec<(String, bool, bool)>>,
+}
+
+impl HiveFold {
+    /// Takes one key under `root`.
+    pub fn add(&mut self, root: &str, key: &str) {
+        if self.mixed {
+            return;
+        }
         let rel = key
             .strip_prefix(root)
             .unwrap_or(key)
             .trim_start_matches('/');
         let segs: Vec<&str> = rel.split('/').collect();
         let folders = &segs[..segs.len().saturating_sub(1)];
-        let kv: Vec<(String, String)> = folders
+        let kv: Vec<(&str, &str)> = folders
             .iter()
             .filter_map(|s| {
                 HIVE.captures(s)
-                    .map(|c| (c[1].to_string(), c[2].to_string()))
+                    .and_then(|c| Some((c.get(1)?.as_str(), c.get(2).map_or("", |m| m.as_str()))))
             })
             .collect();
         if kv.is_empty() {
-            return vec![];
+            self.mixed = true;
+            return;
         }
-        let these: Vec<String> = kv.iter().map(|(k, _)| k.clone()).collect();
-        match &names {
-            None => {
-                values = vec![Vec::new(); these.len()];
-                names = Some(these);
-            }
-            Some(n) if *n != these => return vec![],
-            Some(_) => {}
+        let names = self.names.get_or_insert_with(|| {
+            kv.iter()
+                .map(|(k, _)| (k.to_string(), true, true))
+                .collect()
+        });
+        if names.len() != kv.len() || names.iter().zip(&kv).any(|(n, (k, _))| n.0 != *k) {
+            self.mixed = true;
+            return;
         }
-        for (i, (_, v)) in kv.into_iter().enumerate() {
-            values[i].push(v);
+        for (n, (_, v)) in names.iter_mut().zip(kv) {
+            n.1 &= !v.is_empty() && v.parse::<i64>().is_ok();
+            n.2 &= ISO_DATE.is_match(v);
         }
     }
-    let Some(names) = names else { return vec![] };
-    names
-        .iter()
-        .zip(values)
-        .map(|(name, vals)| {
-            let t = if vals
-                .iter()
-                .all(|v| !v.is_empty() && v.parse::<i64>().is_ok())
-            {
-                "INT"
-            } else if vals.iter().all(|v| ISO_DATE.is_match(v)) {
-                "DATE"
-            } else {
-                "VARCHAR"
-            };
-            let mut c = Column::new(name, t);
-            c.data_type_display = Some(t.to_string());
-            c
-        })
-        .collect()
+
+    /// Takes everything `other` saw.
+    pub fn merge(&mut self, other: HiveFold) {
+        if self.mixed || other.mixed {
+            self.mixed = true;
+            return;
+        }
+        match (&mut self.names, other.names) {
+            (_, None) => {}
+            (None, Some(o)) => self.names = Some(o),
+            (Some(n), Some(o)) => {
+                if n.len() != o.len() || n.iter().zip(&o).any(|(a, b)| a.0 != b.0) {
+                    self.mixed = true;
+                } else {
+                    for (a, b) in n.iter_mut().zip(o) {
+                        a.1 &= b.1;
+                        a.2 &= b.2;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The typed columns, none when the keys disagree (or there were none).
+    pub fn columns(&self) -> Vec<Column> {
+        if self.mixed {
+            return vec![];
+        }
+        let Some(names) = &self.names else {
+            return vec![];
+        };
+        names
+            .iter()
+            .map(|(name, int, date)| {
+                let t = if *int {
+                    "INT"
+                } else if *date {
+                    "DATE"
+                } else {
+                    "VARCHAR"
+                };
+                let mut c = Column::new(name, t);
+                c.data_type_display = Some(t.to_string());
+                c
+            })
+            .collect()
+    }
 }
 
 /// How many folders below `root` a key sits.
@@ -222,6 +283,10 @@ mod tests {
         assert_eq!(table_root("logs/2024-01-02/a.json"), "logs");
         assert_eq!(table_root("logs/20240102T101010Z/a.json"), "logs");
         assert_eq!(table_root("a.parquet"), "");
+        assert_eq!(table_root("a/b/c/d.csv"), "a/b/c");
+        assert_eq!(table_root("year=1/a.csv"), "");
+        assert_eq!(table_root("t/x=1/y/a.csv"), "t");
+        assert_eq!(table_root("a//b.csv"), "a/");
     }
 
     #[test]
@@ -247,6 +312,28 @@ mod tests {
     fn hive_columns_need_the_same_run_everywhere() {
         assert!(hive_columns("t", ["t/year=1/a.parquet", "t/b.parquet"]).is_empty());
         assert!(hive_columns("t", ["t/year=1/a.parquet", "t/month=1/b.parquet"]).is_empty());
+    }
+
+    #[test]
+    fn hive_fold_merges_in_any_order() {
+        let keys = [
+            "t/year=2024/day=2024-01-02/a.parquet",
+            "t/year=2023/day=x/b.parquet",
+            "t/year=2022/day=2023-05-06/c.parquet",
+        ];
+        let whole = hive_columns("t", keys);
+        let mut a = HiveFold::default();
+        a.add("t", keys[2]);
+        let mut b = HiveFold::default();
+        b.add("t", keys[0]);
+        b.add("t", keys[1]);
+        a.merge(b);
+        assert_eq!(a.columns(), whole);
+        assert_eq!(whole[1].data_type, "VARCHAR");
+        let mut flat = HiveFold::default();
+        flat.add("t", "t/a.parquet");
+        a.merge(flat);
+        assert!(a.columns().is_empty());
     }
 
     #[test]

@@ -11,8 +11,15 @@
 //!
 //! It owns no planning rule: it answers "the keys under this prefix" and "this key's size"
 //! exactly as the store would, from memory. It never reads an object.
+//!
+//! [`fold_split`] is the other way to list a large prefix: page by page into a [`Fold`], so
+//! that a glob over a million keys keeps what planning needs (a few samples per table root)
+//! instead of every key. It splits the prefix by sub-prefix, recursively, so that a
+//! Hive-partitioned prefix is listed many pages at once rather than one after another.
 
-use crate::store::{self, Listing, ObjectMeta, ObjectStore};
+use crate::store::{self, ListPage, Listing, ObjectMeta, ObjectStore};
+use futures::future::BoxFuture;
+use tokio::sync::Semaphore;
 
 /// Every key of a bucket, sorted by key (bytes, as S3 lists them).
 #[derive(Debug, Default)]
@@ -102,6 +109,198 @@ impl BucketIndex {
             .binary_search_by(|o| o.key.as_bytes().cmp(key.as_bytes()))
             .ok()
             .map(|i| &self.objects[i])
+    }
+}
+
+/// Listing pages a split glob listing keeps in flight per `entryConcurrency` slot.
+///
+/// A page costs the server little (S3 serves 3,500 LIST requests a second per prefix) and
+/// the client about 2 ms of parsing, and a listing waits on nothing else: at 25 ms of
+/// latency 8 pages in flight leave the link mostly idle (1,000,000 keys in 6.3 s), 32 keep it
+/// busy until the parsing CPU is the limit (5.9 s; 4.4 s at 0 ms latency; 47 MiB peak RSS).
+/// A run-wide request budget in the store bounds it further.
+pub const PAGES_PER_ENTRY: usize = 4;
+
+/// What a streaming listing folds each listed key into.
+pub trait Fold: Send {
+    /// Takes one listed key.
+    fn add(&mut self, o: ObjectMeta);
+    /// Takes everything `later` folded; every key of `later` sorts after this fold's keys.
+    fn merge(&mut self, later: Self);
+}
+
+/// A prefix's keys, folded.
+#[derive(Debug)]
+pub struct Folded<F> {
+    /// What the keys were folded into.
+    pub fold: F,
+    /// Keys folded (at most the limit).
+    pub listed: usize,
+    /// True when the prefix holds more keys than the limit: then exactly the first `limit`
+    /// keys in key order were folded, as [`ObjectStore::list_all`] would have returned them.
+    pub truncated: bool,
+}
+
+/// Lists every key under `prefix` (the first `limit` in key order) into folds made by `new`,
+/// at most `width` requests in flight.
+///
+/// A prefix of more than one page is split by its sub-prefixes (`Delimiter=/`), and each
+/// sub-prefix of more than one page again, so that `events/year=*/day=*/` is listed one
+/// day per request, `width` at a time: 1,000 partitions of one page cost 1,000 pages plus
+/// two requests per split folder, and take a thousandth of the sequential time at best.
+/// A prefix with fewer than two sub-prefixes is listed page after page.
+///
+/// Memory is the folds (one per split folder, merged as they finish) and the pages in
+/// flight; no key is kept unless the fold keeps it.
+pub async fn fold_split<F: Fold>(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    prefix: &str,
+    limit: usize,
+    width: usize,
+    new: &(dyn Fn() -> F + Send + Sync),
+) -> store::Result<Folded<F>> {
+    let lister = Lister {
+        store,
+        bucket,
+        limit,
+        split: width >= 2,
+        permits: Semaphore::new(width.max(1)),
+        new,
+    };
+    lister.node(prefix.to_string()).await
+}
+
+struct Lister<'a, F> {
+    store: &'a dyn ObjectStore,
+    bucket: &'a str,
+    limit: usize,
+    split: bool,
+    /// One permit per request in flight (a level listing holds one for all its pages).
+    permits: Semaphore,
+    new: &'a (dyn Fn() -> F + Send + Sync),
+}
+
+/// One part of a split prefix, in key order: a key directly under it, or a sub-prefix.
+enum Unit {
+    Key(ObjectMeta),
+    Folder(String),
+}
+
+impl Unit {
+    fn name(&self) -> &str {
+        match self {
+            Unit::Key(o) => &o.key,
+            Unit::Folder(f) => f,
+        }
+    }
+}
+
+impl<'a, F: Fold + 'a> Lister<'a, F> {
+    async fn page(&self, prefix: &str, next: Option<String>) -> store::Result<ListPage> {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = self.permits.acquire().await.ok();
+        self.store.list_page(self.bucket, prefix, next).await
+    }
+
+    /// Folds `page` and the pages after it, stopping after `cap` keys.
+    async fn sequential(
+        &self,
+        prefix: &str,
+        mut page: ListPage,
+        cap: usize,
+    ) -> store::Result<Folded<F>> {
+        let mut out = Folded {
+            fold: (self.new)(),
+            listed: 0,
+            truncated: false,
+        };
+        loop {
+            for o in page.objects {
+                if out.listed >= cap {
+                    out.truncated = true;
+                    return Ok(out);
+                }
+                out.fold.add(o);
+                out.listed += 1;
+            }
+            match page.next {
+                Some(n) => page = self.page(prefix, Some(n)).await?,
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The first `limit` keys under `prefix`, folded. Recursion depth is bounded by the
+    /// number of `/` in a key (S3 keys are at most 1,024 bytes).
+    fn node(&'a self, prefix: String) -> BoxFuture<'a, store::Result<Folded<F>>> {
+        Box::pin(async move {
+            let first = self.page(&prefix, None).await?;
+            if first.next.is_none() || !self.split {
+                return self.sequential(&prefix, first, self.limit).await;
+            }
+            let (objects, folders) = {
+                let _permit = self.permits.acquire().await.ok();
+                self.store.list_level(self.bucket, &prefix).await?
+            };
+            if folders.len() < 2 {
+                return self.sequential(&prefix, first, self.limit).await;
+            }
+            drop(first);
+            let mut units: Vec<Unit> = objects
+                .into_iter()
+                .map(Unit::Key)
+                .chain(folders.into_iter().map(Unit::Folder))
+                .collect();
+            // A key directly under the prefix has no `/` past it, so it sorts against every
+            // key of a sub-prefix as it sorts against the sub-prefix itself: unit order is
+            // key order.
+            units.sort_by(|a, b| a.name().as_bytes().cmp(b.name().as_bytes()));
+            let parts = futures::future::try_join_all(units.iter().map(|u| async move {
+                match u {
+                    Unit::Key(o) => {
+                        let mut fold = (self.new)();
+                        fold.add(o.clone());
+                        Ok(Folded {
+                            fold,
+                            listed: 1,
+                            truncated: false,
+                        })
+                    }
+                    Unit::Folder(f) => self.node(f.clone()).await,
+                }
+            }))
+            .await?;
+            let mut out = Folded {
+                fold: (self.new)(),
+                listed: 0,
+                truncated: false,
+            };
+            for (unit, part) in units.iter().zip(parts) {
+                let room = self.limit - out.listed;
+                if part.listed <= room {
+                    out.fold.merge(part.fold);
+                    out.listed += part.listed;
+                    if part.truncated {
+                        out.truncated = true;
+                        break;
+                    }
+                    continue;
+                }
+                // Only the first `room` keys of this part fit: list them again, in order.
+                if room > 0 {
+                    if let Unit::Folder(f) = unit {
+                        let first = self.page(f, None).await?;
+                        let cut = self.sequential(f, first, room).await?;
+                        out.fold.merge(cut.fold);
+                        out.listed += cut.listed;
+                    }
+                }
+                out.truncated = true;
+                break;
+            }
+            Ok(out)
+        })
     }
 }
 

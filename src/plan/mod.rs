@@ -9,6 +9,7 @@
 //! already listed; nothing inside a table becomes a container or a sample.
 
 pub mod artifact;
+mod expand;
 pub mod glob;
 pub mod listing;
 
@@ -581,6 +582,15 @@ async fn structured_literal(
     })
 }
 
+/// The sample ranking: non-empty first, then newest, ties by key (a total order on
+/// distinct keys, so the best `n` of any split of the keys are the best `n` of the whole).
+fn sample_order(a: &ObjectMeta, b: &ObjectMeta) -> std::cmp::Ordering {
+    (b.size > 0)
+        .cmp(&(a.size > 0))
+        .then(b.last_modified.cmp(&a.last_modified))
+        .then(a.key.cmp(&b.key))
+}
+
 /// Chooses up to `n` sample files, best first.
 ///
 /// Candidates are the non-folder, non-artifact keys; those ending in `.<format>` (the
@@ -605,12 +615,7 @@ pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<O
     }
     let other_extension = before - candidates.len();
     let mut candidates: Vec<ObjectMeta> = candidates.into_iter().map(|(_, o)| o).collect();
-    candidates.sort_by(|a, b| {
-        (b.size > 0)
-            .cmp(&(a.size > 0))
-            .then(b.last_modified.cmp(&a.last_modified))
-            .then(a.key.cmp(&b.key))
-    });
+    candidates.sort_by(sample_order);
     candidates.truncate(n);
     if tracing::enabled!(tracing::Level::DEBUG) {
         let which = if by_extension {
@@ -632,6 +637,21 @@ pub fn choose_samples(objects: Vec<ObjectMeta>, format: &str, n: usize) -> Vec<O
 }
 
 async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded> {
+    // A bucket listed once is in memory already, and unstructured globs keep every match:
+    // only a structured glob over a prefix of its own is folded page by page.
+    if cx.index.is_none() && !e.unstructured_data {
+        match expand::glob_streaming(cx, &e, st).await {
+            expand::Streamed::Done(out) => return out,
+            expand::Streamed::Failed => return vec![],
+            expand::Streamed::NeedsKeys => {}
+        }
+    }
+    expand_glob_listed(cx, e, st).await
+}
+
+/// [`expand_glob`] over the whole listing held in memory: every key under the static
+/// prefix, then grouped. The reference for what [`expand::glob_streaming`] must answer.
+async fn expand_glob_listed(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded> {
     let ctx = cx.ctx;
     // DIFF(spec §13 #28): a leading `/` is ignored, as for literal paths; the reference
     // matches nothing.
@@ -660,38 +680,15 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
             ),
         );
     }
-    let re = glob::glob_regex(&pattern);
     let n_listed = listing.objects.len();
     // Tables among every listed key (their markers are artifacts, never matched).
     let tables = table::roots(listing.objects.iter().map(|o| o.key.as_str()));
     let mut logs = table_logs(&listing.objects, &tables, listing.truncated);
-    let exclude_paths: Vec<String> = match &e.exclude_paths {
-        Some(p) => p.clone(),
-        None => DEFAULT_EXCLUDE_PATHS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
-    let exclude_patterns: Vec<regex::Regex> = e
-        .exclude_patterns
-        .iter()
-        .flatten()
-        .map(|p| glob::glob_regex(p.trim_start_matches('/')))
-        .collect();
+    let rule = GlobMatch::new(&e, &pattern);
     let matched: Vec<ObjectMeta> = listing
         .objects
         .into_iter()
-        .filter(|o| {
-            !o.key.ends_with('/')
-                && !is_cold(o.storage_class.as_deref())
-                && !is_artifact(&o.key)
-                && !o
-                    .key
-                    .split('/')
-                    .any(|s| exclude_paths.iter().any(|x| x == s))
-                && !exclude_patterns.iter().any(|r| r.is_match(&o.key))
-                && re.is_match(&o.key)
-        })
+        .filter(|o| rule.matches(o))
         .collect();
     if matched.is_empty() {
         // DIFF(spec §5.7, §13 #28): the reference logs this at INFO; a glob that matches nothing is
@@ -755,75 +752,158 @@ async fn expand_glob(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Expanded>
     let mut out = Vec::new();
     for (root, format) in table_roots {
         let log = logs.remove(&root).flatten();
-        out.push(Expanded {
-            entry: Entry {
-                data_path: root,
-                structure_format: Some(StructureFormat::new(format.structure_format())),
-                separator: None,
-                is_partitioned: false,
-                partition_columns: None,
-                depth: 0,
-                unstructured_formats: None,
-                unstructured_data: false,
-                auto_partition_detection: false,
-                exclude_paths: None,
-                exclude_patterns: None,
-            },
-            listed: log,
-            table: Some(format),
-        });
+        out.push(glob_table(root, format, log));
     }
     for (root, files) in roots {
-        let format = match &e.structure_format {
-            Some(f) => f.clone(),
-            None => match glob::format_from_extension(&files[0].key) {
-                Some(f) => StructureFormat::new(f),
-                None => {
-                    st.warn(
-                        format!("{}/{}", ctx.bucket, root),
-                        format!(
-                            "cannot tell the format of {} from its extension; table skipped",
-                            files[0].key
-                        ),
-                    );
-                    continue;
-                }
-            },
+        let Some(format) = glob_root_format(ctx.bucket, &e, &root, &files[0].key, st) else {
+            continue;
         };
-        let (is_partitioned, partition_columns) = if let Some(cols) = &e.partition_columns {
-            (true, Some(cols.clone()))
-        } else if e.auto_partition_detection {
+        let partitioning = glob_partitioning(&e, || {
             let cols = glob::hive_columns(&root, files.iter().map(|f| f.key.as_str()));
             let deep = files
                 .iter()
                 .any(|f| glob::folders_below(&root, &f.key) >= 2);
-            let detected = (!cols.is_empty()).then(|| as_partition_columns(cols));
-            (detected.is_some() || deep, detected)
-        } else {
-            (e.is_partitioned, None)
-        };
+            (cols, deep)
+        });
         // Only the sample files travel on: a root of 100,000 keys is not held (or cloned)
         // past this point. Choosing again from them later gives the same samples.
         let files = choose_samples(files, format.as_str(), ctx.opts.sample_files);
-        out.push(Expanded {
-            entry: Entry {
-                data_path: root,
-                structure_format: Some(format),
-                separator: e.separator.clone(),
-                is_partitioned,
-                partition_columns,
-                depth: 0,
-                unstructured_formats: None,
-                unstructured_data: false,
-                auto_partition_detection: false,
-                exclude_paths: None,
-                exclude_patterns: None,
-            },
-            listed: Some(files),
-            table: None,
-        });
+        out.push(glob_root(&e, root, format, partitioning, files));
     }
     out
+}
+
+/// Which listed keys a glob entry takes: files (no folder marker, cold object or artifact)
+/// outside `excludePaths` and `excludePatterns` that match the pattern.
+struct GlobMatch {
+    re: regex::Regex,
+    exclude_paths: Vec<String>,
+    exclude_patterns: Vec<regex::Regex>,
+}
+
+impl GlobMatch {
+    fn new(e: &Entry, pattern: &str) -> GlobMatch {
+        GlobMatch {
+            re: glob::glob_regex(pattern),
+            exclude_paths: match &e.exclude_paths {
+                Some(p) => p.clone(),
+                None => DEFAULT_EXCLUDE_PATHS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            },
+            exclude_patterns: e
+                .exclude_patterns
+                .iter()
+                .flatten()
+                .map(|p| glob::glob_regex(p.trim_start_matches('/')))
+                .collect(),
+        }
+    }
+
+    fn matches(&self, o: &ObjectMeta) -> bool {
+        !o.key.ends_with('/')
+            && !is_cold(o.storage_class.as_deref())
+            && !is_artifact(&o.key)
+            && !o
+                .key
+                .split('/')
+                .any(|s| self.exclude_paths.iter().any(|x| x == s))
+            && !self.exclude_patterns.iter().any(|r| r.is_match(&o.key))
+            && self.re.is_match(&o.key)
+    }
+}
+
+/// An open table a glob's keys lie in: planned from its own metadata.
+fn glob_table(root: String, format: TableFormat, log: Option<Vec<ObjectMeta>>) -> Expanded {
+    Expanded {
+        entry: Entry {
+            data_path: root,
+            structure_format: Some(StructureFormat::new(format.structure_format())),
+            separator: None,
+            is_partitioned: false,
+            partition_columns: None,
+            depth: 0,
+            unstructured_formats: None,
+            unstructured_data: false,
+            auto_partition_detection: false,
+            exclude_paths: None,
+            exclude_patterns: None,
+        },
+        listed: log,
+        table: Some(format),
+    }
+}
+
+/// The format of a glob's table root: the entry's, else the one its first key's extension
+/// names; none (with a warning) when the extension names none.
+fn glob_root_format(
+    bucket: &str,
+    e: &Entry,
+    root: &str,
+    first_key: &str,
+    st: &mut StepStatus,
+) -> Option<StructureFormat> {
+    match &e.structure_format {
+        Some(f) => Some(f.clone()),
+        None => match glob::format_from_extension(first_key) {
+            Some(f) => Some(StructureFormat::new(f)),
+            None => {
+                st.warn(
+                    format!("{bucket}/{root}"),
+                    format!(
+                        "cannot tell the format of {first_key} from its extension; table skipped"
+                    ),
+                );
+                None
+            }
+        },
+    }
+}
+
+/// `isPartitioned` and the partition columns of a glob's table root: the manifest's, or
+/// (with `autoPartitionDetection`) the Hive columns and whether any file sits two folders
+/// deep, which `hive` computes only when asked.
+fn glob_partitioning(
+    e: &Entry,
+    hive: impl FnOnce() -> (Vec<Column>, bool),
+) -> (bool, Option<Vec<crate::manifest::PartitionColumn>>) {
+    if let Some(cols) = &e.partition_columns {
+        (true, Some(cols.clone()))
+    } else if e.auto_partition_detection {
+        let (cols, deep) = hive();
+        let detected = (!cols.is_empty()).then(|| as_partition_columns(cols));
+        (detected.is_some() || deep, detected)
+    } else {
+        (e.is_partitioned, None)
+    }
+}
+
+/// A glob's table root as a literal structured entry with its chosen samples.
+fn glob_root(
+    e: &Entry,
+    root: String,
+    format: StructureFormat,
+    (is_partitioned, partition_columns): (bool, Option<Vec<crate::manifest::PartitionColumn>>),
+    samples: Vec<ObjectMeta>,
+) -> Expanded {
+    Expanded {
+        entry: Entry {
+            data_path: root,
+            structure_format: Some(format),
+            separator: e.separator.clone(),
+            is_partitioned,
+            partition_columns,
+            depth: 0,
+            unstructured_formats: None,
+            unstructured_data: false,
+            auto_partition_detection: false,
+            exclude_paths: None,
+            exclude_patterns: None,
+        },
+        listed: Some(samples),
+        table: None,
+    }
 }
 
 /// Detected Hive columns travel as manifest partition columns, so that one code path turns
