@@ -483,6 +483,43 @@ def bench_million(a):
         server.wait(timeout=60)
 
 
+def bench_entries(a):
+    """A bucket whose manifest names 10,000 tables one by one (literal `dataPath`s): s3meta
+    alone, file sink, on bench-s3 at --s3-latency-ms; wall, requests and peak RSS, medians."""
+    n = a.entries_bucket
+    server, endpoint = start_bench_s3(a, ["--gen-entries", str(n)])
+    try:
+        catalog = os.path.join(a.workdir, "entries-catalog.jsonl")
+        cfg = config(endpoint, type("Om", (), {"url": "unused", "token": "unused"}),
+                     {"bucketMetrics": False})
+        cfg["source"]["serviceConnection"]["config"]["bucketNames"] = ["bench-entries"]
+        cfg["sink"] = {"type": "file", "config": {"path": catalog}}
+        del cfg["workflowConfig"]["openMetadataServerConfig"]
+        path = os.path.join(a.workdir, "entries.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(cfg, f)
+        rows = []
+        for i in range(1, a.runs + 1):
+            post(endpoint + "/?x-bench=reset")
+            log = os.path.join(a.workdir, f"entries-run{i}.log")
+            rc, wall, rss = run_measured([a.s3meta, "ingest", "-c", path], log)
+            counts = bench_s3_counts(endpoint)
+            lines = sum(1 for _ in open(catalog)) if os.path.exists(catalog) else 0
+            rows.append({"rc": rc, "wall": wall, "rss": rss, "lines": lines, **counts})
+            print(f"entries run {i}/{a.runs}: rc={rc} wall={wall:.2f}s rss={rss:.1f}MiB "
+                  f"lines={lines} s3={counts['s3']}", file=sys.stderr)
+        print(f"\nA bucket naming {n} tables one by one on bench-s3, S3 latency "
+              f"{a.s3_latency_ms} ms, s3meta defaults, median of {a.runs}:\n")
+        print("| | wall (s) | S3 requests | peak RSS (MiB) | catalog lines | exit |")
+        print("|---|---|---|---|---|---|")
+        print(f"| s3meta | {med(rows, 'wall'):.2f} | {rows[-1]['s3']} | {med(rows, 'rss'):.1f} | "
+              f"{rows[-1]['lines']} | {','.join(str(r['rc']) for r in rows)} |")
+        print("\nrequests: " + ", ".join(f"{k} {v}" for k, v in sorted(rows[-1]["kinds"].items())))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
@@ -608,6 +645,8 @@ def main():
     ap.add_argument("--reference-runs", type=int, default=None)
     ap.add_argument("--million", action="store_true")
     ap.add_argument("--million-keys", type=int, default=1_000_000)
+    ap.add_argument("--entries-bucket", type=int, default=None, metavar="N",
+                    help="a bucket whose manifest names N tables one by one (e.g. 10000)")
     ap.add_argument("--server", choices=["moto", "bench-s3"], default=None)
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
@@ -620,6 +659,8 @@ def main():
         raise SystemExit("bench: --bench-s3 BINARY is needed (bench/run.sh passes it)")
     if a.million:
         bench_million(a)
+    elif a.entries_bucket:
+        bench_entries(a)
     elif a.large:
         bench_large(a)
     else:

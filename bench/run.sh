@@ -8,11 +8,16 @@
 # usage: bench/run.sh [--runs N] [--skip-reference] [--workdir DIR]
 #                     [--s3-latency-ms N] [--om-latency-ms N] [--tuned] [--reference-runs N]
 #                     [--server moto|bench-s3] [--slowdown-rps N] [--large] [--million]
+#                     [--tuned-options JSON] [--second-run] [--entries-bucket N]
 #   --s3-latency-ms N  serve S3 from bench-s3 (in memory, never the bottleneck) adding N ms
 #                      to every request; implies --server bench-s3
 #   --om-latency-ms N  the om-test-servers add N ms to every call
 #   --tuned            also run s3meta with bucketConcurrency 20, entryConcurrency 32,
-#                      sinkConcurrency 32
+#                      sinkConcurrency 32 (or the options --tuned-options gives, as JSON)
+#   --second-run       also run s3meta twice on the unchanged lake against one server, with
+#                      a state file: the second run's wall time and requests
+#   --entries-bucket N opt-in: s3meta alone on a bucket whose manifest names N tables one
+#                      by one (literal dataPaths)
 #   --reference-runs N timed runs of the reference (default: --runs; at 25 ms it takes ~90 s)
 #   --large   opt-in: s3meta alone on a 100,000-object prefix written straight into an
 #             s3s-fs directory (seeding moto with that many objects takes over ten minutes)

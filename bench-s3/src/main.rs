@@ -31,6 +31,9 @@ struct Args {
     /// Generate this many Hive-partitioned keys under --prefix in --bucket.
     #[arg(long)]
     gen_keys: Option<usize>,
+    /// Generate a bucket `bench-entries` whose manifest names this many tables one by one.
+    #[arg(long)]
+    gen_entries: Option<usize>,
     /// The bucket of --gen-keys.
     #[arg(long, default_value = "bench-keys")]
     bucket: String,
@@ -83,6 +86,10 @@ async fn main() -> ExitCode {
     if let Some(n) = a.gen_keys {
         let n = seed::gen_keys(&store, &a.bucket, &a.prefix, n);
         eprintln!("bench-s3: generated {n} objects in {}", a.bucket);
+    }
+    if let Some(n) = a.gen_entries {
+        let n = seed::gen_entries(&store, "bench-entries", n);
+        eprintln!("bench-s3: generated {n} objects in bench-entries");
     }
     let shape = Shape {
         latency: Duration::from_millis(a.latency_ms),

@@ -190,6 +190,33 @@ pub fn gen_keys(store: &Store, bucket: &str, prefix: &str, n: usize) -> usize {
     n + 1
 }
 
+/// A bucket of `n` tables named one by one: `tables/tNNNNN/part-0.json` each (one JSON
+/// line), and an `openmetadata.json` with `n` literal entries `tables/tNNNNN` (the shape of a
+/// hand-written manifest that lists every table).
+pub fn gen_entries(store: &Store, bucket: &str, n: usize) -> usize {
+    store.create_bucket(bucket);
+    let body = Bytes::from_static(b"{\"id\": 1, \"kind\": \"click\", \"amount\": 0.5}\n");
+    let etag = etag_of(&body);
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        store.put(
+            bucket,
+            format!("tables/t{i:05}/part-0.json"),
+            Object::with_etag(body.clone(), etag.clone()),
+        );
+        entries.push(format!(
+            "{{\"dataPath\": \"tables/t{i:05}\", \"structureFormat\": \"json\"}}"
+        ));
+    }
+    let manifest = format!("{{\"entries\": [{}]}}\n", entries.join(",\n"));
+    store.put(
+        bucket,
+        "openmetadata.json".to_owned(),
+        Object::new(Bytes::from(manifest)),
+    );
+    n + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +226,21 @@ mod tests {
         let s = Store::default();
         assert_eq!(gen_lake(&s, 2, 3, 4), 2 * (3 * 4 + 1));
         assert_eq!(s.bucket_names(), vec!["bench-b00", "bench-b01"]);
+    }
+
+    #[test]
+    fn entries_are_named_one_by_one() {
+        let s = Store::default();
+        assert_eq!(gen_entries(&s, "e", 3), 4);
+        let m = s.get("e", "openmetadata.json").ok().flatten().unwrap();
+        let m = String::from_utf8(m.data.to_vec()).unwrap();
+        assert_eq!(m.matches("\"dataPath\"").count(), 3);
+        assert!(m.contains("\"tables/t00002\""));
+        assert!(s
+            .get("e", "tables/t00002/part-0.json")
+            .ok()
+            .flatten()
+            .is_some());
     }
 
     #[test]
