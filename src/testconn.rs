@@ -65,6 +65,10 @@ pub struct Report {
     /// run uses it instead of asking again.
     #[serde(skip)]
     pub listed: Option<Vec<String>>,
+    /// Whether the storage service exists, when the token step asked (the sink then does
+    /// not ask again).
+    #[serde(skip)]
+    pub service_exists: Option<bool>,
 }
 
 impl Report {
@@ -74,6 +78,7 @@ impl Report {
             steps,
             passed,
             listed: None,
+            service_exists: None,
         }
     }
 
@@ -290,6 +295,7 @@ pub async fn run_with(
     };
     // The OpenMetadata server, only when the run will write to it: then the run cannot
     // succeed without it, so both steps are mandatory.
+    let mut service_exists = None;
     let om = async {
         let mut steps = vec![];
         if let SinkKind::MetadataRest(om) = &v.sink {
@@ -303,11 +309,19 @@ pub async fn run_with(
                     ));
                 }
                 Ok(client) => {
-                    let version = timed(om_version(&client)).await;
+                    // Both at once; the token's answer only counts when the server was
+                    // reached (an unreachable server fails both the same way).
+                    let (version, token) = tokio::join!(
+                        timed(om_version(&client)),
+                        timed(om_token(&client, &v.service_name))
+                    );
                     let reached = version.is_ok();
                     steps.push(step("CheckOpenMetadataVersion", true, version));
                     if reached {
-                        let token = timed(om_token(&client, &v.service_name)).await;
+                        let token = token.map(|(message, exists)| {
+                            service_exists = Some(exists);
+                            message
+                        });
                         steps.push(step("CheckOpenMetadataToken", true, token));
                     } else {
                         steps.push(skipped(
@@ -327,6 +341,7 @@ pub async fn run_with(
     }
     let mut report = Report::new(steps);
     report.listed = listed;
+    report.service_exists = service_exists;
     report
 }
 
@@ -454,7 +469,7 @@ async fn om_version(client: &Client) -> Result<String, StepError> {
 
 /// The storage service by name, with the token: the first call of a run. 200 and 404 both
 /// prove the token is accepted (404: the first run creates the service).
-async fn om_token(client: &Client, service: &str) -> Result<String, StepError> {
+async fn om_token(client: &Client, service: &str) -> Result<(String, bool), StepError> {
     let fqn = crate::entity::quote_name(service);
     let path = format!(
         "/services/storageServices/name/{}",
@@ -462,11 +477,15 @@ async fn om_token(client: &Client, service: &str) -> Result<String, StepError> {
     );
     let url = format!("{}{path}", client.base());
     match client.call(Method::GET, &path, &[], None).await {
-        Ok(_) => Ok(format!(
-            "the token is accepted; storage service {fqn} exists"
+        Ok(_) => Ok((
+            format!("the token is accepted; storage service {fqn} exists"),
+            true,
         )),
-        Err(ClientError::NotFound(_)) => Ok(format!(
-            "the token is accepted; storage service {fqn} does not exist yet (the first run creates it)"
+        Err(ClientError::NotFound(_)) => Ok((
+            format!(
+                "the token is accepted; storage service {fqn} does not exist yet (the first run creates it)"
+            ),
+            false,
         )),
         Err(e) => Err(OmStepError::of(url, e).into()),
     }

@@ -179,6 +179,7 @@ fn tags_become_classifications_and_labels_before_their_container() {
         name: "svc".into(),
         connection: v.connection.clone(),
         store_connection: true,
+        exists: None,
     };
     rt().block_on(async {
         let mut sink = OmSink::connect(

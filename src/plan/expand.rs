@@ -9,7 +9,7 @@
 //!
 //! [`expand_glob_listed`]: super::expand_glob_listed
 
-use super::listing::{fold_split, Fold, PAGES_PER_ENTRY};
+use super::listing::{fold_split, Fold, GLOB_PAGES_IN_FLIGHT};
 use super::{
     choose_samples, glob, glob_partitioning, glob_root, glob_root_format, glob_table, sample_order,
     table_logs, Cx, Expanded, GlobMatch,
@@ -216,7 +216,7 @@ pub(super) async fn glob_streaming(cx: Cx<'_>, e: &Entry, st: &mut StepStatus) -
         ctx.bucket,
         &prefix,
         ctx.opts.glob_scan_limit,
-        ctx.opts.entry_concurrency.saturating_mul(PAGES_PER_ENTRY),
+        GLOB_PAGES_IN_FLIGHT,
         &new,
     )
     .await

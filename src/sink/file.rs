@@ -186,6 +186,7 @@ mod tests {
             connection: serde_json::from_value(json!({"awsConfig": {"awsRegion": "us-east-1"}}))
                 .unwrap(),
             store_connection: true,
+            exists: None,
         }
     }
 

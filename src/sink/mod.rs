@@ -27,6 +27,9 @@ pub struct ServiceInfo {
     pub connection: S3Connection,
     /// `storeServiceConnection`.
     pub store_connection: bool,
+    /// Whether the server holds the service, when test-connection already asked this run
+    /// (`None`: the sink asks itself).
+    pub exists: Option<bool>,
 }
 
 /// What the run saw, for stale-marking: the FQNs it produced, the buckets whose view was

@@ -110,7 +110,11 @@ pub async fn run_ingest(v: Validated) -> Result<RunStatus, InitError> {
             _ => Ok(Some(Metrics::new(&sdk, endpoint))),
         }
     };
-    run(v, Arc::new(s3), report.listed, metrics, sink).await
+    let found = Found {
+        buckets: report.listed,
+        service: report.service_exists,
+    };
+    run(v, Arc::new(s3), found, metrics, sink).await
 }
 
 /// The configured sink, connected (the `metadata-rest` sink checks the server first).
@@ -123,12 +127,21 @@ async fn connect_sink(v: &Validated) -> Result<Box<dyn Sink>, InitError> {
     })
 }
 
+/// What test-connection already learnt, so the run does not ask again.
+#[derive(Debug, Default)]
+struct Found {
+    /// ListBuckets' answer.
+    buckets: Option<Vec<String>>,
+    /// Whether the storage service exists.
+    service: Option<bool>,
+}
+
 /// The run itself. `metrics`: `Ok(None)` when turned off, `Err(why)` when CloudWatch is
 /// unavailable.
 async fn run(
     v: Validated,
     store: Arc<dyn ObjectStore>,
-    listed: Option<Vec<String>>,
+    found: Found,
     metrics: Result<Option<Metrics>, NoMetrics>,
     mut sink: Box<dyn Sink>,
 ) -> Result<RunStatus, InitError> {
@@ -154,7 +167,7 @@ async fn run(
         );
         None
     });
-    let (manifests, buckets, mut seen) = survey(&v, listed, counting.as_ref(), &mut source).await;
+    let (manifests, buckets, mut seen) = survey(&v, found.buckets, counting.as_ref(), &mut source).await;
     let stages = Stages::default();
     stages.record("discovery", started);
     counters.buckets_total.store(buckets.len() as u64, Relaxed);
@@ -186,6 +199,7 @@ async fn run(
         name: shared.v.service_name.clone(),
         connection: shared.v.connection.clone(),
         store_connection: shared.v.store_service_connection,
+        exists: found.service,
     };
     let mut sink_failures = process_and_write(
         &shared,

@@ -471,11 +471,19 @@ impl Sink for OmSink {
 
         let fqn = quote_name(&service.name);
         let path = format!("/services/storageServices/name/{}", segment(&fqn));
-        match self.client.call(Method::GET, &path, &[], None).await {
+        // Test-connection's token step asked the same question moments ago.
+        let found = match service.exists {
+            Some(true) => Ok(None),
+            Some(false) => Err(ClientError::NotFound(path.clone())),
+            None => self.client.call(Method::GET, &path, &[], None).await.map(Some),
+        };
+        match found {
             Ok(answer) => {
                 // The reference reuses an existing service unchanged.
-                let _: EntityRef = serde_json::from_value(answer.body)
-                    .map_err(|e| err_in(&fqn, "unexpected service answer", e))?;
+                if let Some(answer) = answer {
+                    let _: EntityRef = serde_json::from_value(answer.body)
+                        .map_err(|e| err_in(&fqn, "unexpected service answer", e))?;
+                }
                 tracing::info!(service = %fqn, "Using the existing storage service.");
                 lock(&self.status).records += 1;
                 if self.settings.skip_unchanged || self.settings.mark_deleted {
@@ -593,6 +601,7 @@ impl Sink for OmSink {
         let mut keep: BTreeSet<String> = seen.fqns.clone();
         // What the server holds: the base of the deletion guard, and of the protection of
         // what this run could not see.
+        let listed_at_begin = self.listed.is_some();
         let listed = match self.listed.take() {
             Some(list) => Ok(list),
             None => self.list_containers().await,
@@ -673,6 +682,13 @@ impl Sink for OmSink {
             for f in stale {
                 st.plan(f, "mark deleted");
             }
+            return Ok(());
+        }
+        if stale.is_empty() && listed_at_begin {
+            // The service held nothing this run did not write (an unchanged lake, or a
+            // service this run created): deleteStale would have nothing to do. Skipping it
+            // also spares what another run of the same service (a shard) created since.
+            tracing::debug!(service = %service, "Nothing to mark deleted.");
             return Ok(());
         }
         let body = DeleteStale {
