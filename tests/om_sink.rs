@@ -372,8 +372,16 @@ fn test_connection_reaches_the_server_as_the_run_does() {
         2,
         "two reads, and test-connection never writes"
     );
-    assert_eq!(calls[0].path, "/v1/system/version");
-    assert_eq!(calls[1].path, "/v1/services/storageServices/name/svc");
+    // Both at once: in either order.
+    let mut paths: Vec<&str> = calls.iter().map(|c| c.path.as_str()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/v1/services/storageServices/name/svc",
+            "/v1/system/version"
+        ]
+    );
     for call in &calls {
         assert_eq!(call.method, "GET");
         assert_eq!(call.headers["authorization"], format!("Bearer {TOKEN}"));
@@ -705,6 +713,25 @@ fn a_second_run_of_an_unchanged_lake_sends_no_container_and_full_sends_them_all(
     let second = lake.ingest(&yaml);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(puts(&om), 0, "{:?}", om.requests());
+    // The whole second run's OpenMetadata calls: the version and the service (test
+    // connection, at once; the sink reuses the service answer), and one listing page. No
+    // deleteStale: the listing showed nothing this run did not see.
+    let mut calls: Vec<String> = om
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    calls.sort();
+    assert_eq!(
+        calls,
+        [
+            "GET /v1/containers",
+            "GET /v1/services/storageServices/name/svc",
+            "GET /v1/system/version",
+            "GET /v1/system/version",
+        ],
+        "the sink's own version check is the second"
+    );
     assert!(
         second.stdout.contains(&format!(
             "{written} container(s) unchanged since the last run, not sent again (--full sends them)"
