@@ -92,15 +92,18 @@ pub(super) async fn process(
             metrics_unknown: false,
         };
     }
-    let (console, region) = console(shared, bucket, &mut st).await;
-    let site = Bucket {
-        name: bucket,
-        fqn: &fqn,
-        console: &console,
-    };
+    // The region only shapes the bucket's own container (its console URL, where CloudWatch
+    // is asked): the manifest, listing and samples are read meanwhile.
     let own = async {
+        let mut console_status = StepStatus::default();
+        let (console, region) = console(shared, bucket, &mut console_status).await;
         let (metrics, bucket_tags) = extras(shared, bucket, &region).await;
         let mut st = StepStatus::default();
+        let site = Bucket {
+            name: bucket,
+            fqn: &fqn,
+            console: &console,
+        };
         let mut own = site.container();
         let metrics_unknown = apply_metrics(&mut own, metrics, bucket, &mut st);
         match bucket_tags {
@@ -118,11 +121,21 @@ pub(super) async fn process(
             }
             None => Some(own),
         };
-        (own, metrics_unknown, st)
+        (console, own, metrics_unknown, console_status, st)
     };
-    let ((own, metrics_unknown, own_status), (manifest_ok, planned, inferred, file_tags)) =
-        tokio::join!(own, read(shared, bucket, &mut st));
+    let (
+        (console, own, metrics_unknown, console_status, own_status),
+        (manifest_ok, planned, inferred, file_tags),
+    ) = tokio::join!(own, read(shared, bucket, &mut st));
+    // The summary says them in the order they always came: region, reading, metrics/tags.
+    let read_status = std::mem::replace(&mut st, console_status);
+    st.absorb(read_status);
     st.absorb(own_status);
+    let site = Bucket {
+        name: bucket,
+        fqn: &fqn,
+        console: &console,
+    };
     let sent_early = own.is_none();
     let mut containers: Vec<Container> = own.into_iter().collect();
     assemble(
