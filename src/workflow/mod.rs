@@ -167,8 +167,7 @@ async fn run(
         );
         None
     });
-    let (manifests, buckets, mut seen) =
-        survey(&v, found.buckets, counting.as_ref(), &mut source).await;
+    let (manifests, buckets, mut seen) = survey(&v, found.buckets, counting.as_ref(), &mut source).await;
     let stages = Stages::default();
     stages.record("discovery", started);
     counters.buckets_total.store(buckets.len() as u64, Relaxed);

@@ -475,11 +475,7 @@ impl Sink for OmSink {
         let found = match service.exists {
             Some(true) => Ok(None),
             Some(false) => Err(ClientError::NotFound(path.clone())),
-            None => self
-                .client
-                .call(Method::GET, &path, &[], None)
-                .await
-                .map(Some),
+            None => self.client.call(Method::GET, &path, &[], None).await.map(Some),
         };
         match found {
             Ok(answer) => {
