@@ -673,6 +673,7 @@ fn parquet_schema_reads_do_not_grow_with_the_file() {
             size: size as u64,
             last_modified: None,
             storage_class: None,
+            etag: None,
         };
         let sample = s3meta::infer::Sample {
             bucket: "lake",

@@ -58,6 +58,7 @@ fn sniffed(lake: &Lake, key: &str, size: usize) -> Option<Sniffed> {
         size: size as u64,
         last_modified: None,
         storage_class: None,
+        etag: None,
     };
     lake.block_on(format_of(
         store.as_ref(),
@@ -311,6 +312,7 @@ fn sniffing_costs_no_request_for_text_and_one_head_read_otherwise() {
             size: size as u64,
             last_modified: None,
             storage_class: None,
+            etag: None,
         };
         let format = StructureFormat::new(format);
         let sample = Sample {

@@ -8,6 +8,7 @@ fn objs(keys: &[&str]) -> Vec<ObjectMeta> {
             size: 10,
             last_modified: Some(1),
             storage_class: None,
+            etag: None,
         })
         .collect()
 }

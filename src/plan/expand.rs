@@ -337,6 +337,7 @@ mod tests {
             size,
             last_modified: Some(t),
             storage_class: None,
+            etag: None,
         }
     }
 

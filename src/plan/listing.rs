@@ -317,6 +317,7 @@ mod tests {
                 size: k.len() as u64,
                 last_modified: None,
                 storage_class: None,
+                etag: None,
             })
             .collect();
         objects.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));

@@ -1000,6 +1000,7 @@ mod tests {
             size,
             last_modified: Some(t),
             storage_class: None,
+            etag: None,
         }
     }
 

@@ -26,6 +26,10 @@ pub struct ObjectMeta {
     pub last_modified: Option<i64>,
     /// `STANDARD`, `GLACIER`, … when the listing says.
     pub storage_class: Option<String>,
+    /// The entity tag as the server gives it, quotes stripped (a multipart upload's `-N`
+    /// suffix kept); `None` when the listing has none (s3s-fs). Tells a rewrite apart from
+    /// the object the last run read when size and time are the same (`s3meta.stateFile`).
+    pub etag: Option<String>,
 }
 
 /// One page of a listing.

@@ -140,7 +140,17 @@ fn object_meta(o: &aws_sdk_s3::types::Object) -> Option<ObjectMeta> {
         size: o.size().unwrap_or(0).max(0) as u64,
         last_modified: millis(o.last_modified()),
         storage_class: o.storage_class().map(|s| s.as_str().to_string()),
+        etag: etag(o.e_tag()),
     })
+}
+
+/// An ETag header or element without its quotes (S3 sends `"…"`; some servers send it
+/// bare); `None` when absent or empty.
+fn etag(raw: Option<&str>) -> Option<String> {
+    let t = raw?.trim();
+    let t = t.strip_prefix('"').unwrap_or(t);
+    let t = t.strip_suffix('"').unwrap_or(t);
+    (!t.is_empty()).then(|| t.to_string())
 }
 
 fn millis(d: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<i64> {
@@ -303,6 +313,7 @@ impl ObjectStore for S3Store {
             size: out.content_length().unwrap_or(0).max(0) as u64,
             last_modified: millis(out.last_modified()),
             storage_class: out.storage_class().map(|s| s.as_str().to_string()),
+            etag: etag(out.e_tag()),
         })
     }
 
@@ -357,5 +368,26 @@ impl ObjectStore for S3Store {
             .location_constraint()
             .map(|c| c.as_str().to_string())
             .filter(|s| !s.is_empty()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag;
+
+    #[test]
+    fn etags_lose_their_quotes_and_keep_a_multipart_suffix() {
+        assert_eq!(
+            etag(Some("\"9b2cf535f27731c974343645a3985328\"")).as_deref(),
+            Some("9b2cf535f27731c974343645a3985328")
+        );
+        assert_eq!(
+            etag(Some("\"d41d8cd98f00b204e9800998ecf8427e-3\"")).as_deref(),
+            Some("d41d8cd98f00b204e9800998ecf8427e-3")
+        );
+        assert_eq!(etag(Some("bare")).as_deref(), Some("bare"));
+        assert_eq!(etag(Some("\"\"")), None);
+        assert_eq!(etag(Some("")), None);
+        assert_eq!(etag(None), None);
     }
 }

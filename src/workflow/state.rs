@@ -1,7 +1,10 @@
 //! The state file of second runs (`s3meta.stateFile`): the columns each sample file gave,
-//! keyed by what identifies its content in a listing (bucket, key, size, last-modified time)
-//! and how it was read (format, separator). A second run over an unchanged lake reads no
-//! sample: its listings show the same objects, and their columns come from here.
+//! keyed by what identifies its content in a listing (bucket, key, size, last-modified time,
+//! ETag) and how it was read (format, separator). A second run over an unchanged lake reads
+//! no sample: its listings show the same objects, and their columns come from here. The
+//! ETag catches a rewrite to the same size within the same second; a listing without ETags
+//! (s3s-fs) matches on the rest. A state file written before ETags were kept loads with
+//! none, so its samples miss once against a listing that has them and are read again.
 //!
 //! The state is dropped whole when the s3meta version or the options that shape inference
 //! differ from the run that wrote it (a reader fix, another `textSampleRows`), so a cached
@@ -27,6 +30,9 @@ pub(crate) struct SampleKey {
     key: String,
     size: u64,
     last_modified: Option<i64>,
+    /// Absent from state files written before ETags were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
     format: String,
     separator: Option<String>,
 }
@@ -44,6 +50,7 @@ impl SampleKey {
             key: object.key.clone(),
             size: object.size,
             last_modified: object.last_modified,
+            etag: object.etag.clone(),
             format: format.to_string(),
             separator: separator.map(str::to_string),
         }
@@ -156,4 +163,79 @@ fn read(path: &Path) -> std::io::Result<Option<StateFile>> {
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn object(etag: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            key: "data/a.csv".into(),
+            size: 8,
+            last_modified: Some(1_700_000_000_000),
+            storage_class: None,
+            etag: etag.map(str::to_string),
+        }
+    }
+
+    fn column() -> Vec<Column> {
+        vec![Column::new("x", "INT")]
+    }
+
+    /// A state saved with `object` recorded, loaded again.
+    fn saved(dir: &Path, object: &ObjectMeta) -> SampleState {
+        let path = dir.join("state.json");
+        let limits = Limits::default();
+        let first = SampleState::fresh(&path, &limits);
+        first.record(SampleKey::new("b", object, "csv", Some(",")), &column());
+        first.save().unwrap();
+        SampleState::load(&path, &limits)
+    }
+
+    #[test]
+    fn a_changed_etag_misses_the_cache_with_the_same_key_size_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = saved(dir.path(), &object(Some("aaa")));
+        let same = SampleKey::new("b", &object(Some("aaa")), "csv", Some(","));
+        assert_eq!(state.get(&same), Some(column()));
+        let rewritten = SampleKey::new("b", &object(Some("bbb")), "csv", Some(","));
+        assert_eq!(state.get(&rewritten), None);
+    }
+
+    #[test]
+    fn a_listing_without_etags_matches_on_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = saved(dir.path(), &object(None));
+        let key = SampleKey::new("b", &object(None), "csv", Some(","));
+        assert_eq!(state.get(&key), Some(column()));
+        // Nothing written for the absent ETag: the file is what it was before ETags.
+        let text = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+        assert!(!text.contains("etag"), "{text}");
+    }
+
+    #[test]
+    fn a_state_file_from_before_etags_loads_with_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let limits = Limits::default();
+        let old = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "limits": limits_fingerprint(&limits),
+            "samples": [[
+                {"bucket": "b", "key": "data/a.csv", "size": 8,
+                 "last_modified": 1_700_000_000_000_i64, "format": "csv", "separator": ","},
+                [{"name": "x", "dataType": "INT"}]
+            ]]
+        });
+        std::fs::write(&path, old.to_string()).unwrap();
+        let state = SampleState::load(&path, &limits);
+        assert_eq!(state.previous.len(), 1, "loaded, not dropped as unreadable");
+        let without = SampleKey::new("b", &object(None), "csv", Some(","));
+        assert_eq!(state.get(&without), Some(column()));
+        // Against a listing that has an ETag, the old entry misses once: the sample is read.
+        let with = SampleKey::new("b", &object(Some("aaa")), "csv", Some(","));
+        assert_eq!(state.get(&with), None);
+    }
 }

@@ -251,6 +251,7 @@ mod tests {
                 size: self.bytes.len() as u64,
                 last_modified: None,
                 storage_class: None,
+                etag: None,
             })
         }
         async fn bucket_region(&self, _: &str) -> store::Result<Option<String>> {
@@ -401,6 +402,7 @@ mod tests {
             size: STORED.len() as u64,
             last_modified: None,
             storage_class: None,
+            etag: None,
         };
         for format in ["json.zip", "json"] {
             let sample = Sample {
