@@ -134,7 +134,10 @@ pub async fn run(v: &Validated) -> Report {
 
 /// Runs the steps with the given clients. With `stop_on_mandatory_failure` (what `ingest`
 /// asks, since it aborts anyway), nothing runs after a failed mandatory step, so that an
-/// unreachable endpoint is not retried once per optional step.
+/// unreachable endpoint is not retried once per optional step; GetMetrics then runs
+/// alongside ListBuckets (an unreachable endpoint costs both the same time at once), and
+/// the first-bucket checks are left to the run, which reads every bucket's region and
+/// manifest itself.
 pub async fn run_with(
     v: &Validated,
     store: &dyn ObjectStore,
@@ -154,6 +157,30 @@ pub async fn run_with(
         let mut first_bucket: Option<String> = configured.first().cloned();
         // The configured bucket that could not be listed, if one could not.
         let mut unlisted: Option<String> = None;
+
+        // GetMetrics (optional): for `ingest`, alongside ListBuckets (it does not depend on
+        // it, and the run needs its verdict before it asks CloudWatch per bucket); for
+        // `test-connection`, after it, while the first bucket is checked.
+        let metrics_step = async {
+            if v.options.bucket_metrics {
+                Ok(timed(async {
+                    let out = cloudwatch
+                        .list_metrics()
+                        .namespace(NAMESPACE)
+                        .send()
+                        .await
+                        .map_err(|e| explain_cloudwatch(e, &endpoint))?;
+                    Ok(format!(
+                        "{} metric(s) visible in namespace '{NAMESPACE}'",
+                        out.metrics().len()
+                    ))
+                })
+                .await)
+            } else {
+                Err(Skip("s3meta.bucketMetrics is false".to_string()))
+            }
+        };
+        tokio::pin!(metrics_step);
 
         // ListBuckets (mandatory). Said first: on a dead endpoint the SDK's retries take a
         // few seconds, and a person should know what is being waited for.
@@ -177,8 +204,19 @@ pub async fn run_with(
                 }
                 Ok(configured.clone())
             }
-        })
-        .await;
+        });
+        let (list, early_metrics) = if stop_on_mandatory_failure {
+            let (list, metrics) = tokio::join!(list, &mut metrics_step);
+            (list, Some(metrics))
+        } else {
+            (list.await, None)
+        };
+        let metrics = async {
+            match early_metrics {
+                Some(m) => m,
+                None => metrics_step.await,
+            }
+        };
         let mut listed = None;
         steps.push(match list {
             Ok(names) if configured.is_empty() => {
@@ -204,27 +242,6 @@ pub async fn run_with(
             return (steps, None, true);
         }
 
-        // GetMetrics (optional), while the first bucket is checked.
-        let metrics = async {
-            if v.options.bucket_metrics {
-                Ok(timed(async {
-                    let out = cloudwatch
-                        .list_metrics()
-                        .namespace(NAMESPACE)
-                        .send()
-                        .await
-                        .map_err(|e| explain_cloudwatch(e, &endpoint))?;
-                    Ok(format!(
-                        "{} metric(s) visible in namespace '{NAMESPACE}'",
-                        out.metrics().len()
-                    ))
-                })
-                .await)
-            } else {
-                Err(Skip("s3meta.bucketMetrics is false".to_string()))
-            }
-        };
-
         // DIFF(spec §9): GetBucketLocation, GetManifest and the OpenMetadata version are steps
         // of ours (optional), which the reference's definition lacks.
         // GetBucketLocation and GetManifest on the first bucket.
@@ -233,6 +250,11 @@ pub async fn run_with(
         let listed_first = unlisted.is_none() || unlisted != first_bucket;
         let bucket_steps = async {
             let mut steps = vec![];
+            if stop_on_mandatory_failure {
+                // `ingest` reads every bucket's region and manifest itself right after, and
+                // reports what fails there: asking the first one twice only delays it.
+                return steps;
+            }
             match &first_bucket {
                 None => {
                     for name in ["GetBucketLocation", "GetManifest"] {

@@ -215,8 +215,8 @@ fn ingest_throttled_globs(options: &str) -> (crate::support::Run, String) {
     (run, written)
 }
 
-/// A glob whose listing the server keeps refusing (one attempt per request asked for) is a
-/// failure of the run, never a silently missing container: the bucket then counts as
+/// A request the server keeps refusing (one attempt per request asked for: a glob's
+/// listing or a sample's GET) is a failure of the run, never a silently missing container: the bucket then counts as
 /// incomplete, so nothing under it could be marked deleted, and the exit code follows
 /// successThreshold.
 #[test]
@@ -231,8 +231,10 @@ fn a_glob_listing_refused_by_slow_down_is_a_failure_not_a_warning() {
         .next()
         .unwrap_or_default()
         .to_string();
+    // Which request meets the refusal (a glob's listing, a sample's GET) depends on timing;
+    // whichever it is, it is a failure naming the throttling.
     assert!(
-        failures.contains("glob expansion failed"),
+        failures.contains("throttled: SlowDown"),
         "{}\n{}",
         run.stdout,
         run.stderr
