@@ -673,7 +673,7 @@ impl Default for S3metaOptions {
         S3metaOptions {
             request_concurrency: 64,
             bucket_concurrency: 32,
-            entry_concurrency: 32,
+            entry_concurrency: 64,
             sample_scan_limit: 10_000,
             glob_scan_limit: 100_000,
             bucket_listing_cap: 50_000,
