@@ -127,6 +127,9 @@ pub struct OmSink {
     /// both the unchanged-container check and stale-marking's deletion guard (empty when
     /// this run created the service). `None` when not listed: stale-marking lists then.
     listed: Option<Vec<(String, String)>>,
+    /// That listing, started when the sink connected: it runs while test-connection and
+    /// the first buckets' reads do (a read, whatever test-connection then says).
+    prefetch: Option<tokio::task::JoinHandle<Result<Vec<(String, Held)>, ClientError>>>,
     /// Containers not sent because the server held them unchanged.
     unchanged: std::sync::atomic::AtomicU64,
 }
@@ -143,10 +146,42 @@ impl Drop for OmSink {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+        if let Some(p) = self.prefetch.take() {
+            p.abort();
+        }
     }
 }
 
 /// Sends one progress event; best effort (a server without the endpoint costs a debug line).
+/// Every live container of `service` with its id and `sourceHash`, page by page.
+async fn list_held(client: &Client, service: &str) -> Result<Vec<(String, Held)>, ClientError> {
+    let service = quote_name(service);
+    let mut out = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let mut q = vec![("service", service.as_str()), ("limit", LIST_LIMIT)];
+        if let Some(a) = &after {
+            q.push(("after", a.as_str()));
+        }
+        let answer = client.call(Method::GET, "/containers", &q, None).await?;
+        let page: Page = serde_json::from_value(answer.body).map_err(|e| ClientError::Api {
+            status: answer.status,
+            message: format!("unexpected listing: {e}"),
+        })?;
+        out.extend(page.data.into_iter().filter_map(|e| {
+            let held = Held {
+                id: e.id,
+                source_hash: e.source_hash,
+            };
+            e.fqn.map(|f| (f, held))
+        }));
+        after = page.paging.and_then(|p| p.after);
+        if after.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 async fn send_progress(client: &Client, fqn: &str, run_id: &str, update_type: &str, records: u64) {
     let body = ProgressEvent {
         update_type,
@@ -235,6 +270,10 @@ impl OmSink {
             .run_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let prefetch = (settings.skip_unchanged || settings.mark_deleted).then(|| {
+            let (client, service) = (client.clone(), settings.service_name.clone());
+            tokio::spawn(async move { list_held(&client, &service).await })
+        });
         Ok(OmSink {
             client,
             settings,
@@ -246,6 +285,7 @@ impl OmSink {
             ticker: None,
             held: HashMap::new(),
             listed: None,
+            prefetch,
             unchanged: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -275,34 +315,7 @@ impl OmSink {
 
     /// Every live container of the service with its id and `sourceHash`.
     async fn list_held(&self) -> Result<Vec<(String, Held)>, ClientError> {
-        let service = quote_name(&self.settings.service_name);
-        let mut out = vec![];
-        let mut after: Option<String> = None;
-        loop {
-            let mut q = vec![("service", service.as_str()), ("limit", LIST_LIMIT)];
-            if let Some(a) = &after {
-                q.push(("after", a.as_str()));
-            }
-            let answer = self
-                .client
-                .call(Method::GET, "/containers", &q, None)
-                .await?;
-            let page: Page = serde_json::from_value(answer.body).map_err(|e| ClientError::Api {
-                status: answer.status,
-                message: format!("unexpected listing: {e}"),
-            })?;
-            out.extend(page.data.into_iter().filter_map(|e| {
-                let held = Held {
-                    id: e.id,
-                    source_hash: e.source_hash,
-                };
-                e.fqn.map(|f| (f, held))
-            }));
-            after = page.paging.and_then(|p| p.after);
-            if after.is_none() {
-                return Ok(out);
-            }
-        }
+        list_held(&self.client, &self.settings.service_name).await
     }
 
     /// Creates the classification and tag of `tag`, once per run each.
@@ -496,7 +509,14 @@ impl Sink for OmSink {
                     // its seen set, so listing before the writes tells the guard the same).
                     // A failed listing only costs the saving: every container is then
                     // sent, and stale-marking lists again.
-                    match self.list_held().await {
+                    let held = match self.prefetch.take() {
+                        Some(started) => match started.await {
+                            Ok(r) => r,
+                            Err(_) => self.list_held().await,
+                        },
+                        None => self.list_held().await,
+                    };
+                    match held {
                         Ok(list) => {
                             self.listed = Some(
                                 list.iter()
