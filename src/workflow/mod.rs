@@ -146,14 +146,14 @@ async fn run(
     mut sink: Box<dyn Sink>,
 ) -> Result<RunStatus, InitError> {
     let started = Instant::now();
-    // Counts bytes read, for progress and the summary (requests are counted by the store
-    // itself, retries included, and forwarded).
     // One budget of requests in flight for the whole run, whichever stage sends them.
     let budget: Arc<dyn ObjectStore> = Arc::new(BudgetStore::new(
         store,
         v.options.request_concurrency,
         v.options.max_attempts,
     ));
+    // Counts bytes read, for progress and the summary (requests are counted by the store
+    // itself, retries included, and forwarded).
     let counting = Arc::new(CountingStore::new(budget));
     let counters = Arc::new(Counters::default());
     let _progress = progress(&counting, &counters, v.options.status_interval_secs);

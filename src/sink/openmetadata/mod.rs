@@ -175,7 +175,17 @@ async fn list_held(client: &Client, service: &str) -> Result<Vec<(String, Held)>
             };
             e.fqn.map(|f| (f, held))
         }));
-        after = page.paging.and_then(|p| p.after);
+        let next = page.paging.and_then(|p| p.after);
+        if next.is_some() && next == after {
+            // A server whose cursor does not move would be listed forever.
+            return Err(ClientError::Api {
+                status: answer.status,
+                message: format!(
+                    "the container listing's paging does not advance (after={next:?})"
+                ),
+            });
+        }
+        after = next;
         if after.is_none() {
             return Ok(out);
         }
