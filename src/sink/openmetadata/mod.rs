@@ -129,7 +129,7 @@ pub struct OmSink {
     listed: Option<Vec<(String, String)>>,
     /// That listing, started when the sink connected: it runs while test-connection and
     /// the first buckets' reads do (a read, whatever test-connection then says).
-    prefetch: Option<tokio::task::JoinHandle<Result<Vec<(String, Held)>, ClientError>>>,
+    prefetch: Option<tokio::task::JoinHandle<HeldListing>>,
     /// Containers not sent because the server held them unchanged.
     unchanged: std::sync::atomic::AtomicU64,
 }
@@ -153,8 +153,11 @@ impl Drop for OmSink {
 }
 
 /// Sends one progress event; best effort (a server without the endpoint costs a debug line).
+/// What [`list_held`] answers.
+type HeldListing = Result<Vec<(String, Held)>, ClientError>;
+
 /// Every live container of `service` with its id and `sourceHash`, page by page.
-async fn list_held(client: &Client, service: &str) -> Result<Vec<(String, Held)>, ClientError> {
+async fn list_held(client: &Client, service: &str) -> HeldListing {
     let service = quote_name(service);
     let mut out = vec![];
     let mut after: Option<String> = None;
@@ -324,7 +327,7 @@ impl OmSink {
     }
 
     /// Every live container of the service with its id and `sourceHash`.
-    async fn list_held(&self) -> Result<Vec<(String, Held)>, ClientError> {
+    async fn list_held(&self) -> HeldListing {
         list_held(&self.client, &self.settings.service_name).await
     }
 
