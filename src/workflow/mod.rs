@@ -466,9 +466,13 @@ async fn pipelined(
         let mut in_flight = futures::stream::FuturesUnordered::new();
         let mut done: Vec<Option<BucketResult>> = (0..n).map(|_| None).collect();
         let mut open = true;
+        // Backpressure: with this many writes waiting, no new bucket result is taken, so a
+        // sink slower than S3 holds the buckets back instead of queueing the whole lake.
+        let most_waiting = sink.concurrency().saturating_mul(16).max(1024);
         while open || !in_flight.is_empty() {
+            let room = in_flight.len() < most_waiting;
             tokio::select! {
-                msg = rx.recv(), if open => match msg {
+                msg = rx.recv(), if open && room => match msg {
                     None => open = false,
                     Some(Msg::Own(i, c)) => {
                         first_write.get_or_insert_with(Instant::now);
