@@ -14,6 +14,68 @@ use tokio::sync::watch;
 /// `Some(Some(parent ref))` when written or `Some(None)` when it failed.
 type Outcome = watch::Sender<Option<Option<ParentRef>>>;
 
+/// Where a container's parent will be known: nothing to wait for (a bucket), the parent's
+/// FQN and outcome, or `Err(parent FQN)` when the parent is not in this run.
+type ParentWait = Result<Option<(String, watch::Receiver<Option<Option<ParentRef>>>)>, String>;
+
+/// Registers `c`'s own outcome among `outcomes` and returns it, with where its parent's
+/// will be known. A parent is always registered before its children.
+fn register(
+    outcomes: &mut HashMap<String, Arc<Outcome>>,
+    c: &Container,
+) -> (Arc<Outcome>, ParentWait) {
+    let tx = Arc::new(watch::channel(None).0);
+    let parent = match &c.parent_fqn {
+        None => Ok(None),
+        Some(p) => outcomes
+            .get(p)
+            .map(|s| Some((p.clone(), s.subscribe())))
+            .ok_or_else(|| p.clone()),
+    };
+    outcomes.insert(c.fqn.clone(), tx.clone());
+    (tx, parent)
+}
+
+/// Writes `c` once its parent is written (taking one of `slots`, when given, only then, so
+/// that waiting children never hold the slots their parents need), and publishes the outcome
+/// for its own children.
+async fn write_after_parent(
+    sink: &dyn Sink,
+    service: &str,
+    c: &Container,
+    tx: &Outcome,
+    parent: ParentWait,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
+) -> Result<(), String> {
+    let parent = match parent {
+        Ok(None) => Ok(None),
+        Ok(Some((p, mut rx))) => match rx.wait_for(Option::is_some).await {
+            Ok(v) => v
+                .clone()
+                .flatten()
+                .map(Some)
+                .ok_or_else(|| format!("not written: its parent {p} was not written")),
+            Err(_) => Err(format!("not written: its parent {p} was not written")),
+        },
+        Err(p) => Err(format!("not written: its parent {p} is not in this run")),
+    };
+    let res = match parent {
+        Ok(p) => {
+            // Never closed: a failed acquire would only mean no limit.
+            let _slot = match slots {
+                Some(s) => s.acquire_owned().await.ok(),
+                None => None,
+            };
+            sink.put(service, c, p.as_ref())
+                .await
+                .map_err(|e| e.message)
+        }
+        Err(m) => Err(m),
+    };
+    tx.send_replace(Some(res.as_ref().ok().cloned()));
+    res.map(|_| ())
+}
+
 /// Writes one bucket's containers (in plan order, every parent before its children), at
 /// most `sink.concurrency()` at once; failures are recorded in `failures`.
 ///
@@ -29,43 +91,18 @@ pub(super) async fn bucket(
 ) {
     let width = sink.concurrency().max(1);
     let mut senders: HashMap<String, Arc<Outcome>> = HashMap::new();
-    let mut jobs = Vec::with_capacity(containers.len());
-    for c in containers {
-        let tx = Arc::new(watch::channel(None).0);
-        let parent = match &c.parent_fqn {
-            None => Ok(None),
-            Some(p) => senders
-                .get(p)
-                .map(|s| Some((p.clone(), s.subscribe())))
-                .ok_or_else(|| p.clone()),
-        };
-        senders.insert(c.fqn.clone(), tx.clone());
-        jobs.push((c, tx, parent));
-    }
+    let jobs: Vec<_> = containers
+        .into_iter()
+        .map(|c| {
+            let (tx, parent) = register(&mut senders, &c);
+            (c, tx, parent)
+        })
+        .collect();
     drop(senders);
     let outcomes: Vec<(String, Result<(), String>)> = stream::iter(jobs)
         .map(|(c, tx, parent)| async move {
-            let parent = match parent {
-                Ok(None) => Ok(None),
-                Ok(Some((p, mut rx))) => match rx.wait_for(Option::is_some).await {
-                    Ok(v) => v
-                        .clone()
-                        .flatten()
-                        .map(Some)
-                        .ok_or_else(|| format!("not written: its parent {p} was not written")),
-                    Err(_) => Err(format!("not written: its parent {p} was not written")),
-                },
-                Err(p) => Err(format!("not written: its parent {p} is not in this run")),
-            };
-            let res = match parent {
-                Ok(p) => sink
-                    .put(service, &c, p.as_ref())
-                    .await
-                    .map_err(|e| e.message),
-                Err(m) => Err(m),
-            };
-            tx.send_replace(Some(res.as_ref().ok().cloned()));
-            (c.fqn, res.map(|_| ()))
+            let r = write_after_parent(sink, service, &c, &tx, parent, None).await;
+            (c.fqn, r)
         })
         .buffered(width)
         .collect()
@@ -120,42 +157,11 @@ impl<'a> Pipeline<'a> {
     /// been submitted before it (or be absent from the run: then it fails at once).
     pub(super) fn submit(&mut self, job: Job) -> impl std::future::Future<Output = Done> + 'a {
         let Job { seq, container: c } = job;
-        let tx = Arc::new(watch::channel(None).0);
-        let parent = match &c.parent_fqn {
-            None => Ok(None),
-            Some(p) => self
-                .outcomes
-                .get(p)
-                .map(|s| Some((p.clone(), s.subscribe())))
-                .ok_or_else(|| p.clone()),
-        };
-        self.outcomes.insert(c.fqn.clone(), tx.clone());
+        let (tx, parent) = register(&mut self.outcomes, &c);
         let (sink, service, slots) = (self.sink, self.service, self.slots.clone());
         async move {
-            let parent = match parent {
-                Ok(None) => Ok(None),
-                Ok(Some((p, mut rx))) => match rx.wait_for(Option::is_some).await {
-                    Ok(v) => v
-                        .clone()
-                        .flatten()
-                        .map(Some)
-                        .ok_or_else(|| format!("not written: its parent {p} was not written")),
-                    Err(_) => Err(format!("not written: its parent {p} was not written")),
-                },
-                Err(p) => Err(format!("not written: its parent {p} is not in this run")),
-            };
-            let res = match parent {
-                Ok(p) => {
-                    // Never closed: a failed acquire would only mean no limit.
-                    let _slot = slots.acquire_owned().await.ok();
-                    sink.put(service, &c, p.as_ref())
-                        .await
-                        .map_err(|e| e.message)
-                }
-                Err(m) => Err(m),
-            };
-            tx.send_replace(Some(res.as_ref().ok().cloned()));
-            (seq, c.fqn, res.map(|_| ()))
+            let r = write_after_parent(sink, service, &c, &tx, parent, Some(slots)).await;
+            (seq, c.fqn, r)
         }
     }
 
