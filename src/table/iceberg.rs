@@ -251,22 +251,12 @@ fn struct_fields(
     budget: &mut Budget,
     limits: &crate::infer::Limits,
 ) -> Result<Vec<Field>, Problem> {
-    let list = v
-        .get("fields")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Problem::Format("a struct type without `fields`".into()))?;
     let mut out = Vec::new();
-    for f in list {
+    for field in super::struct_fields(v)? {
         if !budget.take() {
             break;
         }
-        let name = f
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Problem::Format("a struct field without a `name`".into()))?;
-        let t = f
-            .get("type")
-            .ok_or_else(|| Problem::Format(format!("field `{name}` has no `type`")))?;
+        let (f, name, t) = field?;
         let path = if parent.is_empty() {
             name.to_string()
         } else {

@@ -306,6 +306,31 @@ pub(crate) fn listed_size(log: Option<&[ObjectMeta]>, key: &str) -> Option<u64> 
 
 /// Recursion over a foreign type tree stops here: one level past `maxColumnDepth`, so that
 /// `bound::cut` sees the excess and warns. Deeper nodes are not built at all.
+/// The `fields` of a JSON struct type (Delta's `schemaString`, Iceberg's schemas), each
+/// with its `name` and `type`, in order: the one reading of that shape both formats share.
+pub(crate) fn struct_fields(
+    v: &serde_json::Value,
+) -> Result<
+    impl Iterator<Item = Result<(&serde_json::Value, &str, &serde_json::Value), Problem>>,
+    Problem,
+> {
+    use serde_json::Value;
+    let list = v
+        .get("fields")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Problem::Format("a struct type without `fields`".into()))?;
+    Ok(list.iter().map(|f| {
+        let name = f
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Problem::Format("a struct field without a `name`".into()))?;
+        let t = f
+            .get("type")
+            .ok_or_else(|| Problem::Format(format!("field `{name}` has no `type`")))?;
+        Ok((f, name, t))
+    }))
+}
+
 pub(crate) fn too_deep(depth: usize, limits: &Limits) -> bool {
     depth > limits.tree.max_depth + 1
 }

@@ -46,22 +46,12 @@ pub fn columns(
 
 /// The fields of a struct type at `depth` (top level is 1), while the budget lasts.
 fn struct_fields(v: &Value, depth: usize, budget: &mut Budget) -> Result<Vec<Field>, Problem> {
-    let list = v
-        .get("fields")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Problem::Format("a struct type without `fields`".into()))?;
     let mut out = Vec::new();
-    for f in list {
+    for field in crate::table::struct_fields(v)? {
         if !budget.take() {
             break;
         }
-        let name = f
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Problem::Format("a struct field without a `name`".into()))?;
-        let t = f
-            .get("type")
-            .ok_or_else(|| Problem::Format(format!("field `{name}` has no `type`")))?;
+        let (f, name, t) = field?;
         let nullable = f.get("nullable").and_then(Value::as_bool).unwrap_or(true);
         out.push(Field::new(name, data_type(t, depth, budget)?, nullable));
     }
