@@ -250,8 +250,9 @@ fn lines_of(catalog: &[Value], bucket: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
+/// A lake with a bucket left to auto-discovery (`auto`) and one with a manifest (`manual`:
+/// `data` declared parquet, `other/y.csv` not named).
+fn auto_and_manual_lake() -> Lake {
     let lake = Lake::new();
     auto_bucket(&lake, "auto");
     lake.bucket("manual");
@@ -262,6 +263,12 @@ fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
             "openmetadata.json",
             r#"{"entries":[{"dataPath":"data","structureFormat":"parquet"}]}"#,
         );
+    lake
+}
+
+#[test]
+fn auto_discovery_ingests_what_the_suggested_manifest_ingests() {
+    let lake = auto_and_manual_lake();
 
     // 1. autoDiscovery on.
     let with = lake.ingest(&config(&lake, true, ""));
@@ -495,16 +502,7 @@ fn reasons(p: &Value) -> BTreeMap<String, String> {
 
 #[test]
 fn plan_reasons_filter_manifest_gaps_and_the_cap() {
-    let lake = Lake::new();
-    auto_bucket(&lake, "auto");
-    lake.bucket("manual");
-    lake.put("manual", "data/x.parquet", parquet_id_name())
-        .put("manual", "other/y.csv", "a\n1\n")
-        .put(
-            "manual",
-            "openmetadata.json",
-            r#"{"entries":[{"dataPath":"data","structureFormat":"parquet"}]}"#,
-        );
+    let lake = auto_and_manual_lake();
     // An empty manifest is a manifest: the bucket is not discovered.
     lake.bucket("empty");
     lake.put("empty", "t/a.csv", "a\n1\n")
