@@ -287,6 +287,10 @@ def bench_medium(a):
             "s3meta": lambda cfg: [a.s3meta, "ingest", "-c", cfg],
             "reference": lambda cfg: [os.path.join(venv_bin, "metadata"), "ingest", "-c", cfg],
         }
+        opts = {}
+        if a.tuned:
+            tools["s3meta tuned"] = tools["s3meta"]
+            opts["s3meta tuned"] = json.loads(a.tuned_options) if a.tuned_options else TUNED
         results = {name: [] for name in tools}
         counts = {}
         fqns = {}
@@ -297,14 +301,14 @@ def bench_medium(a):
                 if name == "reference" and a.skip_reference:
                     continue
                 recorded = i == 0
-                om = OmServer(a.om_server, work, name)
-                cfg_path = os.path.join(work, f"{name}.yaml")
+                om = OmServer(a.om_server, work, name.replace(" ", "-"))
+                cfg_path = os.path.join(work, f"{name.replace(' ', '-')}.yaml")
                 with open(cfg_path, "w") as f:
-                    yaml.safe_dump(config(endpoint, om), f)
+                    yaml.safe_dump(config(endpoint, om, opts.get(name)), f)
                 if recorded:
                     post(endpoint + "/moto-api/recorder/reset-recording")
                     post(endpoint + "/moto-api/recorder/start-recording")
-                log = os.path.join(work, f"{name}-run{i}.log")
+                log = os.path.join(work, f"{name.replace(' ', '-')}-run{i}.log")
                 rc, wall, rss = run_measured(cmd(cfg_path), log)
                 containers = om.stop()
                 if recorded:
