@@ -784,3 +784,43 @@ impl Sink for OmSink {
         st
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every request with the same listing page, whose `after`
+    /// cursor never moves: written by someone else, it must not be listed forever.
+    #[tokio::test]
+    async fn a_listing_whose_cursor_does_not_advance_is_an_error_not_an_endless_loop() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        tokio::spawn(async move {
+            let body =
+                r#"{"data":[{"id":"1","fullyQualifiedName":"svc.b"}],"paging":{"after":"X"}}"#;
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(answer.as_bytes()).await;
+            }
+        });
+        let cfg: OpenMetadataServerConfig = serde_json::from_value(serde_json::json!({
+            "hostPort": format!("http://127.0.0.1:{port}/api"),
+            "securityConfig": {"jwtToken": "t"},
+        }))
+        .unwrap();
+        let client = Client::new(&cfg, &Transport::of_run("svc", 1, 5)).unwrap();
+        let err = list_held(&client, "svc").await.unwrap_err();
+        assert!(err.to_string().contains("paging does not advance"), "{err}");
+        assert_eq!(served.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+}
