@@ -264,6 +264,34 @@ fn throttling_and_unavailability_are_retried_and_nothing_is_lost() {
     assert!(run.stdout.contains("OpenMetadata"), "{}", run.stdout);
 }
 
+/// A server that answers `429` asks for less load: the writes in flight are halved (said in
+/// the log), the refused writes are retried, nothing is lost, and the summary counts them.
+#[test]
+fn throttled_writes_cut_the_writes_in_flight_and_lose_nothing() {
+    let lake = lake();
+    let om = server();
+    om.inject(
+        Fault::new(429, 2)
+            .retry_after(0)
+            .method("PUT")
+            .path("/v1/containers"),
+    );
+    let run = lake.ingest(&rest_config(&lake, &om, "s3meta:\n  sinkConcurrency: 8\n"));
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(om.state().live_containers(), ALL.to_vec());
+    assert!(
+        run.stderr
+            .contains("OpenMetadata throttled the run: writes in flight cut to 4"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("retries: 2 (2 answered throttled)"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn a_version_mismatch_stops_the_run_before_any_write() {
     let lake = lake();

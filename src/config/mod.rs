@@ -681,7 +681,7 @@ impl Default for S3metaOptions {
             http_timeout_secs: 30,
             max_manifest_bytes: 16 * MIB,
             max_attempts: 5,
-            sink_concurrency: 64,
+            sink_concurrency: 128,
             sink_max_attempts: 5,
             sink_timeout_secs: 300,
             bucket_metrics: true,

@@ -110,8 +110,13 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     max_attempts: u32,
-    /// Calls made (each once whatever its attempts) and attempts beyond the first.
-    calls: std::sync::Arc<(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64)>,
+    /// Calls made (each once whatever its attempts), attempts beyond the first, and attempts
+    /// answered `429`/`503` (the server asking for less load; the sink's writes shrink).
+    calls: std::sync::Arc<(
+        std::sync::atomic::AtomicU64,
+        std::sync::atomic::AtomicU64,
+        std::sync::atomic::AtomicU64,
+    )>,
 }
 
 /// The JWT: the value itself, or, when it names an existing file, that file's content with
@@ -229,7 +234,7 @@ impl Client {
         crate::status::RequestCounts {
             requests: self.calls.0.load(Relaxed),
             retries: self.calls.1.load(Relaxed),
-            throttled: 0,
+            throttled: self.calls.2.load(Relaxed),
         }
     }
 
@@ -299,6 +304,11 @@ impl Client {
             match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
+                    if matches!(status.as_u16(), 429 | 503) {
+                        self.calls
+                            .2
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if retryable(status) && !last {
                         let wait = retry_after(resp.headers()).unwrap_or_else(|| backoff(attempt));
                         tracing::warn!(%method, path, status = status.as_u16(), attempt, wait_ms = wait.as_millis() as u64, "OpenMetadata asked to retry.");

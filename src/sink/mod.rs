@@ -166,6 +166,12 @@ pub trait Sink: Send + Sync {
         1
     }
 
+    /// Answers so far that asked for less load (`429`, `503`), retried or not: the writes
+    /// in flight are cut when this grows (see [`crate::store::budget::Limiter`]).
+    fn throttled(&self) -> u64 {
+        0
+    }
+
     /// Writes one container; returns how its children refer to it.
     async fn put(
         &self,

@@ -39,6 +39,8 @@ pub struct Limiter {
     state: Mutex<State>,
     /// Throttling answers seen so far (the store's own count, see [`ObjectStore::request_counts`]).
     throttled_seen: AtomicU64,
+    /// Who throttles and what is limited, for the log line: ("S3", "requests").
+    label: (&'static str, &'static str),
 }
 
 #[derive(Debug)]
@@ -98,7 +100,15 @@ impl Limiter {
                 lowest: max,
             }),
             throttled_seen: AtomicU64::new(0),
+            label: ("S3", "requests"),
         }
+    }
+
+    /// The same limiter for another server: `who` throttles, `what` is limited (the log
+    /// line says "`who` throttled the run: `what` in flight cut to N").
+    pub fn labelled(mut self, who: &'static str, what: &'static str) -> Limiter {
+        self.label = (who, what);
+        self
     }
 
     /// Waits for a slot. `throttled_now` is the store's throttling count at this moment.
@@ -145,9 +155,10 @@ impl Limiter {
                     }
                 }
                 s.debt += cut - taken;
+                let (who, what) = self.label;
                 tracing::info!(
                     limit = to,
-                    "S3 throttled the run: requests in flight cut to {to}"
+                    "{who} throttled the run: {what} in flight cut to {to}"
                 );
             }
             return;
@@ -229,7 +240,10 @@ impl BudgetStore {
         let mut attempt = 0;
         loop {
             let slot = self.limiter.acquire(self.throttled_now()).await;
+            // The run's timeline at trace level (where latency goes: bench/timeline.py).
+            tracing::trace!("S3 request sent");
             let r = f().await;
+            tracing::trace!("S3 request answered");
             let throttled = matches!(&r, Err(e) if e.kind == ErrorKind::Throttled);
             self.limiter.done(&slot, throttled, self.throttled_now());
             drop(slot);

@@ -5,6 +5,7 @@
 use crate::entity::{Container, ParentRef};
 use crate::sink::Sink;
 use crate::status::StepStatus;
+use crate::store::budget::Limiter;
 use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,7 +46,7 @@ async fn write_after_parent(
     c: &Container,
     tx: &Outcome,
     parent: ParentWait,
-    slots: Option<Arc<tokio::sync::Semaphore>>,
+    slots: Option<Arc<Limiter>>,
 ) -> Result<(), String> {
     let parent = match parent {
         Ok(None) => Ok(None),
@@ -61,14 +62,18 @@ async fn write_after_parent(
     };
     let res = match parent {
         Ok(p) => {
-            // Never closed: a failed acquire would only mean no limit.
-            let _slot = match slots {
-                Some(s) => s.acquire_owned().await.ok(),
+            // Never closed: a slot is always had.
+            let slot = match &slots {
+                Some(l) => Some(l.acquire(sink.throttled()).await),
                 None => None,
             };
-            sink.put(service, c, p.as_ref())
-                .await
-                .map_err(|e| e.message)
+            tracing::trace!(fqn = %c.fqn, "write sent");
+            let r = sink.put(service, c, p.as_ref()).await;
+            tracing::trace!(fqn = %c.fqn, "write answered");
+            if let (Some(l), Some(slot)) = (&slots, &slot) {
+                l.done(slot, false, sink.throttled());
+            }
+            r.map_err(|e| e.message)
         }
         Err(m) => Err(m),
     };
@@ -133,7 +138,7 @@ pub(super) struct Job {
 pub(super) struct Pipeline<'a> {
     sink: &'a dyn Sink,
     service: &'a str,
-    slots: Arc<tokio::sync::Semaphore>,
+    slots: Arc<Limiter>,
     outcomes: HashMap<String, Arc<Outcome>>,
     failures: std::collections::BTreeMap<(usize, usize), (String, String)>,
 }
@@ -147,7 +152,7 @@ impl<'a> Pipeline<'a> {
         Pipeline {
             sink,
             service,
-            slots: Arc::new(tokio::sync::Semaphore::new(sink.concurrency().max(1))),
+            slots: Arc::new(Limiter::new(sink.concurrency()).labelled("OpenMetadata", "writes")),
             outcomes: HashMap::new(),
             failures: Default::default(),
         }

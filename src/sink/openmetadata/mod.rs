@@ -444,6 +444,10 @@ impl Sink for OmSink {
         self.settings.concurrency.max(1)
     }
 
+    fn throttled(&self) -> u64 {
+        self.client.request_counts().throttled
+    }
+
     async fn begin(&mut self, service: &ServiceInfo) -> Result<(), Error> {
         // A dry run reports no pipeline status: that would be a write.
         let pipeline_fqn = self
