@@ -152,7 +152,6 @@ impl Drop for OmSink {
     }
 }
 
-/// Sends one progress event; best effort (a server without the endpoint costs a debug line).
 /// What [`list_held`] answers.
 type HeldListing = Result<Vec<(String, Held)>, ClientError>;
 
@@ -195,6 +194,7 @@ async fn list_held(client: &Client, service: &str) -> HeldListing {
     }
 }
 
+/// Sends one progress event; best effort (a server without the endpoint costs a debug line).
 async fn send_progress(client: &Client, fqn: &str, run_id: &str, update_type: &str, records: u64) {
     let body = ProgressEvent {
         update_type,
