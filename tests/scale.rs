@@ -187,3 +187,46 @@ fn a_folded_listing_split_at_every_level_takes_the_keys_of_the_sequential_one_in
         "the same first keys under a limit"
     );
 }
+
+/// Under a limit, a split listing stops listing once the parts before hold the limit: the
+/// first keys are the sequential listing's, and the parts after them are never asked for.
+#[test]
+fn a_split_listing_under_a_limit_lists_no_part_past_it() {
+    use s3meta::plan::listing::fold_split;
+    let lake = Lake::new();
+    // 30 days x 40 keys: two pages, split into 30 folders of one page each.
+    for d in 0..30 {
+        for i in 0..40 {
+            lake.put("days", &format!("ev/day={d:02}/p-{i:02}.json"), "{}\n");
+        }
+    }
+    let store = lake.store();
+    let new = Keys::default;
+    let requests = || store.request_counts().map_or(0, |c| c.requests);
+    let (cut_seq, cut, sent, full, full_sent) = lake.block_on(async {
+        let cut_seq = store.list_all("days", "ev/", 100).await.unwrap();
+        let before = requests();
+        let cut = fold_split(&*store, "days", "ev/", 100, 4, &new)
+            .await
+            .unwrap();
+        let sent = requests() - before;
+        let before = requests();
+        let full = fold_split(&*store, "days", "ev/", 100_000, 4, &new)
+            .await
+            .unwrap();
+        (cut_seq, cut, sent, full, requests() - before)
+    });
+    assert!(cut.truncated);
+    assert_eq!(cut.listed, 100);
+    let first: Vec<String> = cut_seq.objects.into_iter().map(|o| o.key).collect();
+    assert_eq!(
+        cut.fold.0, first,
+        "the same first keys as the sequential listing"
+    );
+    assert_eq!(full.listed, 1_200);
+    // The whole prefix costs its first page, the level and the 30 folders; the cut one its
+    // first page, the level, a window of folders (4, then one more per folder done) and
+    // the last folder's first page again.
+    assert!(full_sent >= 32, "the whole prefix: {full_sent} requests");
+    assert!(sent <= 10, "a limit of 100 keys sent {sent} requests");
+}

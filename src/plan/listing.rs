@@ -17,9 +17,10 @@
 //! instead of every key. It splits the prefix by sub-prefix, recursively, so that a
 //! Hive-partitioned prefix is listed many pages at once rather than one after another.
 
+use super::ordered_permits::OrderedPermits;
 use crate::store::{self, ListPage, Listing, ObjectMeta, ObjectStore};
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
+use futures::stream::{self, StreamExt};
 
 /// Every key of a bucket, sorted by key (bytes, as S3 lists them).
 #[derive(Debug, Default)]
@@ -166,7 +167,9 @@ pub async fn fold_split<F: Fold>(
         bucket,
         limit,
         split: width >= 2,
-        permits: Semaphore::new(width.max(1)),
+        permits: OrderedPermits::new(width),
+        permits_total: width.max(1),
+        folded: Default::default(),
         new,
     };
     lister.node(prefix.to_string()).await
@@ -177,8 +180,15 @@ struct Lister<'a, F> {
     bucket: &'a str,
     limit: usize,
     split: bool,
-    /// One permit per request in flight (a level listing holds one for all its pages).
-    permits: Semaphore,
+    /// One permit per request in flight (a level listing holds one for all its pages),
+    /// smallest prefix first: the keys a limit keeps are listed before those it drops.
+    permits: OrderedPermits,
+    /// The permits' number: also how many parts of one split prefix are listed at once.
+    permits_total: usize,
+    /// Keys folded so far, by page: the page's last key and its key count. A prefix with
+    /// `limit` keys before it (all of them under other prefixes) cannot hold one of the
+    /// first `limit` keys, so it is not listed (or no further).
+    folded: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
     new: &'a (dyn Fn() -> F + Send + Sync),
 }
 
@@ -200,16 +210,36 @@ impl Unit {
 impl<'a, F: Fold + 'a> Lister<'a, F> {
     async fn page(&self, prefix: &str, next: Option<String>) -> store::Result<ListPage> {
         // The semaphore is never closed, so acquiring only waits.
-        let _permit = self.permits.acquire().await.ok();
+        let _permit = self.permits.acquire(prefix).await;
         self.store.list_page(self.bucket, prefix, next).await
     }
 
-    /// Folds `page` and the pages after it, stopping after `cap` keys.
+    /// Whether `limit` keys are known to lie before `prefix` (see `folded`).
+    fn past_the_limit(&self, prefix: &str) -> bool {
+        let folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut before = 0usize;
+        let bound: (std::ops::Bound<&str>, std::ops::Bound<&str>) = (
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Excluded(prefix),
+        );
+        for (_, n) in folded.range::<str, _>(bound) {
+            before += n;
+            if before >= self.limit {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Folds `page` and the pages after it, stopping after `cap` keys, or once `limit`
+    /// keys are known before `prefix`. `count`: whether these keys count in `folded` (not
+    /// when a part is listed a second time to cut it).
     async fn sequential(
         &self,
         prefix: &str,
         mut page: ListPage,
         cap: usize,
+        count: bool,
     ) -> store::Result<Folded<F>> {
         let mut out = Folded {
             fold: (self.new)(),
@@ -217,6 +247,12 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
             truncated: false,
         };
         loop {
+            if count {
+                if let Some(last) = page.objects.last() {
+                    let mut folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
+                    folded.insert(last.key.clone(), page.objects.len());
+                }
+            }
             for o in page.objects {
                 if out.listed >= cap {
                     out.truncated = true;
@@ -226,6 +262,10 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
                 out.listed += 1;
             }
             match page.next {
+                Some(_) if count && self.past_the_limit(prefix) => {
+                    out.truncated = true;
+                    return Ok(out);
+                }
                 Some(n) => page = self.page(prefix, Some(n)).await?,
                 None => return Ok(out),
             }
@@ -236,16 +276,24 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
     /// number of `/` in a key (S3 keys are at most 1,024 bytes).
     fn node(&'a self, prefix: String) -> BoxFuture<'a, store::Result<Folded<F>>> {
         Box::pin(async move {
+            if self.past_the_limit(&prefix) {
+                // Every key here comes after the first `limit`: not one is needed.
+                return Ok(Folded {
+                    fold: (self.new)(),
+                    listed: 0,
+                    truncated: true,
+                });
+            }
             let first = self.page(&prefix, None).await?;
             if first.next.is_none() || !self.split {
-                return self.sequential(&prefix, first, self.limit).await;
+                return self.sequential(&prefix, first, self.limit, true).await;
             }
             let (objects, folders) = {
-                let _permit = self.permits.acquire().await.ok();
+                let _permit = self.permits.acquire(&prefix).await;
                 self.store.list_level(self.bucket, &prefix).await?
             };
             if folders.len() < 2 {
-                return self.sequential(&prefix, first, self.limit).await;
+                return self.sequential(&prefix, first, self.limit, true).await;
             }
             drop(first);
             let mut units: Vec<Unit> = objects
@@ -257,48 +305,64 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
             // key of a sub-prefix as it sorts against the sub-prefix itself: unit order is
             // key order.
             units.sort_by(|a, b| a.name().as_bytes().cmp(b.name().as_bytes()));
-            let parts = futures::future::try_join_all(units.iter().map(|u| async move {
-                match u {
-                    Unit::Key(o) => {
-                        let mut fold = (self.new)();
-                        fold.add(o.clone());
-                        Ok(Folded {
-                            fold,
-                            listed: 1,
-                            truncated: false,
-                        })
+            // The parts in key order, a window of them listed at once: once the parts
+            // before hold `limit` keys the rest are never listed (a 10,000,000-key prefix
+            // under a 100,000-key limit costs about 100,000 keys of pages, not all of them).
+            let window = self.permits_total.max(1);
+            let parts: Vec<BoxFuture<'a, store::Result<Folded<F>>>> = units
+                .iter()
+                .map(|u| -> BoxFuture<'a, store::Result<Folded<F>>> {
+                    match u {
+                        Unit::Key(o) => {
+                            let mut fold = (self.new)();
+                            fold.add(o.clone());
+                            Box::pin(futures::future::ready(Ok(Folded {
+                                fold,
+                                listed: 1,
+                                truncated: false,
+                            })))
+                        }
+                        Unit::Folder(f) => self.node(f.clone()),
                     }
-                    Unit::Folder(f) => self.node(f.clone()).await,
-                }
-            }))
-            .await?;
+                })
+                .collect();
+            let mut parts = stream::iter(parts).buffered(window);
             let mut out = Folded {
                 fold: (self.new)(),
                 listed: 0,
                 truncated: false,
             };
-            for (unit, part) in units.iter().zip(parts) {
+            let mut i = 0;
+            let mut cut_in: Option<(&str, usize)> = None;
+            while let Some(part) = parts.next().await {
+                let part = part?;
+                let unit = &units[i];
+                i += 1;
                 let room = self.limit - out.listed;
                 if part.listed <= room {
                     out.fold.merge(part.fold);
                     out.listed += part.listed;
-                    if part.truncated {
+                    if part.truncated || (out.listed == self.limit && i < units.len()) {
                         out.truncated = true;
                         break;
                     }
                     continue;
                 }
-                // Only the first `room` keys of this part fit: list them again, in order.
-                if room > 0 {
-                    if let Unit::Folder(f) = unit {
-                        let first = self.page(f, None).await?;
-                        let cut = self.sequential(f, first, room).await?;
-                        out.fold.merge(cut.fold);
-                        out.listed += cut.listed;
-                    }
+                // Only the first `room` keys of this part fit: listed again below, in order.
+                if let (true, Unit::Folder(f)) = (room > 0, unit) {
+                    cut_in = Some((f.as_str(), room));
                 }
                 out.truncated = true;
                 break;
+            }
+            // The parts not needed are dropped first: a slot already handed to one of them
+            // comes back, and the listing below can have it.
+            drop(parts);
+            if let Some((f, room)) = cut_in {
+                let first = self.page(f, None).await?;
+                let cut = self.sequential(f, first, room, false).await?;
+                out.fold.merge(cut.fold);
+                out.listed += cut.listed;
             }
             Ok(out)
         })

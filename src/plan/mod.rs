@@ -12,6 +12,7 @@ pub mod artifact;
 mod expand;
 pub mod glob;
 pub mod listing;
+mod ordered_permits;
 
 use crate::config::S3metaOptions;
 use crate::entity::Column;
