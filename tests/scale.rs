@@ -230,3 +230,72 @@ fn a_split_listing_under_a_limit_lists_no_part_past_it() {
     assert!(full_sent >= 32, "the whole prefix: {full_sent} requests");
     assert!(sent <= 10, "a limit of 100 keys sent {sent} requests");
 }
+
+/// A glob whose table root holds an open table (`lake/` holds a file and `lake/events` is a
+/// Delta table): the page-by-page fold cannot split that root, so the expansion lists again
+/// holding every key. Its containers are the ones the shared bucket listing gives.
+#[test]
+fn a_table_inside_a_glob_root_is_listed_again_and_gives_the_held_listings_catalog() {
+    let lake = Lake::new();
+    let pq = parquet_id_name();
+    let glob = r#"{"dataPath": "lake/**/*.parquet", "structureFormat": "parquet"}"#;
+    for (bucket, entries) in [
+        ("alone", format!(r#"{{"entries": [{glob}]}}"#)),
+        // A second entry that needs a listing: the bucket is listed once and held.
+        (
+            "paired",
+            format!(
+                r#"{{"entries": [{glob}, {{"dataPath": "other", "structureFormat": "csv"}}]}}"#
+            ),
+        ),
+    ] {
+        lake.put(bucket, "openmetadata.json", &entries);
+        lake.put(bucket, "lake/root.parquet", &pq);
+        lake.put(bucket, "lake/users/u.parquet", &pq);
+        lake.put(bucket, "lake/events/part-0.parquet", &pq);
+        lake.put(
+            bucket,
+            "lake/events/_delta_log/00000000000000000000.json",
+            concat!(
+                r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}"#,
+                "\n",
+                r#"{"metaData":{"id":"t","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[{\"name\":\"id\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}}]}","partitionColumns":[],"configuration":{}}}"#,
+                "\n"
+            ),
+        );
+        lake.put(bucket, "other/a.csv", "x\n1\n");
+    }
+    let run = lake.ingest_with_env(&lake.config("", ""), &[("RUST_LOG", "s3meta=debug")]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("a table lies inside a glob's table root; listing again with every key held"),
+        "the fold gave way:\n{}",
+        run.stderr
+    );
+    let under = |bucket: &str| -> Vec<(String, String)> {
+        let prefix = format!("svc.{bucket}.lake");
+        run.catalog
+            .iter()
+            .filter(|l| l["entity"] == "container")
+            .filter(|l| l["fqn"].as_str().unwrap().starts_with(&prefix))
+            .map(|l| {
+                let mut request = l["request"].clone();
+                // The hash covers the bucket's name, as every path does; the rest must match.
+                request.as_object_mut().unwrap().remove("sourceHash");
+                let text = request.to_string().replace(bucket, "BUCKET");
+                request = serde_json::from_str(&text).unwrap();
+                (
+                    l["fqn"].as_str().unwrap().replacen(bucket, "BUCKET", 1),
+                    request.to_string(),
+                )
+            })
+            .collect()
+    };
+    let alone = under("alone");
+    assert!(
+        alone.iter().any(|(f, _)| f == "svc.BUCKET.lake/events"),
+        "the Delta table is a container: {alone:#?}"
+    );
+    assert_eq!(alone, under("paired"));
+}
