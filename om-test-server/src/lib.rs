@@ -236,7 +236,13 @@ impl Shared {
         let Some(path) = &self.opts.state_file else {
             return Ok(());
         };
-        let text = serde_json::to_vec_pretty(&*self.state()).map_err(std::io::Error::other)?;
+        // One save at a time (the periodic one and the one at shutdown share the file).
+        static SAVING: Mutex<()> = Mutex::new(());
+        let _saving = SAVING.lock().unwrap_or_else(|e| e.into_inner());
+        // A copy under the lock, written outside it: a large state takes milliseconds to
+        // serialize, and every handler would wait for the lock meanwhile.
+        let state = self.state().clone();
+        let text = serde_json::to_vec_pretty(&state).map_err(std::io::Error::other)?;
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, text)?;
         std::fs::rename(tmp, path)
@@ -290,7 +296,11 @@ impl OmServer {
                 loop {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                     if saver.dirty.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                        if let Err(e) = saver.save() {
+                        // Serializing and writing block: off the runtime's workers, which
+                        // keep answering meanwhile.
+                        let s = saver.clone();
+                        let saved = tokio::task::spawn_blocking(move || s.save()).await;
+                        if let Ok(Err(e)) = saved {
                             eprintln!("om-test-server: cannot save state: {e}");
                         }
                     }
