@@ -185,11 +185,60 @@ struct Lister<'a, F> {
     permits: OrderedPermits,
     /// The permits' number: also how many parts of one split prefix are listed at once.
     permits_total: usize,
-    /// Keys folded so far, by page: the page's last key and its key count. A prefix with
-    /// `limit` keys before it (all of them under other prefixes) cannot hold one of the
-    /// first `limit` keys, so it is not listed (or no further).
-    folded: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
+    /// Keys folded so far (see [`Folded`]): a prefix with `limit` keys before it cannot
+    /// hold one of the first `limit` keys, so it is not listed (or no further).
+    folded: std::sync::Mutex<FoldedPages>,
     new: &'a (dyn Fn() -> F + Send + Sync),
+}
+
+/// The pages a split listing has folded: each page's last key and key count, their total,
+/// and the key by which `limit` keys are reached (recomputed only when a page lands before
+/// it), so that asking "are `limit` keys before this prefix?" costs a comparison, not a walk
+/// over every page (a million keys in small partitions are hundreds of thousands of pages).
+#[derive(Debug, Default)]
+struct FoldedPages {
+    pages: std::collections::BTreeMap<String, usize>,
+    total: usize,
+    /// `None`: to compute; `Some(None)`: fewer than `limit` keys; `Some(Some(k))`: the pages
+    /// up to the one ending at `k` hold `limit` keys.
+    reached_at: Option<Option<String>>,
+}
+
+impl FoldedPages {
+    fn insert(&mut self, last: &str, n: usize) {
+        // Pages are disjoint ranges of keys: a last key is never seen twice.
+        *self.pages.entry(last.to_string()).or_default() += n;
+        self.total += n;
+        let stale = match &self.reached_at {
+            Some(Some(k)) => last < k.as_str(),
+            _ => true,
+        };
+        if stale {
+            self.reached_at = None;
+        }
+    }
+
+    /// Whether `limit` keys lie before `prefix` (in pages that end before it: every key
+    /// of such a page sorts before `prefix`, as pages of other prefixes do not overlap it).
+    /// `limit` is the listing's one limit: the threshold found is kept for it.
+    fn past(&mut self, prefix: &str, limit: usize) -> bool {
+        if self.total < limit {
+            return false;
+        }
+        if self.reached_at.is_none() {
+            let mut sum = 0usize;
+            let mut at = None;
+            for (k, n) in &self.pages {
+                sum += n;
+                if sum >= limit {
+                    at = Some(k.clone());
+                    break;
+                }
+            }
+            self.reached_at = Some(at);
+        }
+        matches!(&self.reached_at, Some(Some(k)) if k.as_str() < prefix)
+    }
 }
 
 /// One part of a split prefix, in key order: a key directly under it, or a sub-prefix.
@@ -216,19 +265,8 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
 
     /// Whether `limit` keys are known to lie before `prefix` (see `folded`).
     fn past_the_limit(&self, prefix: &str) -> bool {
-        let folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
-        let mut before = 0usize;
-        let bound: (std::ops::Bound<&str>, std::ops::Bound<&str>) = (
-            std::ops::Bound::Unbounded,
-            std::ops::Bound::Excluded(prefix),
-        );
-        for (_, n) in folded.range::<str, _>(bound) {
-            before += n;
-            if before >= self.limit {
-                return true;
-            }
-        }
-        false
+        let mut folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
+        folded.past(prefix, self.limit)
     }
 
     /// Folds `page` and the pages after it, stopping after `cap` keys, or once `limit`
@@ -250,7 +288,7 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
             if count {
                 if let Some(last) = page.objects.last() {
                     let mut folded = self.folded.lock().unwrap_or_else(|e| e.into_inner());
-                    folded.insert(last.key.clone(), page.objects.len());
+                    folded.insert(&last.key, page.objects.len());
                 }
             }
             for o in page.objects {
@@ -372,6 +410,28 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folded_pages_say_when_the_limit_lies_before_a_prefix() {
+        let mut f = FoldedPages::default();
+        assert!(!f.past("b/", 10));
+        f.insert("c/9", 6);
+        assert!(!f.past("d/", 10), "6 keys before d/");
+        f.insert("a/9", 5);
+        // 11 keys end by c/9: past for anything after c/9, not for b/ (5 before it).
+        assert!(f.past("d/", 10));
+        assert!(!f.past("b/", 10));
+        assert!(!f.past("c/", 10));
+        // A page landing before the threshold moves it down.
+        f.insert("b/9", 5);
+        assert!(f.past("c/", 10), "10 keys end by b/9");
+        assert!(!f.past("b/", 10));
+        // (One limit per listing: the threshold is kept for it.)
+        let mut one = FoldedPages::default();
+        one.insert("a/9", 1);
+        assert!(!one.past("a/", 1));
+        assert!(one.past("a/9x", 1));
+    }
 
     fn index(keys: &[&str]) -> BucketIndex {
         let mut objects: Vec<ObjectMeta> = keys
