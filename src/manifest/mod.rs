@@ -53,6 +53,26 @@ pub struct Entry {
     pub exclude_patterns: Option<Vec<String>>,
 }
 
+impl Entry {
+    /// An entry for `data_path` with every other field as a manifest leaving it out reads
+    /// (`{"dataPath": …}` alone): the base of the entries planning derives from a glob.
+    pub fn at(data_path: impl Into<String>) -> Entry {
+        Entry {
+            data_path: data_path.into(),
+            structure_format: None,
+            separator: None,
+            is_partitioned: false,
+            partition_columns: None,
+            depth: 0,
+            unstructured_formats: None,
+            unstructured_data: false,
+            auto_partition_detection: false,
+            exclude_paths: None,
+            exclude_patterns: None,
+        }
+    }
+}
+
 /// A partition column declared in a manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

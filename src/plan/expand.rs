@@ -343,17 +343,8 @@ mod tests {
 
     fn entry(data_path: &str) -> Entry {
         Entry {
-            data_path: data_path.into(),
-            structure_format: None,
-            separator: None,
-            is_partitioned: false,
-            partition_columns: None,
-            depth: 0,
-            unstructured_formats: None,
-            unstructured_data: false,
             auto_partition_detection: true,
-            exclude_paths: None,
-            exclude_patterns: None,
+            ..Entry::at(data_path)
         }
     }
 

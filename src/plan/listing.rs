@@ -168,7 +168,6 @@ pub async fn fold_split<F: Fold>(
         limit,
         split: width >= 2,
         permits: OrderedPermits::new(width),
-        permits_total: width.max(1),
         folded: Default::default(),
         new,
     };
@@ -183,8 +182,6 @@ struct Lister<'a, F> {
     /// One permit per request in flight (a level listing holds one for all its pages),
     /// smallest prefix first: the keys a limit keeps are listed before those it drops.
     permits: OrderedPermits,
-    /// The permits' number: also how many parts of one split prefix are listed at once.
-    permits_total: usize,
     /// Keys folded so far (see [`Folded`]): a prefix with `limit` keys before it cannot
     /// hold one of the first `limit` keys, so it is not listed (or no further).
     folded: std::sync::Mutex<FoldedPages>,
@@ -346,7 +343,8 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
             // The parts in key order, a window of them listed at once: once the parts
             // before hold `limit` keys the rest are never listed (a 10,000,000-key prefix
             // under a 100,000-key limit costs about 100,000 keys of pages, not all of them).
-            let window = self.permits_total.max(1);
+            // As many parts at once as requests may be in flight.
+            let window = self.permits.size();
             let parts: Vec<BoxFuture<'a, store::Result<Folded<F>>>> = units
                 .iter()
                 .map(|u| -> BoxFuture<'a, store::Result<Folded<F>>> {

@@ -709,17 +709,8 @@ async fn expand_glob_listed(cx: Cx<'_>, e: Entry, st: &mut StepStatus) -> Vec<Ex
             .into_iter()
             .map(|o| Expanded {
                 entry: Entry {
-                    data_path: o.key.clone(),
-                    structure_format: None,
-                    separator: None,
-                    is_partitioned: false,
-                    partition_columns: None,
-                    depth: 0,
-                    unstructured_formats: None,
                     unstructured_data: true,
-                    auto_partition_detection: false,
-                    exclude_paths: None,
-                    exclude_patterns: None,
+                    ..Entry::at(o.key.clone())
                 },
                 listed: Some(vec![o]),
                 table: None,
@@ -819,17 +810,8 @@ impl GlobMatch {
 fn glob_table(root: String, format: TableFormat, log: Option<Vec<ObjectMeta>>) -> Expanded {
     Expanded {
         entry: Entry {
-            data_path: root,
             structure_format: Some(StructureFormat::new(format.structure_format())),
-            separator: None,
-            is_partitioned: false,
-            partition_columns: None,
-            depth: 0,
-            unstructured_formats: None,
-            unstructured_data: false,
-            auto_partition_detection: false,
-            exclude_paths: None,
-            exclude_patterns: None,
+            ..Entry::at(root)
         },
         listed: log,
         table: Some(format),
@@ -890,17 +872,11 @@ fn glob_root(
 ) -> Expanded {
     Expanded {
         entry: Entry {
-            data_path: root,
             structure_format: Some(format),
             separator: e.separator.clone(),
             is_partitioned,
             partition_columns,
-            depth: 0,
-            unstructured_formats: None,
-            unstructured_data: false,
-            auto_partition_detection: false,
-            exclude_paths: None,
-            exclude_patterns: None,
+            ..Entry::at(root)
         },
         listed: Some(samples),
         table: None,

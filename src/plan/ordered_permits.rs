@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 #[derive(Debug)]
 pub(crate) struct OrderedPermits {
     inner: Arc<Mutex<Inner>>,
+    size: usize,
 }
 
 #[derive(Debug)]
@@ -64,12 +65,18 @@ impl OrderedPermits {
     /// A pool of `n` slots (at least 1).
     pub(crate) fn new(n: usize) -> OrderedPermits {
         OrderedPermits {
+            size: n.max(1),
             inner: Arc::new(Mutex::new(Inner {
                 free: n.max(1),
                 waiting: BinaryHeap::new(),
                 arrivals: 0,
             })),
         }
+    }
+
+    /// How many slots the pool has.
+    pub(crate) fn size(&self) -> usize {
+        self.size
     }
 
     /// Waits for a slot for a request under `key`.
