@@ -204,8 +204,9 @@ struct FoldedPages {
 impl FoldedPages {
     fn insert(&mut self, last: &str, n: usize) {
         // Pages are disjoint ranges of keys: a last key is never seen twice.
-        *self.pages.entry(last.to_string()).or_default() += n;
-        self.total += n;
+        let e = self.pages.entry(last.to_string()).or_default();
+        *e = e.saturating_add(n);
+        self.total = self.total.saturating_add(n);
         let stale = match &self.reached_at {
             Some(Some(k)) => last < k.as_str(),
             _ => true,
@@ -226,7 +227,7 @@ impl FoldedPages {
             let mut sum = 0usize;
             let mut at = None;
             for (k, n) in &self.pages {
-                sum += n;
+                sum = sum.saturating_add(*n);
                 if sum >= limit {
                     at = Some(k.clone());
                     break;
@@ -408,6 +409,23 @@ impl<'a, F: Fold + 'a> Lister<'a, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listing is the server's word: a page sent twice, pages out of order or an empty
+    /// key only move the threshold (a cut comes sooner, with its warning), never panic, and
+    /// keep one entry per distinct last key.
+    #[test]
+    fn folded_pages_take_a_lying_listing_without_harm() {
+        let mut f = FoldedPages::default();
+        f.insert("z/9", 3);
+        f.insert("z/9", 3);
+        f.insert("", 0);
+        f.insert("a/1", usize::MAX / 2);
+        f.insert("a/0", 7);
+        assert_eq!(f.pages.len(), 4);
+        assert!(f.past("b/", 10));
+        assert!(!f.past("", 10));
+        assert!(!f.past("a/0", 10));
+    }
 
     #[test]
     fn folded_pages_say_when_the_limit_lies_before_a_prefix() {
